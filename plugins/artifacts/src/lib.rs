@@ -1,0 +1,20 @@
+//! Paths of the workspace's plugins, built as Wasm components by this
+//! crate's build script.
+//!
+//! The build script compiles each plugin crate for `wasm32-unknown-unknown`
+//! (a separate cargo invocation per plugin, so each component carries only
+//! the hooks its crate enables) into `<target>/wasm-plugins`, then turns the
+//! core module into a component with `wit-component`. Depending on this
+//! crate is what makes a plain `cargo test` or `cargo bench` build every
+//! plugin first; the debug and release builds share the one Wasm build.
+//!
+//! Needs `rustup target add wasm32-unknown-unknown`.
+
+include!(concat!(env!("OUT_DIR"), "/paths.rs"));
+
+/// Every plugin built here, as `(name, path)`.
+pub const ALL: &[(&str, &str)] = &[
+    ("stock", STOCK),
+    ("northwind", NORTHWIND),
+    ("hostile", HOSTILE),
+];
