@@ -1,0 +1,16 @@
+//! Pactum: B2B channel-partner programs as code.
+//!
+//! Every company (tenant) runs its partner program's decisions (lead
+//! routing, deal-registration approval, commission, tier evaluation) through
+//! its own sandboxed WebAssembly components, implementing the
+//! `pactum:policy` WIT contract in `wit/`.
+//!
+//! The crate reads top-down and a lower layer never imports a higher one:
+//!
+//! - [`runtime`]: the only module that knows wasmtime. Loads, validates and
+//!   caches plugins, and runs each hook call in a fresh, limited instance.
+//! - [`program`]: a company's program as declared in `policies/<company>/`:
+//!   its parameters, limits and which plugin serves each hook.
+
+pub mod program;
+pub mod runtime;

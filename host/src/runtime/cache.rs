@@ -1,0 +1,70 @@
+//! The on-disk cache of compiled plugins.
+//!
+//! One file per plugin and engine: `<sha256>-<engine>.cwasm`, where
+//! `<engine>` hashes wasmtime's version and every setting that affects
+//! compiled code ([`Engine::precompile_compatibility_hash`]). Files are
+//! written to a temporary name and renamed, so a crash never leaves a torn
+//! artifact; a file that fails to deserialize is removed and recompiled.
+//!
+//! Deserializing trusts its bytes, so this directory must hold only files
+//! this cache wrote: never point it at anything user-supplied.
+
+use super::PluginHash;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io;
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// A directory of compiled plugins for one engine configuration.
+pub struct CompiledCache<'a> {
+    dir: &'a Path,
+    engine: &'a Engine,
+    engine_key: String,
+}
+
+impl<'a> CompiledCache<'a> {
+    /// The cache in `dir` for `engine`.
+    pub fn new(dir: &'a Path, engine: &'a Engine) -> CompiledCache<'a> {
+        let mut h = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        CompiledCache {
+            dir,
+            engine,
+            engine_key: format!("{:016x}", h.finish()),
+        }
+    }
+
+    /// Where the artifact for `hash` lives.
+    pub fn path(&self, hash: &PluginHash) -> PathBuf {
+        self.dir.join(format!("{hash}-{}.cwasm", self.engine_key))
+    }
+
+    /// The cached compiled plugin, if there is a usable one.
+    pub fn get(&self, hash: &PluginHash) -> Option<Component> {
+        let path = self.path(hash);
+        if !path.exists() {
+            return None;
+        }
+        // SAFETY: files in this directory are only ever written by `put`
+        // below, from `Component::serialize` of this same engine config.
+        match unsafe { Component::deserialize_file(self.engine, &path) } {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "dropping an unusable compiled plugin");
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Stores a compiled plugin.
+    pub fn put(&self, hash: &PluginHash, component: &Component) -> io::Result<()> {
+        std::fs::create_dir_all(self.dir)?;
+        let bytes = component.serialize().map_err(io::Error::other)?;
+        let path = self.path(hash);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &path)
+    }
+}

@@ -1,0 +1,334 @@
+//! One hook call: a fresh store and instance under the company's limits,
+//! the call, the classification of any failure, output validation, and the
+//! record kept for the decision log.
+
+use super::bindings::v0_1_0::pactum::policy::{host, types as wit_types};
+use super::error::HookError;
+use super::hooks::Hook;
+use super::plugin::{Plugin, PluginHash};
+use super::types::LogLevel;
+use super::{EPOCH_TICK, Limits, Runtime};
+use serde::Serialize;
+use std::io;
+use std::time::{Duration, Instant};
+use wasmtime::{ResourceLimiter, Store, Trap};
+
+/// A line a plugin logged during a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    /// Its severity.
+    pub level: LogLevel,
+    /// Its text.
+    pub message: String,
+}
+
+/// The store data of one call: its limits and what the plugin logged.
+pub struct CallState {
+    memory_cap: u64,
+    memory_cap_hit: bool,
+    log: Vec<LogLine>,
+    log_bytes: usize,
+    log_cap: usize,
+    log_dropped: usize,
+}
+
+impl CallState {
+    fn new(limits: &Limits) -> CallState {
+        CallState {
+            memory_cap: limits.memory_bytes,
+            memory_cap_hit: false,
+            log: Vec::new(),
+            log_bytes: 0,
+            log_cap: limits.log_bytes,
+            log_dropped: 0,
+        }
+    }
+}
+
+impl host::Host for CallState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        if self.log_bytes + message.len() > self.log_cap {
+            self.log_dropped += 1;
+            return;
+        }
+        self.log_bytes += message.len();
+        self.log.push(LogLine { level, message });
+    }
+}
+
+impl wit_types::Host for CallState {}
+
+/// At most this many instances, tables and memories per call: a plugin
+/// component needs a handful; Python and JavaScript ones a few dozen.
+const MAX_INSTANCES: usize = 64;
+const MAX_TABLES: usize = 64;
+const MAX_MEMORIES: usize = 8;
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl ResourceLimiter for CallState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired as u64 > self.memory_cap {
+            // Deny the growth; the guest sees `memory.grow` fail. Remember
+            // it, so a resulting trap is reported as `MemoryLimit`.
+            self.memory_cap_hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+/// Everything one hook call produced: the result and what the decision log
+/// keeps (company, hook, plugin hash, input, output or error, fuel used,
+/// duration, the plugin's log).
+#[derive(Debug, Clone, Serialize)]
+#[serde(bound = "")]
+pub struct CallRecord<H: Hook> {
+    /// The company (tenant) slug, from the input's context.
+    pub company: String,
+    /// The hook called.
+    pub hook: super::HookKind,
+    /// The plugin that decided.
+    pub plugin: PluginHash,
+    /// The input, exactly as the plugin received it.
+    pub input: H::Input,
+    /// The decision, or why there is none.
+    #[serde(serialize_with = "serialize_result")]
+    pub result: Result<H::Output, HookError>,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// Wall time of instantiation and call.
+    #[serde(serialize_with = "serialize_micros", rename = "duration_us")]
+    pub duration: Duration,
+    /// Lines the plugin logged, up to the cap.
+    pub logs: Vec<LogLine>,
+    /// Lines dropped over the cap.
+    pub logs_dropped: usize,
+}
+
+fn serialize_result<S: serde::Serializer, T: Serialize>(
+    r: &Result<T, HookError>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Outcome<'a, T> {
+        Ok(&'a T),
+        Error(&'a HookError),
+    }
+    match r {
+        Ok(v) => Outcome::Ok(v).serialize(s),
+        Err(e) => Outcome::<T>::Error(e).serialize(s),
+    }
+}
+
+fn serialize_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_micros() as u64)
+}
+
+impl<H: Hook> CallRecord<H> {
+    /// The record as the decision log's JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a call record always serializes")
+    }
+}
+
+impl Runtime {
+    /// Calls hook `H` of `plugin` with `input`, in a fresh instance under
+    /// `limits`. Never panics and never fails the host: every failure is a
+    /// [`HookError`] in the returned record.
+    pub fn call<H: Hook>(
+        &self,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: H::Input,
+    ) -> CallRecord<H> {
+        let started = Instant::now();
+        let mut store = Store::new(&self.engine, CallState::new(limits));
+        store.limiter(|state| state);
+        let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input);
+        let duration = started.elapsed();
+        let state = store.into_data();
+        let record = CallRecord {
+            company: H::context(&input).company.clone(),
+            hook: H::KIND,
+            plugin: plugin.hash(),
+            input,
+            result,
+            fuel_used,
+            duration,
+            logs: state.log,
+            logs_dropped: state.log_dropped,
+        };
+        match &record.result {
+            Ok(_) => tracing::debug!(
+                company = %record.company, hook = %H::KIND, plugin = %record.plugin,
+                fuel = fuel_used, us = duration.as_micros() as u64, "hook call"
+            ),
+            Err(e) => tracing::warn!(
+                company = %record.company, hook = %H::KIND, plugin = %record.plugin,
+                fuel = fuel_used, us = duration.as_micros() as u64, outcome = e.kind(), error = %e, "hook call failed"
+            ),
+        }
+        record
+    }
+
+    fn run<H: Hook>(
+        &self,
+        store: &mut Store<CallState>,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: &H::Input,
+    ) -> (Result<H::Output, HookError>, u64) {
+        if !plugin.exports(H::KIND) {
+            return (
+                Err(HookError::NotExported {
+                    hook: H::KIND.to_string(),
+                }),
+                0,
+            );
+        }
+        if let Err(e) = store.set_fuel(limits.fuel) {
+            return (
+                Err(HookError::Host {
+                    message: format!("{e:#}"),
+                }),
+                0,
+            );
+        }
+        let ticks = limits.deadline_ms.div_ceil(EPOCH_TICK.as_millis() as u64);
+        // One extra tick: the first may come at once.
+        store.set_epoch_deadline(ticks + 1);
+
+        let outcome = plugin
+            .pre
+            .instantiate(&mut *store)
+            .map_err(Failure::Instantiate)
+            .and_then(|instance| {
+                H::invoke(plugin, store, &instance, input)
+                    .expect("checked that the plugin exports the hook")
+                    .map_err(Failure::Call)
+            });
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+
+        let result = match outcome {
+            Ok(Ok(output)) => check_output::<H>(limits, input, output),
+            Ok(Err(e)) => Err(HookError::Policy {
+                code: e.code,
+                message: e.message,
+            }),
+            Err(failure) => Err(classify(failure, store.data(), limits)),
+        };
+        (result, fuel_used)
+    }
+}
+
+enum Failure {
+    Instantiate(wasmtime::Error),
+    Call(wasmtime::Error),
+}
+
+fn classify(failure: Failure, state: &CallState, limits: &Limits) -> HookError {
+    let (error, instantiating) = match failure {
+        Failure::Instantiate(e) => (e, true),
+        Failure::Call(e) => (e, false),
+    };
+    if state.memory_cap_hit {
+        return HookError::MemoryLimit {
+            limit_bytes: limits.memory_bytes,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => HookError::Timeout {
+            deadline_ms: limits.deadline_ms,
+        },
+        Some(Trap::OutOfFuel) => HookError::OutOfFuel { fuel: limits.fuel },
+        Some(trap) => {
+            // A Rust plugin's panic hook logs the panic's message just
+            // before the module aborts: report the guest's own words.
+            let guest = state
+                .log
+                .iter()
+                .rev()
+                .find(|l| l.level == LogLevel::Error)
+                .map(|l| l.message.clone());
+            HookError::Trap {
+                message: guest.unwrap_or_else(|| trap.to_string()),
+            }
+        }
+        None if instantiating => HookError::Host {
+            message: format!("instantiating the plugin: {error:#}"),
+        },
+        None => HookError::Trap {
+            message: format!("{error:#}"),
+        },
+    }
+}
+
+fn check_output<H: Hook>(
+    limits: &Limits,
+    input: &H::Input,
+    output: H::Output,
+) -> Result<H::Output, HookError> {
+    let mut counter = CappedCounter {
+        written: 0,
+        cap: limits.output_bytes,
+    };
+    if serde_json::to_writer(&mut counter, &output).is_err() {
+        return Err(HookError::InvalidOutput {
+            reason: format!(
+                "the output is larger than the limit of {} bytes",
+                limits.output_bytes
+            ),
+        });
+    }
+    H::validate(input, &output).map_err(|reason| HookError::InvalidOutput { reason })?;
+    Ok(output)
+}
+
+/// Counts bytes written and fails once past the cap, so an oversized output
+/// is rejected without being copied.
+struct CappedCounter {
+    written: usize,
+    cap: usize,
+}
+
+impl io::Write for CappedCounter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.written += buf.len();
+        if self.written > self.cap {
+            Err(io::Error::other("over the output cap"))
+        } else {
+            Ok(buf.len())
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

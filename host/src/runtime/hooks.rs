@@ -1,0 +1,306 @@
+//! The four hooks, their inputs and outputs, and the host's validation of
+//! every output before a workflow may act on it.
+
+use super::call::CallState;
+use super::plugin::Plugin;
+use super::types::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use wasmtime::Store;
+use wasmtime::component::Instance;
+
+/// Which hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookKind {
+    /// Lead routing.
+    Routing,
+    /// Deal-registration approval.
+    Approval,
+    /// Commission and clawback.
+    Commission,
+    /// Monthly tier evaluation.
+    TierEvaluation,
+}
+
+impl HookKind {
+    /// Every hook.
+    pub const ALL: [HookKind; 4] = [
+        HookKind::Routing,
+        HookKind::Approval,
+        HookKind::Commission,
+        HookKind::TierEvaluation,
+    ];
+
+    /// The WIT interface name, as in `pactum:policy/<name>@0.1.0`.
+    pub fn interface(self) -> &'static str {
+        match self {
+            HookKind::Routing => "routing",
+            HookKind::Approval => "approval",
+            HookKind::Commission => "commission",
+            HookKind::TierEvaluation => "tier-evaluation",
+        }
+    }
+
+    /// Parses an interface name ("tier-evaluation").
+    pub fn parse(name: &str) -> Option<HookKind> {
+        HookKind::ALL.into_iter().find(|h| h.interface() == name)
+    }
+}
+
+impl fmt::Display for HookKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.interface())
+    }
+}
+
+/// One hook of the contract: its input and output types, how to call it on
+/// an instance, and what the host checks of its output.
+pub trait Hook: Sized + 'static {
+    /// Which hook this is.
+    const KIND: HookKind;
+    /// What the plugin receives.
+    type Input: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync;
+    /// What the plugin answers.
+    type Output: Serialize + DeserializeOwned + Clone + fmt::Debug + PartialEq + Send + Sync;
+
+    /// The input's context (company, event time, parameters).
+    fn context(input: &Self::Input) -> &Context;
+
+    #[doc(hidden)]
+    fn invoke(
+        plugin: &Plugin,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        input: &Self::Input,
+    ) -> Option<wasmtime::Result<Result<Self::Output, PolicyError>>>;
+
+    /// Checks an output against its input; `Err` names what is wrong.
+    fn validate(input: &Self::Input, output: &Self::Output) -> Result<(), String>;
+}
+
+/// The `routing` hook.
+pub enum Routing {}
+/// The `approval` hook.
+pub enum Approval {}
+/// The `commission` hook.
+pub enum Commission {}
+/// The `tier-evaluation` hook.
+pub enum TierEvaluation {}
+
+fn require_text(field: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        Err(format!("`{field}` is empty: every decision must say why"))
+    } else {
+        Ok(())
+    }
+}
+
+impl Hook for Routing {
+    const KIND: HookKind = HookKind::Routing;
+    type Input = RoutingInput;
+    type Output = RoutingDecision;
+
+    fn context(input: &RoutingInput) -> &Context {
+        &input.context
+    }
+
+    fn invoke(
+        plugin: &Plugin,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        input: &RoutingInput,
+    ) -> Option<wasmtime::Result<Result<RoutingDecision, PolicyError>>> {
+        let indices = plugin.exports.routing.as_ref()?;
+        Some(
+            indices
+                .load(&mut *store, instance)
+                .and_then(|g| g.call_route(&mut *store, input)),
+        )
+    }
+
+    fn validate(input: &RoutingInput, output: &RoutingDecision) -> Result<(), String> {
+        require_text("reason", &output.reason)?;
+        require_text("attribution", &output.attribution)?;
+        if let Destination::Partner(id) = &output.destination {
+            let known = input.partners.iter().any(|p| &p.id == id)
+                || input.registrations.iter().any(|r| &r.partner_id == id);
+            if !known {
+                return Err(format!(
+                    "routes to partner `{id}`, which is neither among the input's partners nor holds a live registration"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The longest protection period a plugin may grant.
+pub const MAX_PROTECTION_DAYS: u32 = 3_650;
+
+impl Hook for Approval {
+    const KIND: HookKind = HookKind::Approval;
+    type Input = ApprovalInput;
+    type Output = ApprovalDecision;
+
+    fn context(input: &ApprovalInput) -> &Context {
+        &input.context
+    }
+
+    fn invoke(
+        plugin: &Plugin,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        input: &ApprovalInput,
+    ) -> Option<wasmtime::Result<Result<ApprovalDecision, PolicyError>>> {
+        let indices = plugin.exports.approval.as_ref()?;
+        Some(
+            indices
+                .load(&mut *store, instance)
+                .and_then(|g| g.call_evaluate(&mut *store, input)),
+        )
+    }
+
+    fn validate(_input: &ApprovalInput, output: &ApprovalDecision) -> Result<(), String> {
+        require_text("reason", &output.reason)?;
+        if let ApprovalOutcome::Approve(days) = output.outcome {
+            if days == 0 || days > MAX_PROTECTION_DAYS {
+                return Err(format!(
+                    "approves with a protection period of {days} days (must be 1 to {MAX_PROTECTION_DAYS})"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Hook for Commission {
+    const KIND: HookKind = HookKind::Commission;
+    type Input = CommissionInput;
+    type Output = CommissionDecision;
+
+    fn context(input: &CommissionInput) -> &Context {
+        &input.context
+    }
+
+    fn invoke(
+        plugin: &Plugin,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        input: &CommissionInput,
+    ) -> Option<wasmtime::Result<Result<CommissionDecision, PolicyError>>> {
+        let indices = plugin.exports.commission.as_ref()?;
+        Some(
+            indices
+                .load(&mut *store, instance)
+                .and_then(|g| g.call_compute(&mut *store, input)),
+        )
+    }
+
+    fn validate(input: &CommissionInput, output: &CommissionDecision) -> Result<(), String> {
+        require_text("explanation", &output.explanation)?;
+        let currency = &input.deal.first_year_acv.currency;
+        let mut total: i128 = 0;
+        for (i, line) in output.lines.iter().enumerate() {
+            let at = format!("line {}", i + 1);
+            if &line.amount.currency != currency || &line.basis.currency != currency {
+                return Err(format!(
+                    "{at} is in {} (basis {}) but the deal is in {currency}",
+                    line.amount.currency, line.basis.currency
+                ));
+            }
+            if line.partner_id != input.partner.id {
+                return Err(format!(
+                    "{at} pays partner `{}`, not the deal's partner `{}`",
+                    line.partner_id, input.partner.id
+                ));
+            }
+            require_text(&format!("{at} description"), &line.description)?;
+            match input.event {
+                CommissionEvent::Won
+                    if line.amount.amount < 0 || line.kind == LineKind::Clawback =>
+                {
+                    return Err(format!(
+                        "{at} is a negative payout or clawback ({}) on a won deal",
+                        line.amount.amount
+                    ));
+                }
+                CommissionEvent::Refund(_) if line.amount.amount > 0 => {
+                    return Err(format!(
+                        "{at} pays {} on a refund; refunds only claw back",
+                        line.amount.amount
+                    ));
+                }
+                _ => {}
+            }
+            total += i128::from(line.amount.amount);
+        }
+        match &input.event {
+            CommissionEvent::Won => {
+                let value = i128::from(input.deal.first_year_acv.amount)
+                    + i128::from(input.deal.services.amount);
+                if total > value {
+                    return Err(format!(
+                        "pays {total} in total, more than the deal's whole value of {value}"
+                    ));
+                }
+            }
+            CommissionEvent::Refund(_) => {
+                let outstanding: i128 = input
+                    .prior_lines
+                    .iter()
+                    .map(|l| i128::from(l.amount.amount))
+                    .sum();
+                if -total > outstanding.max(0) {
+                    return Err(format!(
+                        "claws back {} but only {outstanding} is outstanding on the deal",
+                        -total
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Hook for TierEvaluation {
+    const KIND: HookKind = HookKind::TierEvaluation;
+    type Input = TierInput;
+    type Output = TierDecision;
+
+    fn context(input: &TierInput) -> &Context {
+        &input.context
+    }
+
+    fn invoke(
+        plugin: &Plugin,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+        input: &TierInput,
+    ) -> Option<wasmtime::Result<Result<TierDecision, PolicyError>>> {
+        let indices = plugin.exports.tier_evaluation.as_ref()?;
+        Some(
+            indices
+                .load(&mut *store, instance)
+                .and_then(|g| g.call_evaluate(&mut *store, input)),
+        )
+    }
+
+    fn validate(input: &TierInput, output: &TierDecision) -> Result<(), String> {
+        require_text("reason", &output.reason)?;
+        let (from, to) = (input.partner.tier as u8, output.tier as u8);
+        let expected = match to.cmp(&from) {
+            std::cmp::Ordering::Greater => TierChange::Promote,
+            std::cmp::Ordering::Less => TierChange::Demote,
+            std::cmp::Ordering::Equal => TierChange::Keep,
+        };
+        if output.change != expected {
+            return Err(format!(
+                "says {:?} but moves the partner from {:?} to {:?} ({expected:?})",
+                output.change, input.partner.tier, output.tier
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,262 @@
+//! The policy runtime: the one module that knows wasmtime.
+//!
+//! A [`Runtime`] owns one wasmtime [`Engine`] configured for many small,
+//! short, isolated calls: the pooling allocator with copy-on-write memory
+//! images, pre-instantiated components, explicit bounds checks instead of
+//! signal handlers and guard pages (cheaper to create and tear down), fuel
+//! and an epoch deadline per call, and deterministic floating point so any
+//! decision can be replayed bit for bit.
+//!
+//! [`Runtime::load`] validates a component (a component; exports a hook at a
+//! supported version; imports nothing but `pactum:policy/host`; within the
+//! size limit), compiles it once per sha256 and keeps the compiled artifact
+//! in an on-disk [`cache`], so a restart deserializes instead of
+//! recompiling. [`Runtime::call`] runs one hook call in a fresh instance
+//! under the company's [`Limits`] and returns a [`CallRecord`]: the result
+//! (or a typed [`HookError`]) plus everything the decision log keeps.
+
+mod bindings;
+pub mod cache;
+mod call;
+mod error;
+pub mod hooks;
+mod plugin;
+
+pub use bindings::v0_1_0::VERSION as WIT_VERSION;
+pub use call::{CallRecord, LogLine};
+pub use error::{HookError, LoadError};
+pub use hooks::{Hook, HookKind};
+pub use plugin::{Plugin, PluginHash};
+
+/// The WIT types of `pactum:policy@0.1.0`, as the host sees them.
+pub mod types {
+    pub use super::bindings::v0_1_0::exports::pactum::policy::approval::{
+        ApprovalDecision, ApprovalInput, ApprovalOutcome, ExistingRegistration, Registration,
+        RegistrationStatus,
+    };
+    pub use super::bindings::v0_1_0::exports::pactum::policy::commission::{
+        CommissionDecision, CommissionEvent, CommissionInput, CommissionLine, Deal, DealSource,
+        LineKind, PriorLine,
+    };
+    pub use super::bindings::v0_1_0::exports::pactum::policy::routing::{
+        Destination, Lead, LiveRegistration, RoutingDecision, RoutingInput,
+    };
+    pub use super::bindings::v0_1_0::exports::pactum::policy::tier_evaluation::{
+        Scorecard, TierChange, TierDecision, TierInput,
+    };
+    pub use super::bindings::v0_1_0::pactum::policy::host::LogLevel;
+    pub use super::bindings::v0_1_0::pactum::policy::types::{
+        Certification, Context, Money, Param, ParamValue, Partner, PartnerKind, PolicyError, Tier,
+    };
+}
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch ticker advances the engine's epoch: the resolution of
+/// execution deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Engine-wide settings, fixed for the life of a [`Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled plugins are cached (`None`: compile every load).
+    pub cache_dir: Option<PathBuf>,
+    /// How many instances may run at once (pooling allocator slots).
+    pub max_concurrent_instances: u32,
+    /// The largest linear memory any company may be allowed, in bytes. Each
+    /// company's [`Limits::memory_bytes`] must fit under it.
+    pub max_memory_bytes: u64,
+    /// The largest component accepted at load, in bytes.
+    pub max_component_bytes: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cache_dir: None,
+            max_concurrent_instances: 256,
+            max_memory_bytes: 256 << 20,
+            max_component_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Per-call limits, configurable per company. Every breach is a typed
+/// [`HookError`] and leaves the host healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Limits {
+    /// Wall-clock deadline per call, in milliseconds ([`HookError::Timeout`]).
+    pub deadline_ms: u64,
+    /// Fuel (roughly, Wasm instructions) per call ([`HookError::OutOfFuel`]).
+    pub fuel: u64,
+    /// Linear memory cap per call, in bytes ([`HookError::MemoryLimit`]).
+    pub memory_bytes: u64,
+    /// Largest accepted output, in bytes of its JSON form
+    /// ([`HookError::InvalidOutput`]).
+    pub output_bytes: usize,
+    /// Log bytes kept per call; the rest is dropped and the record says so.
+    pub log_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline_ms: 100,
+            fuel: 50_000_000,
+            memory_bytes: 16 << 20,
+            output_bytes: 64 << 10,
+            log_bytes: 4 << 10,
+        }
+    }
+}
+
+/// Counters of what the runtime has done since it started.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Plugins compiled from Wasm.
+    pub compiled: u64,
+    /// Plugins loaded from the compiled cache instead.
+    pub cache_hits: u64,
+}
+
+/// Loads plugins and runs hook calls. Cheap to share: clone the `Arc`.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<call::CallState>,
+    config: RuntimeConfig,
+    plugins: Mutex<HashMap<PluginHash, Arc<Plugin>>>,
+    compiled: AtomicU64,
+    cache_hits: AtomicU64,
+    ticker: Option<EpochTicker>,
+}
+
+impl Runtime {
+    /// Builds the engine and starts the epoch ticker thread.
+    pub fn new(config: RuntimeConfig) -> wasmtime::Result<Runtime> {
+        let engine = Engine::new(&engine_config(&config))?;
+        let mut linker = Linker::new(&engine);
+        bindings::v0_1_0::Program::add_to_linker::<_, HasSelf<call::CallState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        let ticker = EpochTicker::start(engine.clone());
+        Ok(Runtime {
+            engine,
+            linker,
+            config,
+            plugins: Mutex::new(HashMap::new()),
+            compiled: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+            ticker: Some(ticker),
+        })
+    }
+
+    /// The engine-wide settings.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// What the runtime has compiled and loaded from cache so far.
+    pub fn stats(&self) -> RuntimeStats {
+        RuntimeStats {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Checks that `limits` fit this runtime (memory under the pool's slot size).
+    pub fn check_limits(&self, limits: &Limits) -> Result<(), String> {
+        if limits.memory_bytes > self.config.max_memory_bytes {
+            return Err(format!(
+                "memory-bytes {} is over this host's maximum of {}",
+                limits.memory_bytes, self.config.max_memory_bytes
+            ));
+        }
+        if limits.deadline_ms == 0 || limits.fuel == 0 {
+            return Err("deadline-ms and fuel must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.stop();
+        }
+    }
+}
+
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let mut pool = PoolingAllocationConfig::new();
+    let n = config.max_concurrent_instances;
+    pool.total_component_instances(n)
+        .total_core_instances(n * 4)
+        .total_memories(n * 2)
+        .total_tables(n * 4)
+        .max_memory_size(config.max_memory_bytes as usize)
+        .max_core_instances_per_component(32)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        // Keep the first pages of a freed slot resident and reset them with
+        // memset (or, where the kernel has PAGEMAP_SCAN, only the dirty
+        // ones): the next call then takes no page faults on them.
+        .linear_memory_keep_resident(64 << 10)
+        .table_keep_resident(16 << 10)
+        .pagemap_scan(Enabled::Auto);
+
+    let mut cfg = Config::new();
+    cfg.wasm_component_model(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_init_cow(true)
+        // Explicit bounds checks instead of guard pages and signal handlers:
+        // far fewer mprotect calls and TLB shoot-downs per instance.
+        .signals_based_traps(false)
+        .memory_guard_size(0)
+        .memory_reservation(config.max_memory_bytes)
+        .memory_reservation_for_growth(0)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        // Replayable decisions: the same input gives the same bits.
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true);
+    cfg
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread,
+/// which is what makes execution deadlines fire.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("pactum-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        EpochTicker { stop, handle }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.handle.join();
+    }
+}

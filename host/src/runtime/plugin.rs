@@ -1,0 +1,283 @@
+//! Loading a plugin: validation, compilation (or the compiled cache), and
+//! pre-instantiation.
+
+use super::bindings::v0_1_0 as v0;
+use super::call::CallState;
+use super::error::{ListOrNothing, LoadError};
+use super::hooks::HookKind;
+use super::{Runtime, cache};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use wasmtime::component::{Component, InstancePre};
+
+/// A plugin's identity: the sha256 of its component bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PluginHash(pub [u8; 32]);
+
+impl PluginHash {
+    /// The hash of `bytes`.
+    pub fn of(bytes: &[u8]) -> PluginHash {
+        PluginHash(Sha256::digest(bytes).into())
+    }
+
+    /// Lower-case hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 64 hex characters.
+    pub fn from_hex(s: &str) -> Option<PluginHash> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).ok()?;
+        Some(PluginHash(out))
+    }
+}
+
+impl fmt::Display for PluginHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for PluginHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PluginHash({})", &self.to_hex()[..12])
+    }
+}
+
+impl serde::Serialize for PluginHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+/// The export indices of the hooks a plugin serves.
+#[derive(Default)]
+pub(crate) struct HookExports {
+    pub routing: Option<v0::exports::pactum::policy::routing::GuestIndices>,
+    pub approval: Option<v0::exports::pactum::policy::approval::GuestIndices>,
+    pub commission: Option<v0::exports::pactum::policy::commission::GuestIndices>,
+    pub tier_evaluation: Option<v0::exports::pactum::policy::tier_evaluation::GuestIndices>,
+}
+
+/// A validated, compiled, pre-instantiated plugin, ready for calls.
+pub struct Plugin {
+    hash: PluginHash,
+    size: usize,
+    hooks: Vec<HookKind>,
+    pub(crate) pre: InstancePre<CallState>,
+    pub(crate) exports: HookExports,
+}
+
+impl Plugin {
+    /// The plugin's sha256.
+    pub fn hash(&self) -> PluginHash {
+        self.hash
+    }
+
+    /// The component's size in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The hooks it exports.
+    pub fn hooks(&self) -> &[HookKind] {
+        &self.hooks
+    }
+
+    /// Whether it exports `hook`.
+    pub fn exports(&self, hook: HookKind) -> bool {
+        self.hooks.contains(&hook)
+    }
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("hash", &self.hash)
+            .field("hooks", &self.hooks)
+            .finish()
+    }
+}
+
+const PACKAGE: &str = "pactum:policy";
+const ALLOWED_IMPORTS: &[&str] = &["host", "types"];
+
+impl Runtime {
+    /// Validates and loads a component. The same bytes load once: later
+    /// calls return the plugin already loaded. Compilation happens at most
+    /// once per hash and engine while the cache directory is kept.
+    pub fn load(&self, bytes: &[u8]) -> Result<Arc<Plugin>, LoadError> {
+        let hash = PluginHash::of(bytes);
+        if let Some(p) = self.plugins.lock().expect("plugin map poisoned").get(&hash) {
+            return Ok(p.clone());
+        }
+        check_header(bytes, self.config.max_component_bytes)?;
+        let component = self.compile(hash, bytes)?;
+        let plugin = Arc::new(self.link(hash, bytes.len(), component)?);
+        let mut plugins = self.plugins.lock().expect("plugin map poisoned");
+        Ok(plugins.entry(hash).or_insert(plugin).clone())
+    }
+
+    /// The loaded plugin with this hash, if any.
+    pub fn plugin(&self, hash: &PluginHash) -> Option<Arc<Plugin>> {
+        self.plugins
+            .lock()
+            .expect("plugin map poisoned")
+            .get(hash)
+            .cloned()
+    }
+
+    fn compile(&self, hash: PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
+        let cache = self
+            .config
+            .cache_dir
+            .as_deref()
+            .map(|dir| cache::CompiledCache::new(dir, &self.engine));
+        if let Some(component) = cache.as_ref().and_then(|c| c.get(&hash)) {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(component);
+        }
+        let started = std::time::Instant::now();
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(plugin = %hash, bytes = bytes.len(), ms = started.elapsed().as_millis() as u64, "compiled plugin");
+        if let Some(cache) = cache {
+            if let Err(e) = cache.put(&hash, &component) {
+                tracing::warn!(plugin = %hash, error = %e, "could not write the compiled plugin cache");
+            }
+        }
+        Ok(component)
+    }
+
+    fn link(
+        &self,
+        hash: PluginHash,
+        size: usize,
+        component: Component,
+    ) -> Result<Plugin, LoadError> {
+        let ty = component.component_type();
+        for (name, _) in ty.imports(&self.engine) {
+            let allowed = parse_interface(name).is_some_and(|(iface, version)| {
+                ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION
+            });
+            if !allowed {
+                return Err(LoadError::ForbiddenImport {
+                    import: name.to_string(),
+                });
+            }
+        }
+
+        let mut hooks = Vec::new();
+        let mut unsupported = None;
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        for name in &exports {
+            let Some((iface, version)) = parse_interface(name) else {
+                continue;
+            };
+            let Some(hook) = HookKind::ALL.into_iter().find(|h| h.interface() == iface) else {
+                continue;
+            };
+            if version == super::WIT_VERSION {
+                hooks.push(hook);
+            } else {
+                unsupported.get_or_insert_with(|| name.clone());
+            }
+        }
+        if hooks.is_empty() {
+            return Err(match unsupported {
+                Some(export) => LoadError::UnsupportedVersion {
+                    export,
+                    supported: super::WIT_VERSION.into(),
+                },
+                None => LoadError::NoHook {
+                    exports: ListOrNothing(&exports).to_string(),
+                    expected: HookKind::ALL
+                        .iter()
+                        .map(|h| format!("{PACKAGE}/{}@{}", h.interface(), super::WIT_VERSION))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
+            });
+        }
+        hooks.sort();
+
+        let pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::ForbiddenImport {
+                    import: format!("{e:#}"),
+                })?;
+        let bad = |hook: HookKind| {
+            move |e: wasmtime::Error| LoadError::BadExport {
+                export: format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION),
+                reason: format!("{e:#}"),
+            }
+        };
+        let mut exports = HookExports::default();
+        for &hook in &hooks {
+            match hook {
+                HookKind::Routing => {
+                    exports.routing = Some(
+                        v0::exports::pactum::policy::routing::GuestIndices::new(&pre)
+                            .map_err(bad(hook))?,
+                    )
+                }
+                HookKind::Approval => {
+                    exports.approval = Some(
+                        v0::exports::pactum::policy::approval::GuestIndices::new(&pre)
+                            .map_err(bad(hook))?,
+                    )
+                }
+                HookKind::Commission => {
+                    exports.commission = Some(
+                        v0::exports::pactum::policy::commission::GuestIndices::new(&pre)
+                            .map_err(bad(hook))?,
+                    )
+                }
+                HookKind::TierEvaluation => {
+                    exports.tier_evaluation = Some(
+                        v0::exports::pactum::policy::tier_evaluation::GuestIndices::new(&pre)
+                            .map_err(bad(hook))?,
+                    )
+                }
+            }
+        }
+        Ok(Plugin {
+            hash,
+            size,
+            hooks,
+            pre,
+            exports,
+        })
+    }
+}
+
+/// `pactum:policy/<iface>@<version>` → `(iface, version)`.
+fn parse_interface(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
+    rest.split_once('@')
+}
+
+fn check_header(bytes: &[u8], limit: usize) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm);
+    }
+    // Core modules have layer 0 (version 1); components layer 1.
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(LoadError::NotAComponent);
+    }
+    if bytes.len() > limit {
+        return Err(LoadError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
