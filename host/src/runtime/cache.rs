@@ -43,12 +43,13 @@ impl<'a> CompiledCache<'a> {
     /// The cached compiled plugin, if there is a usable one.
     pub fn get(&self, hash: &PluginHash) -> Option<Component> {
         let path = self.path(hash);
-        if !path.exists() {
-            return None;
-        }
+        // Read into memory rather than mapping the file: a mapped file that
+        // something truncates later would crash the process (SIGBUS).
+        let bytes = std::fs::read(&path).ok()?;
         // SAFETY: files in this directory are only ever written by `put`
-        // below, from `Component::serialize` of this same engine config.
-        match unsafe { Component::deserialize_file(self.engine, &path) } {
+        // below, from `Component::serialize` of this same engine config;
+        // wasmtime still checks the header and engine compatibility.
+        match unsafe { Component::deserialize(self.engine, &bytes) } {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "dropping an unusable compiled plugin");
