@@ -12,14 +12,14 @@ use pactum_plugin_artifacts::{NORTHWIND, STOCK};
 #[test]
 fn stock_exports_every_hook_and_northwind_only_commission() {
     let rt = runtime();
-    assert_eq!(load(&rt, STOCK).hooks(), HookKind::ALL);
-    assert_eq!(load(&rt, NORTHWIND).hooks(), [HookKind::Commission]);
+    assert_eq!(load(rt, STOCK).hooks(), HookKind::ALL);
+    assert_eq!(load(rt, NORTHWIND).hooks(), [HookKind::Commission]);
 }
 
 #[test]
 fn commission_pays_the_seed_rates() {
     let rt = runtime();
-    let stock = load(&rt, STOCK);
+    let stock = load(rt, STOCK);
     let acme = program("acme");
     let pay = |kind| {
         let record =
@@ -45,7 +45,7 @@ fn commission_pays_the_seed_rates() {
 #[test]
 fn refund_claws_back_through_the_runtime() {
     let rt = runtime();
-    let stock = load(&rt, STOCK);
+    let stock = load(rt, STOCK);
     let acme = program("acme");
     let mut input = won_deal(&acme, PartnerKind::Referral, 12_000_000, 0);
     input.event = CommissionEvent::Refund(usd(3_000_000));
@@ -67,7 +67,7 @@ fn refund_claws_back_through_the_runtime() {
 #[test]
 fn northwind_pays_differently_on_the_same_deals() {
     let rt = runtime();
-    let (stock, northwind) = (load(&rt, STOCK), load(&rt, NORTHWIND));
+    let (stock, northwind) = (load(rt, STOCK), load(rt, NORTHWIND));
     let (acme, nw) = (program("acme"), program("northwind"));
     // (ACV, quarter-to-date before the deal) -> (stock, northwind) in cents.
     let cases = [
@@ -104,7 +104,7 @@ fn northwind_pays_differently_on_the_same_deals() {
 #[test]
 fn tiers_from_trailing_revenue_and_certifications() {
     let rt = runtime();
-    let stock = load(&rt, STOCK);
+    let stock = load(rt, STOCK);
     let acme = program("acme");
     let evaluate = |revenue: i64, current: Tier, certs: usize| {
         let mut partner = partner("p-1", PartnerKind::Reseller, current);
@@ -169,7 +169,7 @@ fn lead(region: &str) -> Lead {
 #[test]
 fn routing_registration_then_territory_then_direct() {
     let rt = runtime();
-    let stock = load(&rt, STOCK);
+    let stock = load(rt, STOCK);
     let acme = program("acme");
     let mut emea = partner("p-emea", PartnerKind::Reseller, Tier::Silver);
     emea.territories = vec!["emea".into()];
@@ -210,7 +210,7 @@ fn routing_registration_then_territory_then_direct() {
 #[test]
 fn approval_approves_rejects_conflicts_and_reviews_outside_the_profile() {
     let rt = runtime();
-    let stock = load(&rt, STOCK);
+    let stock = load(rt, STOCK);
     let acme = program("acme");
     let base = ApprovalInput {
         context: acme.context(NOW),
@@ -266,7 +266,7 @@ fn approval_approves_rejects_conflicts_and_reviews_outside_the_profile() {
 #[test]
 fn every_call_returns_its_audit_record() {
     let rt = runtime();
-    let stock = load(&rt, STOCK);
+    let stock = load(rt, STOCK);
     let acme = program("acme");
     let input = won_deal(&acme, PartnerKind::Referral, 12_000_000, 0);
     let record = rt.call::<Commission>(&stock, &Limits::default(), input.clone());

@@ -6,11 +6,13 @@ use super::bindings::v0_1_0::pactum::policy::{host, types as wit_types};
 use super::error::HookError;
 use super::hooks::Hook;
 use super::plugin::{Plugin, PluginHash};
-use super::types::LogLevel;
+use super::types::{LogLevel, PolicyError};
 use super::{EPOCH_TICK, Limits, Runtime};
 use serde::Serialize;
 use std::io;
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
+use wasmtime::component::{Instance, TypedFunc};
 use wasmtime::{ResourceLimiter, Store, Trap};
 
 /// A line a plugin logged during a call.
@@ -33,7 +35,7 @@ pub struct CallState {
 }
 
 impl CallState {
-    fn new(limits: &Limits) -> CallState {
+    pub(crate) fn new(limits: &Limits) -> CallState {
         CallState {
             memory_cap: limits.memory_bytes,
             memory_cap_hit: false,
@@ -173,7 +175,14 @@ impl Runtime {
         store.limiter(|state| state);
         let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input);
         let duration = started.elapsed();
-        let state = store.into_data();
+        let state = store.data_mut();
+        let (logs, logs_dropped) = (std::mem::take(&mut state.log), state.log_dropped);
+        // Tearing the instance down (returning its memory to the pool) costs
+        // as much as the call; the result is known, so do it off this path.
+        self.reaper
+            .as_ref()
+            .expect("runtime is running")
+            .dispose(store);
         let record = CallRecord {
             company: H::context(&input).company.clone(),
             hook: H::KIND,
@@ -182,8 +191,8 @@ impl Runtime {
             result,
             fuel_used,
             duration,
-            logs: state.log,
-            logs_dropped: state.log_dropped,
+            logs,
+            logs_dropped,
         };
         match &record.result {
             Ok(_) => tracing::debug!(
@@ -230,9 +239,7 @@ impl Runtime {
             .instantiate(&mut *store)
             .map_err(Failure::Instantiate)
             .and_then(|instance| {
-                H::invoke(plugin, store, &instance, input)
-                    .expect("checked that the plugin exports the hook")
-                    .map_err(Failure::Call)
+                invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call)
             });
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
 
@@ -246,6 +253,71 @@ impl Runtime {
         };
         (result, fuel_used)
     }
+}
+
+/// Drops finished stores on a background thread, off the calls' path. When
+/// it falls behind (its queue is full) the caller drops its own store, so
+/// finished instances never pile up and exhaust the pool.
+pub(crate) struct Reaper {
+    queue: Option<SyncSender<Store<CallState>>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+const REAPER_QUEUE: usize = 64;
+
+impl Reaper {
+    pub(crate) fn start() -> Reaper {
+        let (queue, finished) = sync_channel::<Store<CallState>>(REAPER_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("pactum-reaper".into())
+            .spawn(move || finished.into_iter().for_each(drop))
+            .expect("spawning the store reaper thread");
+        Reaper {
+            queue: Some(queue),
+            handle: Some(handle),
+        }
+    }
+
+    fn dispose(&self, store: Store<CallState>) {
+        if let Some(queue) = &self.queue
+            && let Err(TrySendError::Full(store) | TrySendError::Disconnected(store)) =
+                queue.try_send(store)
+        {
+            drop(store);
+        }
+    }
+
+    pub(crate) fn stop(mut self) {
+        self.queue.take();
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Calls the hook's function on a fresh instance. The function's type was
+/// checked once when the plugin loaded, so the per-call check is skipped;
+/// so is `post_return` (the guest freeing its output), since the instance is
+/// discarded right after.
+fn invoke<H: Hook>(
+    plugin: &Plugin,
+    store: &mut Store<CallState>,
+    instance: &Instance,
+    input: &H::Input,
+) -> wasmtime::Result<Result<H::Output, PolicyError>> {
+    let index = plugin.functions[H::KIND as usize]
+        .as_ref()
+        .expect("checked that the plugin exports the hook");
+    let func = instance
+        .get_func(&mut *store, index)
+        .expect("export indexed at load");
+    // SAFETY: `Runtime::typecheck` checked this export of this component
+    // against exactly these parameter and result types at load.
+    let typed = unsafe {
+        TypedFunc::<(&H::Input,), (Result<H::Output, PolicyError>,)>::new_unchecked(func)
+    };
+    let (result,) = typed.call(&mut *store, (input,))?;
+    Ok(result)
 }
 
 enum Failure {

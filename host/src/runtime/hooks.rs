@@ -1,14 +1,11 @@
 //! The four hooks, their inputs and outputs, and the host's validation of
 //! every output before a workflow may act on it.
 
-use super::call::CallState;
-use super::plugin::Plugin;
 use super::types::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use wasmtime::Store;
-use wasmtime::component::Instance;
+use wasmtime::component::{ComponentType, Lift, Lower};
 
 /// Which hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -61,20 +58,30 @@ pub trait Hook: Sized + 'static {
     /// Which hook this is.
     const KIND: HookKind;
     /// What the plugin receives.
-    type Input: Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync;
+    type Input: ComponentType
+        + Lower
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + fmt::Debug
+        + Send
+        + Sync;
     /// What the plugin answers.
-    type Output: Serialize + DeserializeOwned + Clone + fmt::Debug + PartialEq + Send + Sync;
+    type Output: ComponentType
+        + Lift
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + fmt::Debug
+        + PartialEq
+        + Send
+        + Sync;
 
     /// The input's context (company, event time, parameters).
     fn context(input: &Self::Input) -> &Context;
 
-    #[doc(hidden)]
-    fn invoke(
-        plugin: &Plugin,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        input: &Self::Input,
-    ) -> Option<wasmtime::Result<Result<Self::Output, PolicyError>>>;
+    /// The exported function's name in the hook's interface.
+    const FUNCTION: &'static str;
 
     /// Checks an output against its input; `Err` names what is wrong.
     fn validate(input: &Self::Input, output: &Self::Output) -> Result<(), String>;
@@ -99,25 +106,12 @@ fn require_text(field: &str, value: &str) -> Result<(), String> {
 
 impl Hook for Routing {
     const KIND: HookKind = HookKind::Routing;
+    const FUNCTION: &'static str = "route";
     type Input = RoutingInput;
     type Output = RoutingDecision;
 
     fn context(input: &RoutingInput) -> &Context {
         &input.context
-    }
-
-    fn invoke(
-        plugin: &Plugin,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        input: &RoutingInput,
-    ) -> Option<wasmtime::Result<Result<RoutingDecision, PolicyError>>> {
-        let indices = plugin.exports.routing.as_ref()?;
-        Some(
-            indices
-                .load(&mut *store, instance)
-                .and_then(|g| g.call_route(&mut *store, input)),
-        )
     }
 
     fn validate(input: &RoutingInput, output: &RoutingDecision) -> Result<(), String> {
@@ -141,6 +135,7 @@ pub const MAX_PROTECTION_DAYS: u32 = 3_650;
 
 impl Hook for Approval {
     const KIND: HookKind = HookKind::Approval;
+    const FUNCTION: &'static str = "evaluate";
     type Input = ApprovalInput;
     type Output = ApprovalDecision;
 
@@ -148,28 +143,14 @@ impl Hook for Approval {
         &input.context
     }
 
-    fn invoke(
-        plugin: &Plugin,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        input: &ApprovalInput,
-    ) -> Option<wasmtime::Result<Result<ApprovalDecision, PolicyError>>> {
-        let indices = plugin.exports.approval.as_ref()?;
-        Some(
-            indices
-                .load(&mut *store, instance)
-                .and_then(|g| g.call_evaluate(&mut *store, input)),
-        )
-    }
-
     fn validate(_input: &ApprovalInput, output: &ApprovalDecision) -> Result<(), String> {
         require_text("reason", &output.reason)?;
-        if let ApprovalOutcome::Approve(days) = output.outcome {
-            if days == 0 || days > MAX_PROTECTION_DAYS {
-                return Err(format!(
-                    "approves with a protection period of {days} days (must be 1 to {MAX_PROTECTION_DAYS})"
-                ));
-            }
+        if let ApprovalOutcome::Approve(days) = output.outcome
+            && (days == 0 || days > MAX_PROTECTION_DAYS)
+        {
+            return Err(format!(
+                "approves with a protection period of {days} days (must be 1 to {MAX_PROTECTION_DAYS})"
+            ));
         }
         Ok(())
     }
@@ -177,25 +158,12 @@ impl Hook for Approval {
 
 impl Hook for Commission {
     const KIND: HookKind = HookKind::Commission;
+    const FUNCTION: &'static str = "compute";
     type Input = CommissionInput;
     type Output = CommissionDecision;
 
     fn context(input: &CommissionInput) -> &Context {
         &input.context
-    }
-
-    fn invoke(
-        plugin: &Plugin,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        input: &CommissionInput,
-    ) -> Option<wasmtime::Result<Result<CommissionDecision, PolicyError>>> {
-        let indices = plugin.exports.commission.as_ref()?;
-        Some(
-            indices
-                .load(&mut *store, instance)
-                .and_then(|g| g.call_compute(&mut *store, input)),
-        )
     }
 
     fn validate(input: &CommissionInput, output: &CommissionDecision) -> Result<(), String> {
@@ -266,25 +234,12 @@ impl Hook for Commission {
 
 impl Hook for TierEvaluation {
     const KIND: HookKind = HookKind::TierEvaluation;
+    const FUNCTION: &'static str = "evaluate";
     type Input = TierInput;
     type Output = TierDecision;
 
     fn context(input: &TierInput) -> &Context {
         &input.context
-    }
-
-    fn invoke(
-        plugin: &Plugin,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        input: &TierInput,
-    ) -> Option<wasmtime::Result<Result<TierDecision, PolicyError>>> {
-        let indices = plugin.exports.tier_evaluation.as_ref()?;
-        Some(
-            indices
-                .load(&mut *store, instance)
-                .and_then(|g| g.call_evaluate(&mut *store, input)),
-        )
     }
 
     fn validate(input: &TierInput, output: &TierDecision) -> Result<(), String> {

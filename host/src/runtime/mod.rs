@@ -137,6 +137,7 @@ pub struct Runtime {
     compiled: AtomicU64,
     cache_hits: AtomicU64,
     ticker: Option<EpochTicker>,
+    reaper: Option<call::Reaper>,
 }
 
 impl Runtime {
@@ -149,6 +150,7 @@ impl Runtime {
             |state| state,
         )?;
         let ticker = EpochTicker::start(engine.clone());
+        let reaper = call::Reaper::start();
         Ok(Runtime {
             engine,
             linker,
@@ -157,6 +159,7 @@ impl Runtime {
             compiled: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
             ticker: Some(ticker),
+            reaper: Some(reaper),
         })
     }
 
@@ -193,6 +196,9 @@ impl Drop for Runtime {
         if let Some(ticker) = self.ticker.take() {
             ticker.stop();
         }
+        if let Some(reaper) = self.reaper.take() {
+            reaper.stop();
+        }
     }
 }
 
@@ -209,8 +215,10 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .max_tables_per_component(8)
         // Keep the first pages of a freed slot resident and reset them with
         // memset (or, where the kernel has PAGEMAP_SCAN, only the dirty
-        // ones): the next call then takes no page faults on them.
-        .linear_memory_keep_resident(64 << 10)
+        // ones): the next call then takes no page faults on them. 256 KiB
+        // holds a whole call of an SDK-built plugin: its 64 KiB stack, data
+        // and heap.
+        .linear_memory_keep_resident(256 << 10)
         .table_keep_resident(16 << 10)
         .pagemap_scan(Enabled::Auto);
 
@@ -229,6 +237,11 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         // Replayable decisions: the same input gives the same bits.
         .cranelift_nan_canonicalization(true)
         .relaxed_simd_deterministic(true);
+    // `PACTUM_WASM_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report`
+    // can name the plugins' compiled functions.
+    if std::env::var_os("PACTUM_WASM_PERFMAP").is_some() {
+        cfg.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     cfg
 }
 

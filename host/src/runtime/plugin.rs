@@ -1,16 +1,17 @@
 //! Loading a plugin: validation, compilation (or the compiled cache), and
 //! pre-instantiation.
 
-use super::bindings::v0_1_0 as v0;
 use super::call::CallState;
 use super::error::{ListOrNothing, LoadError};
 use super::hooks::HookKind;
+use super::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
+use super::types::PolicyError;
 use super::{Runtime, cache};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use wasmtime::component::{Component, InstancePre};
+use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre};
 
 /// A plugin's identity: the sha256 of its component bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,22 +54,15 @@ impl serde::Serialize for PluginHash {
     }
 }
 
-/// The export indices of the hooks a plugin serves.
-#[derive(Default)]
-pub(crate) struct HookExports {
-    pub routing: Option<v0::exports::pactum::policy::routing::GuestIndices>,
-    pub approval: Option<v0::exports::pactum::policy::approval::GuestIndices>,
-    pub commission: Option<v0::exports::pactum::policy::commission::GuestIndices>,
-    pub tier_evaluation: Option<v0::exports::pactum::policy::tier_evaluation::GuestIndices>,
-}
-
 /// A validated, compiled, pre-instantiated plugin, ready for calls.
 pub struct Plugin {
     hash: PluginHash,
     size: usize,
     hooks: Vec<HookKind>,
     pub(crate) pre: InstancePre<CallState>,
-    pub(crate) exports: HookExports,
+    /// Per hook (indexed by `HookKind as usize`), the exported function,
+    /// type-checked once at load.
+    pub(crate) functions: [Option<ComponentExportIndex>; 4],
 }
 
 impl Plugin {
@@ -145,10 +139,10 @@ impl Runtime {
             .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
         tracing::info!(plugin = %hash, bytes = bytes.len(), ms = started.elapsed().as_millis() as u64, "compiled plugin");
-        if let Some(cache) = cache {
-            if let Err(e) = cache.put(&hash, &component) {
-                tracing::warn!(plugin = %hash, error = %e, "could not write the compiled plugin cache");
-            }
+        if let Some(cache) = cache
+            && let Err(e) = cache.put(&hash, &component)
+        {
+            tracing::warn!(plugin = %hash, error = %e, "could not write the compiled plugin cache");
         }
         Ok(component)
     }
@@ -214,49 +208,89 @@ impl Runtime {
                 .map_err(|e| LoadError::ForbiddenImport {
                     import: format!("{e:#}"),
                 })?;
-        let bad = |hook: HookKind| {
-            move |e: wasmtime::Error| LoadError::BadExport {
-                export: format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION),
-                reason: format!("{e:#}"),
-            }
-        };
-        let mut exports = HookExports::default();
+        let mut functions = [None; 4];
         for &hook in &hooks {
-            match hook {
-                HookKind::Routing => {
-                    exports.routing = Some(
-                        v0::exports::pactum::policy::routing::GuestIndices::new(&pre)
-                            .map_err(bad(hook))?,
-                    )
-                }
-                HookKind::Approval => {
-                    exports.approval = Some(
-                        v0::exports::pactum::policy::approval::GuestIndices::new(&pre)
-                            .map_err(bad(hook))?,
-                    )
-                }
-                HookKind::Commission => {
-                    exports.commission = Some(
-                        v0::exports::pactum::policy::commission::GuestIndices::new(&pre)
-                            .map_err(bad(hook))?,
-                    )
-                }
-                HookKind::TierEvaluation => {
-                    exports.tier_evaluation = Some(
-                        v0::exports::pactum::policy::tier_evaluation::GuestIndices::new(&pre)
-                            .map_err(bad(hook))?,
-                    )
-                }
-            }
+            let export = format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION);
+            let bad = |reason: String| LoadError::BadExport {
+                export: export.clone(),
+                reason,
+            };
+            let iface = component
+                .get_export_index(None, &export)
+                .ok_or_else(|| bad("missing".into()))?;
+            let func = component
+                .get_export_index(Some(&iface), hook_function(hook))
+                .ok_or_else(|| bad(format!("it has no `{}` function", hook_function(hook))))?;
+            functions[hook as usize] = Some(func);
         }
-        Ok(Plugin {
+        let plugin = Plugin {
             hash,
             size,
             hooks,
             pre,
-            exports,
-        })
+            functions,
+        };
+        self.typecheck(&plugin)?;
+        Ok(plugin)
     }
+
+    /// Instantiates the plugin once and checks every hook function's type
+    /// against the contract, so calls can skip the check.
+    fn typecheck(&self, plugin: &Plugin) -> Result<(), LoadError> {
+        let limits = super::Limits {
+            memory_bytes: self.config.max_memory_bytes,
+            ..super::Limits::default()
+        };
+        let mut store = wasmtime::Store::new(&self.engine, CallState::new(&limits));
+        store.limiter(|state| state);
+        // A start function that spins must not hang the load.
+        store.set_fuel(1_000_000_000).expect("fuel is enabled");
+        store.set_epoch_deadline(5_000 / super::EPOCH_TICK.as_millis() as u64);
+        let instance = plugin
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| LoadError::BadExport {
+                export: "(instantiation)".into(),
+                reason: format!("the component does not instantiate: {e:#}"),
+            })?;
+        for &hook in &plugin.hooks {
+            let check = match hook {
+                HookKind::Routing => typecheck::<Routing>(&mut store, &instance, plugin),
+                HookKind::Approval => typecheck::<Approval>(&mut store, &instance, plugin),
+                HookKind::Commission => typecheck::<Commission>(&mut store, &instance, plugin),
+                HookKind::TierEvaluation => {
+                    typecheck::<TierEvaluation>(&mut store, &instance, plugin)
+                }
+            };
+            check.map_err(|e| LoadError::BadExport {
+                export: format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION),
+                reason: format!("{e:#}"),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn hook_function(hook: HookKind) -> &'static str {
+    match hook {
+        HookKind::Routing => Routing::FUNCTION,
+        HookKind::Approval => Approval::FUNCTION,
+        HookKind::Commission => Commission::FUNCTION,
+        HookKind::TierEvaluation => TierEvaluation::FUNCTION,
+    }
+}
+
+fn typecheck<H: Hook>(
+    store: &mut wasmtime::Store<CallState>,
+    instance: &Instance,
+    plugin: &Plugin,
+) -> wasmtime::Result<()> {
+    let index = plugin.functions[H::KIND as usize]
+        .as_ref()
+        .expect("indexed at load");
+    instance
+        .get_typed_func::<(&H::Input,), (Result<H::Output, PolicyError>,)>(&mut *store, index)?;
+    Ok(())
 }
 
 /// `pactum:policy/<iface>@<version>` → `(iface, version)`.

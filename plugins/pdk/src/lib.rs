@@ -37,6 +37,13 @@
 
 extern crate self as pactum_pdk;
 
+#[cfg(all(target_family = "wasm", feature = "bump-allocator"))]
+mod alloc;
+
+#[cfg(all(target_family = "wasm", feature = "bump-allocator"))]
+#[global_allocator]
+static ALLOCATOR: alloc::Bump = alloc::Bump::new();
+
 #[cfg(feature = "commission")]
 pub mod clawback;
 mod context;

@@ -1,0 +1,311 @@
+//! Isolated hook-call benchmark: `cargo bench -p pactum --bench hooks`.
+//!
+//! For each stock hook (and Northwind's custom commission), the time of one
+//! call on a fresh, isolated instance (new store, instantiate, call, output
+//! validation, audit record, drop), as median and p99 over many calls; the
+//! same commission rule as native Rust for the ratio; compiling a plugin,
+//! and loading it from the compiled cache as a restart does; and the
+//! throughput of both cores together.
+
+use pactum::program::Program;
+use pactum::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
+use pactum::runtime::types::*;
+use pactum::runtime::{Limits, Plugin, Runtime, RuntimeConfig};
+use pactum_plugin_artifacts::{NORTHWIND, STOCK};
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const NOW: i64 = 1_795_651_200;
+const WARMUP: usize = 2_000;
+const SAMPLES: usize = 50_000;
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    mean: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let n = samples.len();
+    Stats {
+        median: samples[n / 2],
+        p99: samples[(n * 99 / 100).min(n - 1)],
+        mean: samples.iter().sum::<Duration>() / n as u32,
+    }
+}
+
+fn measure(mut f: impl FnMut()) -> Stats {
+    for _ in 0..WARMUP {
+        f();
+    }
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed());
+    }
+    stats(samples)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.2} µs", d.as_nanos() as f64 / 1_000.0)
+}
+
+fn row(name: &str, s: &Stats) {
+    println!(
+        "{name:<34} median {:>10}  p99 {:>10}  mean {:>10}  {:>9.0} calls/s",
+        us(s.median),
+        us(s.p99),
+        us(s.mean),
+        1.0 / s.mean.as_secs_f64()
+    );
+}
+
+fn bench_hook<H: Hook>(
+    name: &str,
+    rt: &Runtime,
+    plugin: &Plugin,
+    limits: &Limits,
+    input: H::Input,
+) -> Stats {
+    let check = rt.call::<H>(plugin, limits, input.clone());
+    assert!(check.result.is_ok(), "{name}: {:?}", check.result);
+    let s = measure(|| {
+        black_box(rt.call::<H>(plugin, limits, black_box(input.clone())));
+    });
+    row(name, &s);
+    s
+}
+
+fn usd(amount: i64) -> Money {
+    Money {
+        amount,
+        currency: "USD".into(),
+    }
+}
+
+fn partner(kind: PartnerKind, tier: Tier) -> Partner {
+    Partner {
+        id: "p-1".into(),
+        name: "Partner One".into(),
+        kind,
+        tier,
+        territories: vec!["emea".into()],
+        certifications: vec![Certification {
+            name: "sales".into(),
+            expires_at: Some(NOW + 86_400 * 90),
+        }],
+        active: true,
+    }
+}
+
+fn commission_input(program: &Program) -> CommissionInput {
+    CommissionInput {
+        context: program.context(NOW),
+        event: CommissionEvent::Won,
+        deal: Deal {
+            id: "d-1".into(),
+            first_year_acv: usd(12_000_000),
+            services: usd(0),
+            source: DealSource::PartnerSourced,
+            closed_at: NOW,
+        },
+        partner: partner(PartnerKind::Referral, Tier::Silver),
+        prior_lines: vec![],
+        quarter_to_date: usd(10_000_000),
+    }
+}
+
+/// The same input for the native build of the stock plugin.
+fn native_commission_input(program: &Program) -> pactum_pdk::commission::CommissionInput {
+    use pactum_pdk::commission as n;
+    let params = program
+        .params
+        .iter()
+        .map(|p| n::Param {
+            name: p.name.clone(),
+            value: match &p.value {
+                ParamValue::Integer(i) => n::ParamValue::Integer(*i),
+                ParamValue::Text(t) => n::ParamValue::Text(t.clone()),
+                ParamValue::Texts(t) => n::ParamValue::Texts(t.clone()),
+                ParamValue::Flag(f) => n::ParamValue::Flag(*f),
+                ParamValue::Money(m) => n::ParamValue::Money(n::Money::new(m.amount, &m.currency)),
+            },
+        })
+        .collect();
+    let mut partner = pactum_pdk::testing::partner("p-1", n::PartnerKind::Referral);
+    partner.tier = n::Tier::Silver;
+    n::CommissionInput {
+        context: n::Context {
+            company: program.slug.clone(),
+            event_time: NOW,
+            params,
+        },
+        event: n::CommissionEvent::Won,
+        deal: n::Deal {
+            id: "d-1".into(),
+            first_year_acv: n::Money::new(12_000_000, "USD"),
+            services: n::Money::zero("USD"),
+            source: n::DealSource::PartnerSourced,
+            closed_at: NOW,
+        },
+        partner,
+        prior_lines: vec![],
+        quarter_to_date: n::Money::new(10_000_000, "USD"),
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let acme = Program::load(&root.join("policies/acme")).unwrap();
+    let northwind = Program::load(&root.join("policies/northwind")).unwrap();
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    let stock_bytes = std::fs::read(STOCK).unwrap();
+    let stock = rt.load(&stock_bytes).unwrap();
+    let nw = rt.load(&std::fs::read(NORTHWIND).unwrap()).unwrap();
+    let limits = acme.limits;
+
+    println!(
+        "Isolated hook calls (fresh store + instance per call), {SAMPLES} samples each, one thread:"
+    );
+    let commission = bench_hook::<Commission>(
+        "stock commission",
+        &rt,
+        &stock,
+        &limits,
+        commission_input(&acme),
+    );
+    bench_hook::<Commission>(
+        "northwind commission (custom)",
+        &rt,
+        &nw,
+        &northwind.limits,
+        commission_input(&northwind),
+    );
+    bench_hook::<Routing>(
+        "stock routing",
+        &rt,
+        &stock,
+        &limits,
+        RoutingInput {
+            context: acme.context(NOW),
+            lead: Lead {
+                id: "l-1".into(),
+                account_domain: "globex.com".into(),
+                account_name: "Globex".into(),
+                country: Some("DE".into()),
+                region: Some("emea".into()),
+                industry: Some("software".into()),
+                source: "webinar".into(),
+            },
+            registrations: vec![],
+            partners: vec![partner(PartnerKind::Reseller, Tier::Gold)],
+        },
+    );
+    bench_hook::<Approval>(
+        "stock approval",
+        &rt,
+        &stock,
+        &limits,
+        ApprovalInput {
+            context: acme.context(NOW),
+            registration: Registration {
+                id: "r-1".into(),
+                account_domain: "globex.com".into(),
+                account_name: "Globex".into(),
+                industry: Some("software".into()),
+                employees: Some(400),
+                country: Some("US".into()),
+                amount: usd(12_000_000),
+                expected_close: None,
+            },
+            partner: partner(PartnerKind::Referral, Tier::Silver),
+            existing: vec![],
+        },
+    );
+    bench_hook::<TierEvaluation>(
+        "stock tier-evaluation",
+        &rt,
+        &stock,
+        &limits,
+        TierInput {
+            context: acme.context(NOW),
+            partner: partner(PartnerKind::Reseller, Tier::Silver),
+            scorecard: Scorecard {
+                period: "2026-10".into(),
+                trailing_revenue: usd(21_000_000),
+                registered_deals: 4,
+                won_deals: 2,
+                lost_deals: 1,
+                win_rate: 6_667,
+                average_deal_size: usd(10_500_000),
+            },
+        },
+    );
+
+    println!("\nThe same commission rule as native Rust (pactum-stock compiled for the host):");
+    let native_input = native_commission_input(&acme);
+    let native = measure(|| {
+        use pactum_pdk::commission::Commission as _;
+        black_box(pactum_stock::Stock::compute(black_box(native_input.clone())).unwrap());
+    });
+    row("native stock commission", &native);
+    println!(
+        "isolated Wasm / native: {:.1}x (median)",
+        commission.median.as_nanos() as f64 / native.median.as_nanos() as f64
+    );
+
+    println!("\nBoth cores, 2 threads x {SAMPLES} isolated stock commission calls:");
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let input = commission_input(&acme);
+                for _ in 0..SAMPLES {
+                    black_box(rt.call::<Commission>(&stock, &limits, input.clone()));
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    println!(
+        "{:.0} decisions/s",
+        (2 * SAMPLES) as f64 / elapsed.as_secs_f64()
+    );
+
+    println!("\nLoading the stock plugin ({} bytes):", stock_bytes.len());
+    let cold = Runtime::new(RuntimeConfig::default()).unwrap();
+    let t = Instant::now();
+    cold.load(&stock_bytes).unwrap();
+    println!(
+        "{:<34} {:>10.2} ms",
+        "compile (no cache)",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        cache_dir: Some(dir.path().into()),
+        ..RuntimeConfig::default()
+    };
+    Runtime::new(config.clone())
+        .unwrap()
+        .load(&stock_bytes)
+        .unwrap();
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        let restarted = Runtime::new(config.clone()).unwrap();
+        let t = Instant::now();
+        black_box(restarted.load(&stock_bytes).unwrap());
+        samples.push(t.elapsed());
+        assert_eq!(restarted.stats().compiled, 0);
+    }
+    let s = stats(samples);
+    println!(
+        "{:<34} median {:>10}  p99 {:>10}",
+        "load from compiled cache (restart)",
+        us(s.median),
+        us(s.p99)
+    );
+}
