@@ -11,6 +11,17 @@
 //!   caches plugins, and runs each hook call in a fresh, limited instance.
 //! - [`program`]: a company's program as declared in `policies/<company>/`:
 //!   its parameters, limits and which plugin serves each hook.
+//! - [`store`]: SQLite storage (sqlx): tenants, keys, plugins, bindings and
+//!   the decision log.
+//! - [`service`]: the decision step every workflow shares: run the hook,
+//!   take the fallback on failure, record the decision.
+//! - [`api`]: the HTTP API (axum); [`metrics`]: Prometheus metrics.
+//!
+//! The `pactum` binary (`src/main.rs`) is a thin CLI over these.
 
+pub mod api;
+pub mod metrics;
 pub mod program;
 pub mod runtime;
+pub mod service;
+pub mod store;

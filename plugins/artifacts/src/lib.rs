@@ -12,6 +12,13 @@
 
 include!(concat!(env!("OUT_DIR"), "/paths.rs"));
 
+/// The stock plugin's component bytes, embedded in the service binary.
+pub static STOCK_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pactum_stock.wasm"));
+
+/// Northwind's commission plugin, embedded for the demo program.
+pub static NORTHWIND_BYTES: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/northwind_commission.wasm"));
+
 /// Every plugin built here, as `(name, path)`.
 pub const ALL: &[(&str, &str)] = &[
     ("stock", STOCK),

@@ -1,0 +1,449 @@
+//! The decision service: runs a tenant's hook on an event, takes the
+//! documented fallback when the plugin fails, and records every decision.
+//!
+//! This is the step every workflow shares: the host gathers the input, the
+//! company's plugin decides, and the decision log keeps the input, the
+//! output or error, the plugin hash, fuel and time, so it can be replayed.
+//! A plugin failure never loses the event: the fallback decides and the
+//! record says why.
+//!
+//! | hook | fallback when the plugin fails |
+//! |---|---|
+//! | routing | the lead goes to direct sales |
+//! | approval | the registration goes to manual review |
+//! | commission | no lines: the commission is held for a person to settle |
+//! | tier-evaluation | the partner keeps its tier, escalated to its manager |
+
+use crate::metrics::Metrics;
+use crate::program::{Program, ProgramError, STOCK};
+use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
+use crate::runtime::types::*;
+use crate::runtime::{HookError, HookKind, LoadError, Plugin, PluginHash, Runtime};
+use crate::store::{Db, DecisionRow, NewDecision, StoreError};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// What a hook's workflow does when the plugin gives no decision.
+pub trait Fallback: Hook {
+    /// The safe decision for `input` after `error`.
+    fn fallback(input: &Self::Input, error: &HookError) -> Self::Output;
+}
+
+impl Fallback for Routing {
+    fn fallback(_input: &RoutingInput, error: &HookError) -> RoutingDecision {
+        RoutingDecision {
+            destination: Destination::Direct,
+            reason: format!("The routing policy failed ({error}); the lead goes to direct sales."),
+            attribution: "fallback".into(),
+        }
+    }
+}
+
+impl Fallback for Approval {
+    fn fallback(_input: &ApprovalInput, error: &HookError) -> ApprovalDecision {
+        ApprovalDecision {
+            outcome: ApprovalOutcome::Review,
+            reason: format!(
+                "The approval policy failed ({error}); the registration goes to manual review."
+            ),
+        }
+    }
+}
+
+impl Fallback for Commission {
+    fn fallback(_input: &CommissionInput, error: &HookError) -> CommissionDecision {
+        CommissionDecision {
+            lines: Vec::new(),
+            explanation: format!(
+                "Commission held: the commission policy failed ({error}); a partner manager must settle it."
+            ),
+        }
+    }
+}
+
+impl Fallback for TierEvaluation {
+    fn fallback(input: &TierInput, error: &HookError) -> TierDecision {
+        TierDecision {
+            tier: input.partner.tier,
+            change: TierChange::Keep,
+            escalate: true,
+            reason: format!(
+                "The tier policy failed ({error}); the partner keeps its tier until its manager reviews it."
+            ),
+        }
+    }
+}
+
+/// Why a request to the service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The caller's input is malformed; names the field.
+    #[error("{0}")]
+    BadInput(String),
+    /// No such thing (for this tenant).
+    #[error("{0}")]
+    NotFound(String),
+    /// It exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// A program file is invalid.
+    #[error(transparent)]
+    Program(#[from] ProgramError),
+    /// A plugin was refused.
+    #[error("plugin `{name}`: {source}")]
+    Plugin {
+        /// The plugin's name.
+        name: String,
+        /// Why.
+        source: LoadError,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something inside the host failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A tenant ready to decide: its program and the plugin serving each hook.
+pub struct Tenant {
+    /// The program.
+    pub program: Program,
+    /// The plugin bound to each hook.
+    pub plugins: BTreeMap<HookKind, Arc<Plugin>>,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The tenant the key belongs to.
+    pub tenant: String,
+    /// `admin`, `manager` or `partner`.
+    pub role: String,
+}
+
+/// The service: storage, the runtime, and the tenants loaded in memory.
+pub struct Service {
+    db: Db,
+    runtime: Arc<Runtime>,
+    metrics: Arc<Metrics>,
+    tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+}
+
+/// sha256 of an API key, hex: what the database stores.
+fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The current Unix time: events without a time of their own happen now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Service {
+    /// Loads every stored tenant and its plugins.
+    pub async fn open(
+        db: Db,
+        runtime: Arc<Runtime>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Service, ServiceError> {
+        let service = Service {
+            db,
+            runtime,
+            metrics,
+            tenants: RwLock::new(HashMap::new()),
+        };
+        for row in service.db.tenants().await? {
+            let program = Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
+            let mut plugins = BTreeMap::new();
+            for (hook, hash) in service.db.bindings(&row.slug).await? {
+                let hook = HookKind::parse(&hook)
+                    .ok_or_else(|| ServiceError::Internal(format!("stored hook {hook}")))?;
+                let wasm = service
+                    .db
+                    .plugin_wasm(&hash)
+                    .await?
+                    .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
+                let plugin = service.load(&hash, &wasm)?;
+                plugins.insert(hook, plugin);
+            }
+            service
+                .tenants
+                .write()
+                .expect("tenants")
+                .insert(row.slug.clone(), Arc::new(Tenant { program, plugins }));
+        }
+        Ok(service)
+    }
+
+    fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<Plugin>, ServiceError> {
+        self.runtime
+            .load(wasm)
+            .map_err(|source| ServiceError::Plugin {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Creates a tenant from a `policy.toml` and returns its first admin
+    /// API key (shown once; only its hash is stored). `resolve` gives the
+    /// component bytes for each plugin name the program uses.
+    pub async fn create_tenant(
+        &self,
+        program_text: &str,
+        source: &Path,
+        resolve: impl Fn(&str) -> Option<Vec<u8>>,
+    ) -> Result<(String, String), ServiceError> {
+        let program = Program::parse(program_text, source)?;
+        if self
+            .tenants
+            .read()
+            .expect("tenants")
+            .contains_key(&program.slug)
+        {
+            return Err(ServiceError::Conflict(format!(
+                "tenant `{}` exists already",
+                program.slug
+            )));
+        }
+        if let Err(message) = self.runtime.check_limits(&program.limits) {
+            return Err(ServiceError::BadInput(format!(
+                "{}: limits: {message}",
+                source.display()
+            )));
+        }
+        let mut plugins = BTreeMap::new();
+        let mut stored = Vec::new();
+        for (&hook, name) in &program.hooks {
+            let wasm = resolve(name).ok_or_else(|| {
+                ServiceError::BadInput(format!(
+                    "{}: hooks.{hook}: no plugin named `{name}`",
+                    source.display()
+                ))
+            })?;
+            let plugin = self.load(name, &wasm)?;
+            if !plugin.exports(hook) {
+                return Err(ServiceError::BadInput(format!(
+                    "{}: hooks.{hook}: plugin `{name}` does not export the {hook} hook",
+                    source.display()
+                )));
+            }
+            stored.push((hook, name.clone(), wasm));
+            plugins.insert(hook, plugin);
+        }
+
+        let slug = program.slug.clone();
+        self.db
+            .create_tenant(&slug, &program.name, &program.currency, program_text)
+            .await?;
+        for (hook, name, wasm) in &stored {
+            let plugin = &plugins[hook];
+            self.db
+                .put_plugin(plugin.hash(), name, plugin.hooks(), wasm)
+                .await?;
+            self.db.bind(&slug, *hook, plugin.hash()).await?;
+        }
+        let key = new_key(&slug)?;
+        self.db.add_key(&slug, &key_hash(&key), "admin").await?;
+        self.tenants
+            .write()
+            .expect("tenants")
+            .insert(slug.clone(), Arc::new(Tenant { program, plugins }));
+        Ok((slug, key))
+    }
+
+    /// The caller an API key belongs to, if any.
+    pub async fn authenticate(&self, key: &str) -> Result<Option<Caller>, ServiceError> {
+        Ok(self
+            .db
+            .key(&key_hash(key))
+            .await?
+            .map(|(tenant, role)| Caller { tenant, role }))
+    }
+
+    /// The loaded tenant `slug`.
+    pub fn tenant(&self, slug: &str) -> Result<Arc<Tenant>, ServiceError> {
+        self.tenants
+            .read()
+            .expect("tenants")
+            .get(slug)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotFound(format!("no tenant `{slug}`")))
+    }
+
+    /// Runs `hook` for `tenant` on `input` (the hook's input without its
+    /// `context`, which comes from the tenant's program) and records it.
+    pub async fn decide(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        event_time: i64,
+        input: serde_json::Value,
+    ) -> Result<DecisionRow, ServiceError> {
+        match hook {
+            HookKind::Routing => self.decide_as::<Routing>(tenant, event_time, input).await,
+            HookKind::Approval => self.decide_as::<Approval>(tenant, event_time, input).await,
+            HookKind::Commission => {
+                self.decide_as::<Commission>(tenant, event_time, input)
+                    .await
+            }
+            HookKind::TierEvaluation => {
+                self.decide_as::<TierEvaluation>(tenant, event_time, input)
+                    .await
+            }
+        }
+    }
+
+    async fn decide_as<H: Fallback>(
+        &self,
+        slug: &str,
+        event_time: i64,
+        mut input: serde_json::Value,
+    ) -> Result<DecisionRow, ServiceError> {
+        let tenant = self.tenant(slug)?;
+        let fields = input
+            .as_object_mut()
+            .ok_or_else(|| ServiceError::BadInput("`input` must be a JSON object".into()))?;
+        if fields.contains_key("context") {
+            return Err(ServiceError::BadInput(
+                "`input.context` is set by the server from the company's program; leave it out"
+                    .into(),
+            ));
+        }
+        let context = serde_json::to_value(tenant.program.context(event_time))
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        fields.insert("context".into(), context);
+        let typed: H::Input = serde_path_to_error::deserialize(input)
+            .map_err(|e| ServiceError::BadInput(format!("`input.{}`: {}", e.path(), e.inner())))?;
+
+        let plugin = tenant
+            .plugins
+            .get(&H::KIND)
+            .cloned()
+            .ok_or_else(|| ServiceError::NotFound(format!("no plugin bound to {}", H::KIND)))?;
+        let runtime = self.runtime.clone();
+        let limits = tenant.program.limits;
+        let record =
+            tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, typed))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?;
+
+        let outcome = record
+            .result
+            .as_ref()
+            .err()
+            .map(HookError::kind)
+            .unwrap_or("ok");
+        self.metrics
+            .hook_call(slug, H::KIND.interface(), outcome, record.duration);
+        let (decision, fallback) = match &record.result {
+            Ok(output) => (serde_json::to_value(output), false),
+            Err(error) => (
+                serde_json::to_value(H::fallback(&record.input, error)),
+                true,
+            ),
+        };
+        let decision = decision.map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let json = record.to_json();
+        let id = self
+            .db
+            .record_decision(NewDecision {
+                tenant: slug,
+                hook: H::KIND,
+                plugin: record.plugin,
+                event_time,
+                outcome,
+                record: &json,
+                decision: &decision,
+                fallback,
+            })
+            .await?;
+        self.db
+            .decision(slug, id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("decision vanished".into()))
+    }
+
+    /// One of `tenant`'s recorded decisions.
+    pub async fn decision(&self, tenant: &str, id: i64) -> Result<DecisionRow, ServiceError> {
+        self.db
+            .decision(tenant, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no decision {id}")))
+    }
+
+    /// `tenant`'s latest decisions.
+    pub async fn decisions(
+        &self,
+        tenant: &str,
+        hook: Option<HookKind>,
+        limit: i64,
+    ) -> Result<Vec<DecisionRow>, ServiceError> {
+        Ok(self.db.decisions(tenant, hook, limit).await?)
+    }
+
+    /// `tenant`'s bindings, `(hook, plugin hash)`.
+    pub async fn bindings(&self, tenant: &str) -> Result<Vec<(String, String)>, ServiceError> {
+        Ok(self.db.bindings(tenant).await?)
+    }
+
+    /// Creates every example company found under `policies` (each folder
+    /// with a `policy.toml`), returning `(slug, admin key)` for each. Plugin
+    /// names resolve to the stock program, Northwind's plugin, or
+    /// `<folder>/<name>.wasm`.
+    pub async fn seed_examples(
+        &self,
+        policies: &Path,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        let mut dirs: Vec<_> = std::fs::read_dir(policies)
+            .map_err(|e| ServiceError::BadInput(format!("reading {}: {e}", policies.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("policy.toml").is_file())
+            .collect();
+        dirs.sort();
+        let mut created = Vec::new();
+        for dir in dirs {
+            let path = dir.join("policy.toml");
+            let text = std::fs::read_to_string(&path).map_err(|source| {
+                ServiceError::Program(ProgramError::Read {
+                    path: path.clone(),
+                    source,
+                })
+            })?;
+            let resolve = |name: &str| match name {
+                STOCK => Some(pactum_plugin_artifacts::STOCK_BYTES.to_vec()),
+                "northwind-commission" => Some(pactum_plugin_artifacts::NORTHWIND_BYTES.to_vec()),
+                other => std::fs::read(dir.join(format!("{other}.wasm"))).ok(),
+            };
+            created.push(self.create_tenant(&text, &path, resolve).await?);
+        }
+        Ok(created)
+    }
+
+    /// The plugin hash bound to `hook` for `tenant`.
+    pub fn plugin_for(&self, tenant: &str, hook: HookKind) -> Option<PluginHash> {
+        self.tenant(tenant)
+            .ok()?
+            .plugins
+            .get(&hook)
+            .map(|p| p.hash())
+    }
+}
+
+/// A fresh API key: `pk_<tenant>_<32 random hex>`.
+fn new_key(tenant: &str) -> Result<String, ServiceError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::Internal(format!("no randomness for an API key: {e}")))?;
+    Ok(format!("pk_{tenant}_{}", hex::encode(bytes)))
+}

@@ -1,0 +1,376 @@
+//! The HTTP API end to end (router in-process, real SQLite file): the demo
+//! companies decide through their own plugins, keys scope every read to one
+//! tenant, bad input gets a clear error, and a failing plugin takes the
+//! documented fallback with the event recorded.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use pactum::metrics::Metrics;
+use pactum::runtime::{Runtime, RuntimeConfig};
+use pactum::service::Service;
+use pactum::store::Db;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct App {
+    router: axum::Router,
+    service: Arc<Service>,
+    keys: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&format!(
+        "sqlite://{}",
+        dir.path().join("pactum.db").display()
+    ))
+    .await
+    .unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
+    let service = Arc::new(
+        Service::open(db, runtime, Arc::new(Metrics::default()))
+            .await
+            .unwrap(),
+    );
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let keys = service.seed_examples(&policies).await.unwrap();
+    App {
+        router: pactum::api::router(service.clone()),
+        service,
+        keys,
+        _dir: dir,
+    }
+}
+
+impl App {
+    fn key(&self, slug: &str) -> &str {
+        &self.keys.iter().find(|(s, _)| s == slug).unwrap().1
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        let body = body
+            .map(|b| Body::from(b.to_string()))
+            .unwrap_or_else(Body::empty);
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+}
+
+fn usd(amount: i64) -> Value {
+    json!({ "amount": amount, "currency": "USD" })
+}
+
+fn won_deal(acv: i64, quarter_to_date: i64) -> Value {
+    json!({
+        "event_time": 1_795_651_200,
+        "input": {
+            "event": "Won",
+            "deal": {
+                "id": "d-1", "first_year_acv": usd(acv), "services": usd(0),
+                "source": "PartnerSourced", "closed_at": 1_795_651_200
+            },
+            "partner": {
+                "id": "p-1", "name": "Initech", "kind": "Referral", "tier": "Silver",
+                "territories": [], "certifications": [], "active": true
+            },
+            "prior_lines": [],
+            "quarter_to_date": usd(quarter_to_date)
+        }
+    })
+}
+
+fn paid(decision: &Value) -> i64 {
+    decision["decision"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["amount"]["amount"].as_i64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn each_company_decides_with_its_own_plugin_and_records_it() {
+    let app = app().await;
+    let (status, acme) = app
+        .send(
+            "POST",
+            "/v1/decisions/commission",
+            Some(app.key("acme")),
+            Some(won_deal(12_000_000, 10_000_000)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{acme}");
+    assert_eq!(paid(&acme), 1_800_000); // 15 % of $120,000
+    assert_eq!(acme["fallback"], false);
+    assert_eq!(acme["outcome"], "ok");
+    assert_eq!(acme["record"]["company"], "acme");
+    assert!(acme["record"]["fuel_used"].as_u64().unwrap() > 0);
+
+    let (status, northwind) = app
+        .send(
+            "POST",
+            "/v1/decisions/commission",
+            Some(app.key("northwind")),
+            Some(won_deal(12_000_000, 10_000_000)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{northwind}");
+    assert_eq!(paid(&northwind), 1_860_000); // 12 % + 6 % accelerator on the $70K above quota
+    assert_ne!(acme["plugin"], northwind["plugin"]);
+
+    // Read back, by id and in the list.
+    let id = acme["id"].as_i64().unwrap();
+    let (status, again) = app
+        .send(
+            "GET",
+            &format!("/v1/decisions/{id}"),
+            Some(app.key("acme")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["decision"], acme["decision"]);
+    let (_, list) = app
+        .send(
+            "GET",
+            "/v1/decisions?hook=commission",
+            Some(app.key("acme")),
+            None,
+        )
+        .await;
+    assert_eq!(list["decisions"].as_array().unwrap().len(), 1);
+
+    // The program shows the plugin bound to each hook.
+    let (_, program) = app
+        .send("GET", "/v1/program", Some(app.key("northwind")), None)
+        .await;
+    assert_eq!(program["plugins"]["commission"], northwind["plugin"]);
+    assert_eq!(program["company"]["currency"], "USD");
+}
+
+#[tokio::test]
+async fn keys_scope_everything_to_one_tenant() {
+    let app = app().await;
+    let (status, body) = app.send("GET", "/v1/program", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let (status, _) = app
+        .send("GET", "/v1/program", Some("pk_acme_not-a-key"), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (_, acme) = app
+        .send(
+            "POST",
+            "/v1/decisions/commission",
+            Some(app.key("acme")),
+            Some(won_deal(12_000_000, 0)),
+        )
+        .await;
+    let id = acme["id"].as_i64().unwrap();
+    let (status, body) = app
+        .send(
+            "GET",
+            &format!("/v1/decisions/{id}"),
+            Some(app.key("northwind")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (_, list) = app
+        .send("GET", "/v1/decisions", Some(app.key("northwind")), None)
+        .await;
+    assert!(list["decisions"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error() {
+    let app = app().await;
+    let key = Some(app.key("acme"));
+
+    let mut missing = won_deal(12_000_000, 0);
+    missing["input"]["deal"]
+        .as_object_mut()
+        .unwrap()
+        .remove("first_year_acv");
+    let (status, body) = app
+        .send("POST", "/v1/decisions/commission", key, Some(missing))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("input.deal") && message.contains("first_year_acv"),
+        "{message}"
+    );
+
+    let mut wrong_type = won_deal(12_000_000, 0);
+    wrong_type["input"]["partner"]["kind"] = json!("Franchise");
+    let (status, body) = app
+        .send("POST", "/v1/decisions/commission", key, Some(wrong_type))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("input.partner.kind"),
+        "{body}"
+    );
+
+    let mut with_context = won_deal(12_000_000, 0);
+    with_context["input"]["context"] = json!({});
+    let (status, body) = app
+        .send("POST", "/v1/decisions/commission", key, Some(with_context))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("input.context")
+    );
+
+    let (status, body) = app
+        .send("POST", "/v1/decisions/pricing", key, Some(won_deal(1, 0)))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown-hook"))
+    );
+
+    let request = Request::post("/v1/decisions/commission")
+        .header("authorization", format!("Bearer {}", app.key("acme")))
+        .body(Body::from("{not json"))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let (status, _) = app.send("GET", "/v1/decisions/abc", key, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.send("GET", "/v1/decisions?limit=0", key, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.send("GET", "/v1/decisions/999999", key, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_failing_plugin_takes_the_fallback_and_the_event_is_recorded() {
+    let app = app().await;
+    let program = r#"
+        [company]
+        slug = "hostile"
+        name = "Hostile Inc"
+        currency = "USD"
+        [hooks]
+        commission = "hostile"
+        [params]
+        mode = "panic"
+    "#;
+    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let stock = pactum_plugin_artifacts::STOCK_BYTES.to_vec();
+    let (slug, key) = app
+        .service
+        .create_tenant(
+            program,
+            Path::new("hostile/policy.toml"),
+            |name| match name {
+                "hostile" => Some(hostile.clone()),
+                "stock" => Some(stock.clone()),
+                _ => None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(slug, "hostile");
+
+    let (status, body) = app
+        .send(
+            "POST",
+            "/v1/decisions/commission",
+            Some(&key),
+            Some(won_deal(12_000_000, 0)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["fallback"], true);
+    assert_eq!(body["outcome"], "trap");
+    assert!(body["decision"]["lines"].as_array().unwrap().is_empty());
+    assert!(
+        body["decision"]["explanation"]
+            .as_str()
+            .unwrap()
+            .starts_with("Commission held")
+    );
+    let error = &body["record"]["result"]["error"];
+    assert_eq!(error["kind"], "trap");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("commission table for partner p-1 is corrupt"),
+        "{error}"
+    );
+
+    // The other tenants are unaffected.
+    let (status, acme) = app
+        .send(
+            "POST",
+            "/v1/decisions/commission",
+            Some(app.key("acme")),
+            Some(won_deal(12_000_000, 0)),
+        )
+        .await;
+    assert_eq!((status, paid(&acme)), (StatusCode::CREATED, 1_800_000));
+
+    let (_, metrics) = app.send("GET", "/metrics", None, None).await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains(
+            r#"pactum_hook_calls_total{tenant="hostile",hook="commission",outcome="trap"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains(r#"pactum_hook_calls_total{tenant="acme",hook="commission",outcome="ok"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn health_and_an_existing_tenant_cannot_be_created_twice() {
+    let app = app().await;
+    let (status, body) = app.send("GET", "/healthz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let err = app.service.seed_examples(&policies).await.unwrap_err();
+    assert!(
+        err.to_string().contains("tenant `acme` exists already"),
+        "{err}"
+    );
+}
