@@ -245,6 +245,24 @@ fn main() {
         },
     );
 
+    // The floor: a commission plugin that does almost nothing (the hostile
+    // fixture's `count` mode: one parameter, returns a short string).
+    let hostile = rt
+        .load(&std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap())
+        .unwrap();
+    let mut trivial = commission_input(&acme);
+    trivial.context.params = vec![Param {
+        name: "mode".into(),
+        value: ParamValue::Text("count".into()),
+    }];
+    bench_hook::<Commission>(
+        "floor: trivial commission plugin",
+        &rt,
+        &hostile,
+        &limits,
+        trivial,
+    );
+
     println!("\nThe same commission rule as native Rust (pactum-stock compiled for the host):");
     let native_input = native_commission_input(&acme);
     let native = measure(|| {

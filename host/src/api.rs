@@ -8,13 +8,22 @@
 //! | `POST /v1/decisions/{hook}` | run a hook on an event: `{"event_time": <unix s, optional>, "input": {...}}` |
 //! | `GET /v1/decisions?hook=&limit=` | the latest decisions, newest first |
 //! | `GET /v1/decisions/{id}` | one decision, with its full call record |
+//! | `POST /v1/partners`, `GET /v1/partners`, `GET /v1/partners/{id}` | partners |
+//! | `POST /v1/partners/{id}/keys` | an API key bound to that partner |
+//! | `GET /v1/partners/{id}/statement?from=&to=` | commission lines due in a period, with totals |
+//! | `POST /v1/registrations`, `GET /v1/registrations?partner=&status=&limit=`, `GET /v1/registrations/{id}` | deal registration |
+//! | `POST /v1/deals`, `GET /v1/deals/{id}` | deals and their commission lines |
+//! | `POST /v1/deals/{id}/won`, `POST /v1/deals/{id}/refund` | close a deal (commission), refund it (clawback) |
 //!
 //! Errors are `{"error": {"code": "...", "message": "..."}}` with 400/422
 //! for bad input (naming the field), 401 without a valid key, 404 for
 //! what does not exist for the caller's tenant, 409 for conflicts.
 
 use crate::runtime::HookKind;
+use crate::runtime::types::Money;
 use crate::service::{Caller, Service, ServiceError, now};
+use crate::workflows::{NewDeal, NewPartner, NewRegistration};
+use axum::extract::FromRequest;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -42,6 +51,19 @@ pub fn router(service: AppState) -> Router {
         // One path for both: `{key}` is a hook name to POST to, or a
         // decision id to GET.
         .route("/v1/decisions/{key}", post(decide).get(get_decision))
+        .route("/v1/partners", post(create_partner).get(list_partners))
+        .route("/v1/partners/{id}", get(get_partner))
+        .route("/v1/partners/{id}/keys", post(create_partner_key))
+        .route("/v1/partners/{id}/statement", get(statement))
+        .route(
+            "/v1/registrations",
+            post(register_deal).get(list_registrations),
+        )
+        .route("/v1/registrations/{id}", get(get_registration))
+        .route("/v1/deals", post(create_deal))
+        .route("/v1/deals/{id}", get(get_deal))
+        .route("/v1/deals/{id}/won", post(win_deal))
+        .route("/v1/deals/{id}/refund", post(refund_deal))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state(
             service.clone(),
@@ -85,6 +107,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", m)
             }
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not-found", m),
+            ServiceError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             ServiceError::Program(e) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -257,4 +280,219 @@ async fn get_decision(
     Ok(Json(
         serde_json::to_value(row).map_err(|e| ServiceError::Internal(e.to_string()))?,
     ))
+}
+
+/// A JSON body whose errors name the field: 400 when it is not JSON, 422
+/// when a field is missing or of the wrong type.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Body<T>, ApiError> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", e.body_text()))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize(&mut de) {
+            Ok(value) => Ok(Body(value)),
+            Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                format!("the body is not valid JSON: {}", e.inner()),
+            )),
+            Err(e) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-input",
+                format!("`{}`: {}", e.path(), e.inner()),
+            )),
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        serde_json::to_value(value).map_err(|e| ServiceError::Internal(e.to_string()))?,
+    ))
+}
+
+async fn create_partner(
+    State(service): State<AppState>,
+    caller: Caller,
+    Body(new): Body<NewPartner>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        to_json(&service.create_partner(&caller, new, now()).await?)?,
+    ))
+}
+
+async fn list_partners(
+    State(service): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "partners": service.partners(&caller).await? }),
+    ))
+}
+
+async fn get_partner(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    to_json(&service.partner(&caller, &id).await?)
+}
+
+async fn create_partner_key(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let key = service.create_partner_key(&caller, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "partner_id": id, "key": key })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Period {
+    from: i64,
+    to: i64,
+}
+
+async fn statement(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(period) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    to_json(
+        &service
+            .statement(&caller, &id, period.from, period.to)
+            .await?,
+    )
+}
+
+async fn register_deal(
+    State(service): State<AppState>,
+    caller: Caller,
+    Body(new): Body<NewRegistration>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        to_json(&service.register_deal(&caller, new, now()).await?)?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistrationQuery {
+    partner: Option<String>,
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_registrations(
+    State(service): State<AppState>,
+    caller: Caller,
+    query: Result<Query<RegistrationQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+            "`limit` must be 1 to 500",
+        ));
+    }
+    let rows = service
+        .registrations(&caller, q.partner.as_deref(), q.status.as_deref(), limit)
+        .await?;
+    Ok(Json(json!({ "registrations": rows })))
+}
+
+async fn get_registration(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    to_json(&service.registration(&caller, &id).await?)
+}
+
+async fn create_deal(
+    State(service): State<AppState>,
+    caller: Caller,
+    Body(new): Body<NewDeal>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        to_json(&service.create_deal(&caller, new, now()).await?)?,
+    ))
+}
+
+fn deal_json(
+    (deal, lines): (crate::store::DealRow, Vec<crate::store::CommissionLineRow>),
+) -> Result<Json<Value>, ApiError> {
+    let mut value =
+        serde_json::to_value(deal).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    value["commission_lines"] =
+        serde_json::to_value(lines).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(Json(value))
+}
+
+async fn get_deal(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    deal_json(service.deal(&caller, &id).await?)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WonBody {
+    /// When the deal closed; now when absent.
+    closed_at: Option<i64>,
+}
+
+async fn win_deal(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<WonBody>,
+) -> Result<Json<Value>, ApiError> {
+    deal_json(
+        service
+            .win_deal(&caller, &id, body.closed_at.unwrap_or_else(now))
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    /// How much the customer was refunded.
+    amount: Money,
+    /// When; now when absent.
+    at: Option<i64>,
+}
+
+async fn refund_deal(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<RefundBody>,
+) -> Result<Json<Value>, ApiError> {
+    deal_json(
+        service
+            .refund_deal(&caller, &id, body.amount, body.at.unwrap_or_else(now))
+            .await?,
+    )
 }

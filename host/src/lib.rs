@@ -15,6 +15,8 @@
 //!   the decision log.
 //! - [`service`]: the decision step every workflow shares: run the hook,
 //!   take the fallback on failure, record the decision.
+//! - [`workflows`]: partners, deal registration, deals won and refunded,
+//!   commission lines and statements, on top of that step.
 //! - [`api`]: the HTTP API (axum); [`metrics`]: Prometheus metrics.
 //!
 //! The `pactum` binary (`src/main.rs`) is a thin CLI over these.
@@ -25,3 +27,4 @@ pub mod program;
 pub mod runtime;
 pub mod service;
 pub mod store;
+pub mod workflows;

@@ -106,6 +106,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 println!("Try: curl -H 'Authorization: Bearer <key>' http://{listen}/v1/program");
             }
+            // Background job: approved registrations whose protection period
+            // ended become expired, freeing the account for other partners.
+            let expirer = service.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    match expirer.expire_registrations(pactum::service::now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(expired = n, "deal registrations expired"),
+                        Err(e) => tracing::error!(error = %e, "expiring deal registrations"),
+                    }
+                }
+            });
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("listening on {listen}: {e}"))?;

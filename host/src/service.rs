@@ -82,6 +82,9 @@ pub enum ServiceError {
     /// The caller's input is malformed; names the field.
     #[error("{0}")]
     BadInput(String),
+    /// The caller's key may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// No such thing (for this tenant).
     #[error("{0}")]
     NotFound(String),
@@ -115,6 +118,18 @@ pub struct Tenant {
     pub plugins: BTreeMap<HookKind, Arc<Plugin>>,
 }
 
+/// A recorded decision and what the workflow acts on.
+pub struct Decided<H: Hook> {
+    /// The decision log row.
+    pub row: DecisionRow,
+    /// The plugin's output, or the fallback's.
+    pub output: H::Output,
+    /// Whether the fallback decided.
+    pub fallback: bool,
+    /// The plugin called.
+    pub plugin: PluginHash,
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -122,18 +137,27 @@ pub struct Caller {
     pub tenant: String,
     /// `admin`, `manager` or `partner`.
     pub role: String,
+    /// For a partner key, the partner it is bound to.
+    pub partner: Option<String>,
+}
+
+impl Caller {
+    /// Whether the caller may act for the whole company (not one partner).
+    pub fn is_staff(&self) -> bool {
+        self.role == "admin" || self.role == "manager"
+    }
 }
 
 /// The service: storage, the runtime, and the tenants loaded in memory.
 pub struct Service {
-    db: Db,
+    pub(crate) db: Db,
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
 }
 
 /// sha256 of an API key, hex: what the database stores.
-fn key_hash(key: &str) -> String {
+pub(crate) fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
@@ -268,7 +292,11 @@ impl Service {
             .db
             .key(&key_hash(key))
             .await?
-            .map(|(tenant, role)| Caller { tenant, role }))
+            .map(|(tenant, role, partner)| Caller {
+                tenant,
+                role,
+                partner,
+            }))
     }
 
     /// The loaded tenant `slug`.
@@ -325,7 +353,19 @@ impl Service {
         fields.insert("context".into(), context);
         let typed: H::Input = serde_path_to_error::deserialize(input)
             .map_err(|e| ServiceError::BadInput(format!("`input.{}`: {}", e.path(), e.inner())))?;
+        Ok(self.run::<H>(&tenant, event_time, typed).await?.row)
+    }
 
+    /// Runs hook `H` of `tenant` on a typed input (whose context the caller
+    /// built from the tenant's program), takes the fallback on failure and
+    /// records the decision.
+    pub(crate) async fn run<H: Fallback>(
+        &self,
+        tenant: &Tenant,
+        event_time: i64,
+        input: H::Input,
+    ) -> Result<Decided<H>, ServiceError> {
+        let slug = tenant.program.slug.as_str();
         let plugin = tenant
             .plugins
             .get(&H::KIND)
@@ -334,7 +374,7 @@ impl Service {
         let runtime = self.runtime.clone();
         let limits = tenant.program.limits;
         let record =
-            tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, typed))
+            tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, input))
                 .await
                 .map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?;
 
@@ -346,14 +386,12 @@ impl Service {
             .unwrap_or("ok");
         self.metrics
             .hook_call(slug, H::KIND.interface(), outcome, record.duration);
-        let (decision, fallback) = match &record.result {
-            Ok(output) => (serde_json::to_value(output), false),
-            Err(error) => (
-                serde_json::to_value(H::fallback(&record.input, error)),
-                true,
-            ),
+        let (output, fallback) = match &record.result {
+            Ok(output) => (output.clone(), false),
+            Err(error) => (H::fallback(&record.input, error), true),
         };
-        let decision = decision.map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let decision =
+            serde_json::to_value(&output).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let json = record.to_json();
         let id = self
             .db
@@ -368,10 +406,17 @@ impl Service {
                 fallback,
             })
             .await?;
-        self.db
+        let row = self
+            .db
             .decision(slug, id)
             .await?
-            .ok_or_else(|| ServiceError::Internal("decision vanished".into()))
+            .ok_or_else(|| ServiceError::Internal("decision vanished".into()))?;
+        Ok(Decided {
+            row,
+            output,
+            fallback,
+            plugin: record.plugin,
+        })
     }
 
     /// One of `tenant`'s recorded decisions.
@@ -441,7 +486,7 @@ impl Service {
 }
 
 /// A fresh API key: `pk_<tenant>_<32 random hex>`.
-fn new_key(tenant: &str) -> Result<String, ServiceError> {
+pub(crate) fn new_key(tenant: &str) -> Result<String, ServiceError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| ServiceError::Internal(format!("no randomness for an API key: {e}")))?;

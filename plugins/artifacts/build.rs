@@ -40,6 +40,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
 
+    ensure_target();
+
     let mut paths = String::new();
     for (name, package, dir) in PLUGINS {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
@@ -56,6 +58,36 @@ fn main() {
         .unwrap();
     }
     fs::write(out_dir.join("paths.rs"), paths).unwrap();
+}
+
+/// Installs the Wasm target through rustup when it is missing, so a plain
+/// `cargo test` works on a fresh machine with Rust installed.
+fn ensure_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    let installed = sysroot.is_some_and(|o| {
+        let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        Path::new(&root).join("lib/rustlib").join(TARGET).is_dir()
+    });
+    if installed {
+        return;
+    }
+    println!(
+        "cargo:warning=installing the {TARGET} target with rustup (needed to build the Wasm plugins)"
+    );
+    let added = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !added {
+        panic!(
+            "the {TARGET} target is missing and rustup could not install it: run `rustup target add {TARGET}`"
+        );
+    }
 }
 
 /// `<target>/wasm-plugins`, shared by every host profile so the Wasm build

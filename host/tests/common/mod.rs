@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod app;
+
 use pactum::program::Program;
 use pactum::runtime::types::*;
 use pactum::runtime::{Plugin, Runtime, RuntimeConfig};

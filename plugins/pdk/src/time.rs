@@ -22,6 +22,24 @@ pub fn civil_date(timestamp: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// The timestamp of 00:00 UTC on `year-month-day` (the inverse of
+/// [`civil_date`]).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * DAY
+}
+
+/// The start of the calendar quarter that `timestamp` falls in.
+pub fn quarter_start(timestamp: i64) -> i64 {
+    let (y, m, _) = civil_date(timestamp);
+    days_from_civil(y, (m - 1) / 3 * 3 + 1, 1)
+}
+
 /// `timestamp` as an ISO 8601 date, for example `2026-11-26`.
 pub fn format_date(timestamp: i64) -> String {
     let (y, m, d) = civil_date(timestamp);
@@ -38,5 +56,12 @@ mod tests {
         assert_eq!(format_date(1_795_651_200), "2026-11-26");
         assert_eq!(format_date(951_782_400), "2000-02-29");
         assert_eq!(format_date(-86_400), "1969-12-31");
+        assert_eq!(days_from_civil(2026, 11, 26), 1_795_651_200);
+        assert_eq!(days_from_civil(2000, 2, 29), 951_782_400);
+        assert_eq!(format_date(quarter_start(1_795_651_200)), "2026-10-01");
+        assert_eq!(
+            format_date(quarter_start(days_from_civil(2027, 3, 31))),
+            "2027-01-01"
+        );
     }
 }

@@ -21,6 +21,9 @@ macro_rules! select_decision {
 /// The embedded migrations (`host/migrations/sqlite`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+pub mod records;
+pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
+
 /// A storage error.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -95,7 +98,7 @@ pub struct TenantRow {
     pub program: String,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -241,13 +244,33 @@ impl Db {
         Ok(())
     }
 
-    /// The tenant and role of the key with this hash.
-    pub async fn key(&self, key_hash: &str) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query("SELECT tenant, role FROM api_keys WHERE key_hash = ?")
+    /// Stores a partner key's hash, bound to `partner_id`.
+    pub async fn add_partner_key(
+        &self,
+        tenant: &str,
+        key_hash: &str,
+        partner_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO api_keys (key_hash, tenant, role, partner_id, created_at) VALUES (?, ?, 'partner', ?, ?)")
+            .bind(key_hash)
+            .bind(tenant)
+            .bind(partner_id)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The tenant, role and (for partner keys) partner of the key with this hash.
+    pub async fn key(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<(String, String, Option<String>)>, StoreError> {
+        let row = sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = ?")
             .bind(key_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
     /// Records a decision; returns its id.

@@ -1,0 +1,534 @@
+//! The program's records: partners, accounts, deal registrations, deals and
+//! commission lines. Every query is scoped by tenant.
+
+use super::{Db, StoreError, now};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+/// A partner as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerRow {
+    /// Its id within the tenant.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Referral, Reseller, Implementation, Technology or Strategic.
+    pub kind: String,
+    /// Registered, Silver, Gold or Platinum.
+    pub tier: String,
+    /// Territories it covers.
+    pub territories: Vec<String>,
+    /// Certifications, `{name, expires_at}`.
+    pub certifications: serde_json::Value,
+    /// Its partner manager, if any.
+    pub manager: Option<String>,
+    /// active, suspended or terminated.
+    pub status: String,
+    /// When it joined (Unix seconds).
+    pub joined_at: i64,
+}
+
+/// An account (the customer a deal is with).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRow {
+    /// Its domain, unique per tenant.
+    pub domain: String,
+    /// Its name.
+    pub name: String,
+    /// Industry, if known.
+    pub industry: Option<String>,
+    /// Employee count, if known.
+    pub employees: Option<u32>,
+    /// Country (ISO 3166 alpha-2), if known.
+    pub country: Option<String>,
+    /// Region, if known.
+    pub region: Option<String>,
+}
+
+/// A deal registration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegistrationRow {
+    /// Its id.
+    pub id: String,
+    /// The registering partner.
+    pub partner_id: String,
+    /// The account.
+    pub account_domain: String,
+    /// Expected deal value, minor units.
+    pub amount: i64,
+    /// Its currency.
+    pub currency: String,
+    /// Expected close (Unix seconds), if given.
+    pub expected_close: Option<i64>,
+    /// submitted, approved, rejected, review, won, lost or expired.
+    pub status: String,
+    /// End of the protection period, when approved.
+    pub protected_until: Option<i64>,
+    /// The decision's explanation.
+    pub reason: String,
+    /// The decision log entry that decided it.
+    pub decision_id: Option<i64>,
+    /// The plugin that decided it.
+    pub plugin_hash: Option<String>,
+    /// When it was submitted.
+    pub created_at: i64,
+}
+
+/// A deal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DealRow {
+    /// Its id.
+    pub id: String,
+    /// The partner, if partner-sourced or -influenced.
+    pub partner_id: Option<String>,
+    /// The account.
+    pub account_domain: String,
+    /// First-year ACV, minor units.
+    pub first_year_acv: i64,
+    /// Services revenue, minor units.
+    pub services: i64,
+    /// Currency.
+    pub currency: String,
+    /// PartnerSourced, PartnerInfluenced or Direct.
+    pub source: String,
+    /// open, won or lost.
+    pub stage: String,
+    /// Refunded so far, minor units.
+    pub refunded: i64,
+    /// When it closed.
+    pub closed_at: Option<i64>,
+    /// When it was created.
+    pub created_at: i64,
+}
+
+/// A commission line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommissionLineRow {
+    /// Its id.
+    pub id: i64,
+    /// The deal.
+    pub deal_id: String,
+    /// Who is paid.
+    pub partner_id: String,
+    /// Fee, Margin, Bonus or Clawback.
+    pub kind: String,
+    /// Amount, minor units (negative for clawbacks).
+    pub amount: i64,
+    /// Currency.
+    pub currency: String,
+    /// Rate applied.
+    pub rate_bps: i64,
+    /// Why.
+    pub description: String,
+    /// pending, approved, paid, held or clawed-back.
+    pub status: String,
+    /// When it is due (payment terms after the close or refund).
+    pub due_at: i64,
+    /// The decision that produced it.
+    pub decision_id: i64,
+}
+
+fn partner(r: SqliteRow) -> PartnerRow {
+    PartnerRow {
+        id: r.get("id"),
+        name: r.get("name"),
+        kind: r.get("kind"),
+        tier: r.get("tier"),
+        territories: serde_json::from_str(&r.get::<String, _>("territories")).unwrap_or_default(),
+        certifications: serde_json::from_str(&r.get::<String, _>("certifications"))
+            .unwrap_or_default(),
+        manager: r.get("manager"),
+        status: r.get("status"),
+        joined_at: r.get("joined_at"),
+    }
+}
+
+fn registration(r: SqliteRow) -> RegistrationRow {
+    RegistrationRow {
+        id: r.get("id"),
+        partner_id: r.get("partner_id"),
+        account_domain: r.get("account_domain"),
+        amount: r.get("amount"),
+        currency: r.get("currency"),
+        expected_close: r.get("expected_close"),
+        status: r.get("status"),
+        protected_until: r.get("protected_until"),
+        reason: r.get("reason"),
+        decision_id: r.get("decision_id"),
+        plugin_hash: r.get("plugin_hash"),
+        created_at: r.get("created_at"),
+    }
+}
+
+fn deal(r: SqliteRow) -> DealRow {
+    DealRow {
+        id: r.get("id"),
+        partner_id: r.get("partner_id"),
+        account_domain: r.get("account_domain"),
+        first_year_acv: r.get("first_year_acv"),
+        services: r.get("services"),
+        currency: r.get("currency"),
+        source: r.get("source"),
+        stage: r.get("stage"),
+        refunded: r.get("refunded"),
+        closed_at: r.get("closed_at"),
+        created_at: r.get("created_at"),
+    }
+}
+
+fn line(r: SqliteRow) -> CommissionLineRow {
+    CommissionLineRow {
+        id: r.get("id"),
+        deal_id: r.get("deal_id"),
+        partner_id: r.get("partner_id"),
+        kind: r.get("kind"),
+        amount: r.get("amount"),
+        currency: r.get("currency"),
+        rate_bps: r.get("rate_bps"),
+        description: r.get("description"),
+        status: r.get("status"),
+        due_at: r.get("due_at"),
+        decision_id: r.get("decision_id"),
+    }
+}
+
+impl Db {
+    /// Creates a partner; `Ok(false)` when the id is taken.
+    pub async fn create_partner(&self, tenant: &str, p: &PartnerRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO partners (tenant, id, name, kind, tier, territories, certifications, manager, status, joined_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.kind)
+        .bind(&p.tier)
+        .bind(serde_json::to_string(&p.territories).unwrap_or_default())
+        .bind(p.certifications.to_string())
+        .bind(&p.manager)
+        .bind(&p.status)
+        .bind(p.joined_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// One partner.
+    pub async fn partner(&self, tenant: &str, id: &str) -> Result<Option<PartnerRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM partners WHERE tenant = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(partner))
+    }
+
+    /// Every partner of `tenant`, by id.
+    pub async fn partners(&self, tenant: &str) -> Result<Vec<PartnerRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM partners WHERE tenant = ? ORDER BY id")
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(partner).collect())
+    }
+
+    /// Creates or updates an account.
+    pub async fn upsert_account(&self, tenant: &str, a: &AccountRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO accounts (tenant, domain, name, industry, employees, country, region) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (tenant, domain) DO UPDATE SET name = excluded.name, \
+             industry = COALESCE(excluded.industry, industry), employees = COALESCE(excluded.employees, employees), \
+             country = COALESCE(excluded.country, country), region = COALESCE(excluded.region, region)",
+        )
+        .bind(tenant)
+        .bind(&a.domain)
+        .bind(&a.name)
+        .bind(&a.industry)
+        .bind(a.employees.map(i64::from))
+        .bind(&a.country)
+        .bind(&a.region)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// One account.
+    pub async fn account(
+        &self,
+        tenant: &str,
+        domain: &str,
+    ) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE tenant = ? AND domain = ?")
+            .bind(tenant)
+            .bind(domain)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| AccountRow {
+            domain: r.get("domain"),
+            name: r.get("name"),
+            industry: r.get("industry"),
+            employees: r
+                .get::<Option<i64>, _>("employees")
+                .and_then(|e| u32::try_from(e).ok()),
+            country: r.get("country"),
+            region: r.get("region"),
+        }))
+    }
+
+    /// Live registrations on an account at `now`: submitted, in review, or
+    /// approved and still protected. Oldest first.
+    pub async fn live_registrations(
+        &self,
+        tenant: &str,
+        domain: &str,
+        at: i64,
+    ) -> Result<Vec<RegistrationRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM registrations WHERE tenant = ? AND account_domain = ? \
+             AND (status IN ('submitted', 'review') OR (status = 'approved' AND protected_until > ?)) \
+             ORDER BY created_at, id",
+        )
+        .bind(tenant)
+        .bind(domain)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(registration).collect())
+    }
+
+    /// Stores a registration.
+    pub async fn insert_registration(
+        &self,
+        tenant: &str,
+        r: &RegistrationRow,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO registrations (tenant, id, partner_id, account_domain, amount, currency, expected_close, status, \
+             protected_until, reason, decision_id, plugin_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(tenant)
+        .bind(&r.id)
+        .bind(&r.partner_id)
+        .bind(&r.account_domain)
+        .bind(r.amount)
+        .bind(&r.currency)
+        .bind(r.expected_close)
+        .bind(&r.status)
+        .bind(r.protected_until)
+        .bind(&r.reason)
+        .bind(r.decision_id)
+        .bind(&r.plugin_hash)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// One registration.
+    pub async fn registration(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<RegistrationRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM registrations WHERE tenant = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(registration))
+    }
+
+    /// Registrations, newest first, filtered by partner and status.
+    pub async fn registrations(
+        &self,
+        tenant: &str,
+        partner: Option<&str>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RegistrationRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM registrations WHERE tenant = ? AND (? IS NULL OR partner_id = ?) AND (? IS NULL OR status = ?) \
+             ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(tenant)
+        .bind(partner)
+        .bind(partner)
+        .bind(status)
+        .bind(status)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(registration).collect())
+    }
+
+    /// Marks approved registrations whose protection ended by `at` as
+    /// expired; returns how many.
+    pub async fn expire_registrations(&self, at: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE registrations SET status = 'expired' WHERE status = 'approved' AND protected_until <= ?")
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Creates a deal; `Ok(false)` when the id is taken.
+    pub async fn create_deal(&self, tenant: &str, d: &DealRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO deals (tenant, id, partner_id, account_domain, first_year_acv, services, currency, source, stage, \
+             refunded, closed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&d.id)
+        .bind(&d.partner_id)
+        .bind(&d.account_domain)
+        .bind(d.first_year_acv)
+        .bind(d.services)
+        .bind(&d.currency)
+        .bind(&d.source)
+        .bind(&d.stage)
+        .bind(d.refunded)
+        .bind(d.closed_at)
+        .bind(d.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// One deal.
+    pub async fn deal(&self, tenant: &str, id: &str) -> Result<Option<DealRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM deals WHERE tenant = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(deal))
+    }
+
+    /// Marks a deal won at `at`, and the partner's registration on its account as won.
+    pub async fn win_deal(&self, tenant: &str, d: &DealRow, at: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE deals SET stage = 'won', closed_at = ? WHERE tenant = ? AND id = ?")
+            .bind(at)
+            .bind(tenant)
+            .bind(&d.id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(partner) = &d.partner_id {
+            sqlx::query(
+                "UPDATE registrations SET status = 'won' WHERE tenant = ? AND partner_id = ? AND account_domain = ? AND status = 'approved'",
+            )
+            .bind(tenant)
+            .bind(partner)
+            .bind(&d.account_domain)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds `amount` to a deal's refunded total.
+    pub async fn add_refund(
+        &self,
+        tenant: &str,
+        deal_id: &str,
+        amount: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deals SET refunded = refunded + ? WHERE tenant = ? AND id = ?")
+            .bind(amount)
+            .bind(tenant)
+            .bind(deal_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores commission lines.
+    pub async fn insert_lines(
+        &self,
+        tenant: &str,
+        lines: &[CommissionLineRow],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for l in lines {
+            sqlx::query(
+                "INSERT INTO commission_lines (tenant, deal_id, partner_id, kind, amount, currency, rate_bps, description, \
+                 status, due_at, decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(tenant)
+            .bind(&l.deal_id)
+            .bind(&l.partner_id)
+            .bind(&l.kind)
+            .bind(l.amount)
+            .bind(&l.currency)
+            .bind(l.rate_bps)
+            .bind(&l.description)
+            .bind(&l.status)
+            .bind(l.due_at)
+            .bind(l.decision_id)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A deal's commission lines, oldest first.
+    pub async fn deal_lines(
+        &self,
+        tenant: &str,
+        deal_id: &str,
+    ) -> Result<Vec<CommissionLineRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM commission_lines WHERE tenant = ? AND deal_id = ? ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(deal_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(line).collect())
+    }
+
+    /// A partner's commission lines due in `[from, to)`, by due date.
+    pub async fn partner_lines(
+        &self,
+        tenant: &str,
+        partner: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<CommissionLineRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM commission_lines WHERE tenant = ? AND partner_id = ? AND due_at >= ? AND due_at < ? ORDER BY due_at, id",
+        )
+        .bind(tenant)
+        .bind(partner)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(line).collect())
+    }
+
+    /// First-year ACV of the partner's deals won in `[from, to)`.
+    pub async fn won_acv(
+        &self,
+        tenant: &str,
+        partner: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<i64, StoreError> {
+        let sum: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(first_year_acv) FROM deals WHERE tenant = ? AND partner_id = ? AND stage = 'won' AND closed_at >= ? AND closed_at < ?",
+        )
+        .bind(tenant)
+        .bind(partner)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(sum.unwrap_or(0))
+    }
+}

@@ -1,0 +1,737 @@
+//! The program's workflows on top of the decision step: partners, deal
+//! registration with its protection period, deals won and refunded with
+//! commission lines due on the program's payment terms, and per-partner
+//! statements.
+//!
+//! Each workflow gathers what its hook needs from the database, runs the
+//! company's plugin through [`Service::run`] (which records the decision and
+//! falls back on failure), and stores the outcome with the decision's id.
+
+use crate::runtime::hooks::{Approval, Commission};
+use crate::runtime::types as wit;
+use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
+use crate::store::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
+use pactum_pdk::time::quarter_start;
+use serde::{Deserialize, Serialize};
+
+const DAY: i64 = 86_400;
+
+/// Days from close (or refund) to payment when the program does not set
+/// `payment-terms-days`: NET 30.
+pub const DEFAULT_PAYMENT_TERMS_DAYS: i64 = 30;
+
+/// A new partner.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPartner {
+    /// Its id within the company (letters, digits, `-`, `_`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Referral, Reseller, Implementation, Technology or Strategic.
+    pub kind: wit::PartnerKind,
+    /// Starting tier; Registered by default.
+    pub tier: Option<wit::Tier>,
+    /// Territories it covers.
+    #[serde(default)]
+    pub territories: Vec<String>,
+    /// Certifications held.
+    #[serde(default)]
+    pub certifications: Vec<wit::Certification>,
+    /// Its partner manager.
+    pub manager: Option<String>,
+}
+
+/// A deal registration as a partner submits it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegistration {
+    /// The registering partner (a partner key may only name itself).
+    pub partner_id: String,
+    /// The account's domain, e.g. `globex.com`.
+    pub account_domain: String,
+    /// The account's name.
+    pub account_name: String,
+    /// Industry, if known (else the account record's).
+    pub industry: Option<String>,
+    /// Employees, if known (else the account record's).
+    pub employees: Option<u32>,
+    /// Country, if known (else the account record's).
+    pub country: Option<String>,
+    /// Expected deal value.
+    pub amount: wit::Money,
+    /// Expected close (Unix seconds).
+    pub expected_close: Option<i64>,
+}
+
+/// A new deal.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeal {
+    /// Its id; generated when absent.
+    pub id: Option<String>,
+    /// The partner, for partner-sourced and partner-influenced deals.
+    pub partner_id: Option<String>,
+    /// The account's domain.
+    pub account_domain: String,
+    /// First-year ACV of the software, at list.
+    pub first_year_acv: wit::Money,
+    /// Services revenue, same currency; zero when absent.
+    pub services: Option<wit::Money>,
+    /// PartnerSourced, PartnerInfluenced or Direct.
+    pub source: String,
+}
+
+/// A partner's statement for a period.
+#[derive(Debug, Serialize)]
+pub struct Statement {
+    /// The partner.
+    pub partner_id: String,
+    /// Period start (Unix seconds, inclusive).
+    pub from: i64,
+    /// Period end (exclusive).
+    pub to: i64,
+    /// The program currency the totals are in.
+    pub currency: String,
+    /// Net of every line due in the period.
+    pub total: i64,
+    /// Net of lines by status (pending, held, ...).
+    pub by_status: std::collections::BTreeMap<String, i64>,
+    /// The lines, by due date.
+    pub lines: Vec<CommissionLineRow>,
+}
+
+fn bad(message: impl Into<String>) -> ServiceError {
+    ServiceError::BadInput(message.into())
+}
+
+fn forbidden_unless_staff(caller: &Caller) -> Result<(), ServiceError> {
+    if caller.is_staff() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "this needs an admin or manager key".into(),
+        ))
+    }
+}
+
+fn check_id(field: &str, id: &str) -> Result<(), ServiceError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "`{field}` must be 1 to 64 letters, digits, `-` or `_`"
+        )))
+    }
+}
+
+fn check_domain(domain: &str) -> Result<String, ServiceError> {
+    let d = domain.trim().to_ascii_lowercase();
+    let ok = d.contains('.')
+        && !d.starts_with('.')
+        && !d.ends_with('.')
+        && d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if ok {
+        Ok(d)
+    } else {
+        Err(bad(format!(
+            "`account_domain` {domain:?} is not a domain like globex.com"
+        )))
+    }
+}
+
+fn check_money(
+    field: &str,
+    m: &wit::Money,
+    currency: &str,
+    positive: bool,
+) -> Result<(), ServiceError> {
+    if m.currency != currency {
+        return Err(bad(format!(
+            "`{field}.currency` is {:?}; this program runs in {currency}",
+            m.currency
+        )));
+    }
+    if m.amount < 0 || (positive && m.amount == 0) {
+        return Err(bad(format!(
+            "`{field}.amount` must be {} minor units",
+            if positive {
+                "a positive number of"
+            } else {
+                "zero or more"
+            }
+        )));
+    }
+    Ok(())
+}
+
+fn random_id(prefix: &str) -> Result<String, ServiceError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
+    Ok(format!("{prefix}_{}", hex::encode(bytes)))
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ServiceError> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| ServiceError::Internal(format!("stored {field} {value:?} is not valid")))
+}
+
+fn enum_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The WIT view of a stored partner.
+fn wit_partner(p: &PartnerRow) -> Result<wit::Partner, ServiceError> {
+    Ok(wit::Partner {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        kind: parse_enum("partner kind", &p.kind)?,
+        tier: parse_enum("tier", &p.tier)?,
+        territories: p.territories.clone(),
+        certifications: serde_json::from_value(p.certifications.clone()).unwrap_or_default(),
+        active: p.status == "active",
+    })
+}
+
+fn payment_terms(tenant: &Tenant) -> i64 {
+    tenant
+        .program
+        .params
+        .iter()
+        .find(|p| p.name == "payment-terms-days")
+        .and_then(|p| {
+            if let wit::ParamValue::Integer(d) = p.value {
+                Some(d)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(DEFAULT_PAYMENT_TERMS_DAYS)
+}
+
+impl Service {
+    /// Creates a partner (admin or manager).
+    pub async fn create_partner(
+        &self,
+        caller: &Caller,
+        new: NewPartner,
+        at: i64,
+    ) -> Result<PartnerRow, ServiceError> {
+        forbidden_unless_staff(caller)?;
+        check_id("id", &new.id)?;
+        if new.name.trim().is_empty() {
+            return Err(bad("`name` must not be empty"));
+        }
+        let row = PartnerRow {
+            id: new.id,
+            name: new.name,
+            kind: enum_name(&new.kind),
+            tier: enum_name(&new.tier.unwrap_or(wit::Tier::Registered)),
+            territories: new.territories,
+            certifications: serde_json::to_value(&new.certifications)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            manager: new.manager,
+            status: "active".into(),
+            joined_at: at,
+        };
+        if !self.db.create_partner(&caller.tenant, &row).await? {
+            return Err(ServiceError::Conflict(format!(
+                "partner `{}` exists already",
+                row.id
+            )));
+        }
+        Ok(row)
+    }
+
+    /// One partner; a partner key sees only its own.
+    pub async fn partner(&self, caller: &Caller, id: &str) -> Result<PartnerRow, ServiceError> {
+        if caller.partner.as_deref().is_some_and(|own| own != id) {
+            return Err(ServiceError::NotFound(format!("no partner `{id}`")));
+        }
+        self.db
+            .partner(&caller.tenant, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no partner `{id}`")))
+    }
+
+    /// Every partner (admin or manager).
+    pub async fn partners(&self, caller: &Caller) -> Result<Vec<PartnerRow>, ServiceError> {
+        forbidden_unless_staff(caller)?;
+        Ok(self.db.partners(&caller.tenant).await?)
+    }
+
+    /// Creates an API key bound to a partner (admin or manager). Shown once.
+    pub async fn create_partner_key(
+        &self,
+        caller: &Caller,
+        partner: &str,
+    ) -> Result<String, ServiceError> {
+        forbidden_unless_staff(caller)?;
+        self.partner(caller, partner).await?;
+        let key = new_key(&caller.tenant)?;
+        self.db
+            .add_partner_key(&caller.tenant, &key_hash(&key), partner)
+            .await?;
+        Ok(key)
+    }
+
+    /// Deal registration: validate, enrich from the account record, check
+    /// live registrations on the account, run the approval hook, store the
+    /// outcome with its protection period.
+    pub async fn register_deal(
+        &self,
+        caller: &Caller,
+        new: NewRegistration,
+        at: i64,
+    ) -> Result<RegistrationRow, ServiceError> {
+        if caller
+            .partner
+            .as_deref()
+            .is_some_and(|own| own != new.partner_id)
+        {
+            return Err(ServiceError::Forbidden(
+                "a partner key can register deals only for its own partner".into(),
+            ));
+        }
+        if !caller.is_staff() && caller.partner.is_none() {
+            return Err(ServiceError::Forbidden(
+                "this key cannot register deals".into(),
+            ));
+        }
+        let tenant = self.tenant(&caller.tenant)?;
+        let domain = check_domain(&new.account_domain)?;
+        check_money("amount", &new.amount, &tenant.program.currency, true)?;
+        if new.account_name.trim().is_empty() {
+            return Err(bad("`account_name` must not be empty"));
+        }
+        let partner = self
+            .db
+            .partner(&caller.tenant, &new.partner_id)
+            .await?
+            .ok_or_else(|| bad(format!("`partner_id`: no partner `{}`", new.partner_id)))?;
+
+        // Enrich: what the partner did not say comes from the account record.
+        let known = self.db.account(&caller.tenant, &domain).await?;
+        let account = crate::store::records::AccountRow {
+            domain: domain.clone(),
+            name: new.account_name.clone(),
+            industry: new
+                .industry
+                .clone()
+                .or_else(|| known.as_ref().and_then(|a| a.industry.clone())),
+            employees: new
+                .employees
+                .or_else(|| known.as_ref().and_then(|a| a.employees)),
+            country: new
+                .country
+                .clone()
+                .or_else(|| known.as_ref().and_then(|a| a.country.clone())),
+            region: known.as_ref().and_then(|a| a.region.clone()),
+        };
+        self.db.upsert_account(&caller.tenant, &account).await?;
+
+        let existing = self
+            .db
+            .live_registrations(&caller.tenant, &domain, at)
+            .await?
+            .into_iter()
+            .map(|r| wit::ExistingRegistration {
+                status: match r.status.as_str() {
+                    "approved" => wit::RegistrationStatus::Approved,
+                    "review" => wit::RegistrationStatus::Review,
+                    _ => wit::RegistrationStatus::Submitted,
+                },
+                id: r.id,
+                partner_id: r.partner_id,
+                protected_until: r.protected_until,
+            })
+            .collect();
+        let id = random_id("r")?;
+        let input = wit::ApprovalInput {
+            context: tenant.program.context(at),
+            registration: wit::Registration {
+                id: id.clone(),
+                account_domain: domain.clone(),
+                account_name: account.name.clone(),
+                industry: account.industry.clone(),
+                employees: account.employees,
+                country: account.country.clone(),
+                amount: new.amount.clone(),
+                expected_close: new.expected_close,
+            },
+            partner: wit_partner(&partner)?,
+            existing,
+        };
+        let decided = self.run::<Approval>(&tenant, at, input).await?;
+        let (status, protected_until) = match decided.output.outcome {
+            wit::ApprovalOutcome::Approve(days) => ("approved", Some(at + i64::from(days) * DAY)),
+            wit::ApprovalOutcome::Reject => ("rejected", None),
+            wit::ApprovalOutcome::Review => ("review", None),
+        };
+        let row = RegistrationRow {
+            id,
+            partner_id: partner.id,
+            account_domain: domain,
+            amount: new.amount.amount,
+            currency: new.amount.currency,
+            expected_close: new.expected_close,
+            status: status.into(),
+            protected_until,
+            reason: decided.output.reason,
+            decision_id: Some(decided.row.id),
+            plugin_hash: Some(decided.plugin.to_hex()),
+            created_at: at,
+        };
+        self.db.insert_registration(&caller.tenant, &row).await?;
+        tracing::info!(tenant = %caller.tenant, registration = %row.id, status, "deal registration decided");
+        Ok(row)
+    }
+
+    /// One registration; a partner key sees only its partner's.
+    pub async fn registration(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<RegistrationRow, ServiceError> {
+        let row = self.db.registration(&caller.tenant, id).await?;
+        row.filter(|r| {
+            caller
+                .partner
+                .as_ref()
+                .is_none_or(|own| own == &r.partner_id)
+        })
+        .ok_or_else(|| ServiceError::NotFound(format!("no registration `{id}`")))
+    }
+
+    /// Registrations, newest first; a partner key sees only its partner's.
+    pub async fn registrations(
+        &self,
+        caller: &Caller,
+        partner: Option<&str>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RegistrationRow>, ServiceError> {
+        const STATUSES: [&str; 7] = [
+            "submitted",
+            "approved",
+            "rejected",
+            "review",
+            "won",
+            "lost",
+            "expired",
+        ];
+        if let Some(s) = status
+            && !STATUSES.contains(&s)
+        {
+            return Err(bad(format!(
+                "`status` must be one of {}",
+                STATUSES.join(", ")
+            )));
+        }
+        let partner = match (&caller.partner, partner) {
+            (Some(own), Some(asked)) if own != asked => return Ok(Vec::new()),
+            (Some(own), _) => Some(own.as_str()),
+            (None, asked) => asked,
+        };
+        Ok(self
+            .db
+            .registrations(&caller.tenant, partner, status, limit)
+            .await?)
+    }
+
+    /// Expires approved registrations whose protection ended (the
+    /// background job); returns how many.
+    pub async fn expire_registrations(&self, at: i64) -> Result<u64, ServiceError> {
+        Ok(self.db.expire_registrations(at).await?)
+    }
+
+    /// Creates a deal (admin or manager).
+    pub async fn create_deal(
+        &self,
+        caller: &Caller,
+        new: NewDeal,
+        at: i64,
+    ) -> Result<DealRow, ServiceError> {
+        forbidden_unless_staff(caller)?;
+        let tenant = self.tenant(&caller.tenant)?;
+        let id = match new.id {
+            Some(id) => {
+                check_id("id", &id)?;
+                id
+            }
+            None => random_id("d")?,
+        };
+        let domain = check_domain(&new.account_domain)?;
+        let currency = tenant.program.currency.clone();
+        check_money("first_year_acv", &new.first_year_acv, &currency, true)?;
+        let services = new.services.unwrap_or(wit::Money {
+            amount: 0,
+            currency: currency.clone(),
+        });
+        check_money("services", &services, &currency, false)?;
+        match (new.source.as_str(), &new.partner_id) {
+            ("Direct", None) => {}
+            ("Direct", Some(_)) => {
+                return Err(bad("`partner_id` must be absent for a Direct deal"));
+            }
+            ("PartnerSourced" | "PartnerInfluenced", Some(p)) => {
+                if self.db.partner(&caller.tenant, p).await?.is_none() {
+                    return Err(bad(format!("`partner_id`: no partner `{p}`")));
+                }
+            }
+            ("PartnerSourced" | "PartnerInfluenced", None) => {
+                return Err(bad("`partner_id` is required for a partner deal"));
+            }
+            (other, _) => {
+                return Err(bad(format!(
+                    "`source` {other:?} must be PartnerSourced, PartnerInfluenced or Direct"
+                )));
+            }
+        }
+        let row = DealRow {
+            id,
+            partner_id: new.partner_id,
+            account_domain: domain,
+            first_year_acv: new.first_year_acv.amount,
+            services: services.amount,
+            currency,
+            source: new.source,
+            stage: "open".into(),
+            refunded: 0,
+            closed_at: None,
+            created_at: at,
+        };
+        if !self.db.create_deal(&caller.tenant, &row).await? {
+            return Err(ServiceError::Conflict(format!(
+                "deal `{}` exists already",
+                row.id
+            )));
+        }
+        Ok(row)
+    }
+
+    /// A deal and its commission lines (admin or manager, or its partner).
+    pub async fn deal(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+        let deal = self
+            .db
+            .deal(&caller.tenant, id)
+            .await?
+            .filter(|d| caller.partner.is_none() || caller.partner == d.partner_id)
+            .ok_or_else(|| ServiceError::NotFound(format!("no deal `{id}`")))?;
+        let lines = self.db.deal_lines(&caller.tenant, id).await?;
+        Ok((deal, lines))
+    }
+
+    /// Marks a deal won at `at` and, for a partner deal, runs the commission
+    /// hook: its lines are stored pending, due on the program's payment
+    /// terms after the close. When the plugin fails, a held line records
+    /// that the commission waits for a person.
+    pub async fn win_deal(
+        &self,
+        caller: &Caller,
+        id: &str,
+        at: i64,
+    ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+        forbidden_unless_staff(caller)?;
+        let (deal, _) = self.deal(caller, id).await?;
+        if deal.stage != "open" {
+            return Err(ServiceError::Conflict(format!(
+                "deal `{id}` is {} already",
+                deal.stage
+            )));
+        }
+        self.db.win_deal(&caller.tenant, &deal, at).await?;
+        let deal = DealRow {
+            stage: "won".into(),
+            closed_at: Some(at),
+            ..deal
+        };
+        if deal.partner_id.is_some() {
+            self.commission(caller, &deal, wit::CommissionEvent::Won, at)
+                .await?;
+        }
+        self.deal(caller, id).await
+    }
+
+    /// Records a refund on a won deal and runs the commission hook for the
+    /// clawback.
+    pub async fn refund_deal(
+        &self,
+        caller: &Caller,
+        id: &str,
+        amount: wit::Money,
+        at: i64,
+    ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+        forbidden_unless_staff(caller)?;
+        let (deal, _) = self.deal(caller, id).await?;
+        if deal.stage != "won" {
+            return Err(ServiceError::Conflict(format!(
+                "deal `{id}` is {}, only a won deal can be refunded",
+                deal.stage
+            )));
+        }
+        check_money("amount", &amount, &deal.currency, true)?;
+        if amount.amount > deal.first_year_acv - deal.refunded {
+            return Err(bad(format!(
+                "`amount` {} is more than the {} not yet refunded",
+                amount.amount,
+                deal.first_year_acv - deal.refunded
+            )));
+        }
+        self.db
+            .add_refund(&caller.tenant, id, amount.amount)
+            .await?;
+        if deal.partner_id.is_some() {
+            self.commission(caller, &deal, wit::CommissionEvent::Refund(amount), at)
+                .await?;
+        }
+        self.deal(caller, id).await
+    }
+
+    async fn commission(
+        &self,
+        caller: &Caller,
+        deal: &DealRow,
+        event: wit::CommissionEvent,
+        at: i64,
+    ) -> Result<(), ServiceError> {
+        let tenant = self.tenant(&caller.tenant)?;
+        let partner_id = deal.partner_id.as_deref().expect("partner deal");
+        let partner = self
+            .db
+            .partner(&caller.tenant, partner_id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("deal partner vanished".into()))?;
+        let money = |amount| wit::Money {
+            amount,
+            currency: deal.currency.clone(),
+        };
+        let prior_lines = self
+            .db
+            .deal_lines(&caller.tenant, &deal.id)
+            .await?
+            .into_iter()
+            .filter(|l| l.status != "held")
+            .map(|l| {
+                Ok(wit::PriorLine {
+                    kind: parse_enum("line kind", &l.kind)?,
+                    amount: money(l.amount),
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        let closed_at = deal.closed_at.unwrap_or(at);
+        // Won ACV earlier in the same calendar quarter, before this deal.
+        let quarter_to_date = self
+            .db
+            .won_acv(
+                &caller.tenant,
+                partner_id,
+                quarter_start(closed_at),
+                closed_at,
+            )
+            .await?;
+        let input = wit::CommissionInput {
+            context: tenant.program.context(at),
+            event,
+            deal: wit::Deal {
+                id: deal.id.clone(),
+                first_year_acv: money(deal.first_year_acv),
+                services: money(deal.services),
+                source: if deal.source == "PartnerInfluenced" {
+                    wit::DealSource::PartnerInfluenced
+                } else {
+                    wit::DealSource::PartnerSourced
+                },
+                closed_at,
+            },
+            partner: wit_partner(&partner)?,
+            prior_lines,
+            quarter_to_date: money(quarter_to_date),
+        };
+        let decided = self.run::<Commission>(&tenant, at, input).await?;
+        let due_at = at + payment_terms(&tenant) * DAY;
+        let decision_id = decided.row.id;
+        let lines: Vec<CommissionLineRow> = if decided.fallback {
+            vec![CommissionLineRow {
+                id: 0,
+                deal_id: deal.id.clone(),
+                partner_id: partner_id.to_string(),
+                kind: "Fee".into(),
+                amount: 0,
+                currency: deal.currency.clone(),
+                rate_bps: 0,
+                description: decided.output.explanation,
+                status: "held".into(),
+                due_at,
+                decision_id,
+            }]
+        } else {
+            decided
+                .output
+                .lines
+                .into_iter()
+                .map(|l| CommissionLineRow {
+                    id: 0,
+                    deal_id: deal.id.clone(),
+                    partner_id: l.partner_id,
+                    kind: enum_name(&l.kind),
+                    amount: l.amount.amount,
+                    currency: l.amount.currency,
+                    rate_bps: i64::from(l.rate),
+                    description: l.description,
+                    status: "pending".into(),
+                    due_at,
+                    decision_id,
+                })
+                .collect()
+        };
+        self.db.insert_lines(&caller.tenant, &lines).await?;
+        Ok(())
+    }
+
+    /// A partner's commission statement: lines due in `[from, to)`.
+    pub async fn statement(
+        &self,
+        caller: &Caller,
+        partner: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Statement, ServiceError> {
+        if from >= to {
+            return Err(bad("`from` must be before `to`"));
+        }
+        self.partner(caller, partner).await?;
+        let tenant = self.tenant(&caller.tenant)?;
+        let lines = self
+            .db
+            .partner_lines(&caller.tenant, partner, from, to)
+            .await?;
+        let mut by_status = std::collections::BTreeMap::new();
+        for l in &lines {
+            *by_status.entry(l.status.clone()).or_insert(0) += l.amount;
+        }
+        Ok(Statement {
+            partner_id: partner.to_string(),
+            from,
+            to,
+            currency: tenant.program.currency.clone(),
+            total: lines.iter().map(|l| l.amount).sum(),
+            by_status,
+            lines,
+        })
+    }
+}

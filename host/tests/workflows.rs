@@ -1,0 +1,464 @@
+//! The program's workflows over HTTP with the seed's numbers: deal
+//! registration with protection periods and conflicts, partner-scoped keys,
+//! deals won and refunded into commission lines due NET 30, statements,
+//! Northwind's accelerator fed by the quarter's won deals, and the held
+//! commission when a plugin fails.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::app::{App, app};
+use serde_json::{Value, json};
+use std::path::Path;
+
+const DAY: i64 = 86_400;
+const T: i64 = 1_795_651_200; // 2026-11-26
+
+fn usd(amount: i64) -> Value {
+    json!({ "amount": amount, "currency": "USD" })
+}
+
+async fn partner(app: &App, company: &str, id: &str, kind: &str) -> String {
+    let admin = app.key(company).to_string();
+    let (status, body) = app
+        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": id, "name": format!("Partner {id}"), "kind": kind, "territories": ["emea"] })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .send(
+            "POST",
+            &format!("/v1/partners/{id}/keys"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["key"].as_str().unwrap().to_string()
+}
+
+fn registration(partner: &str, domain: &str, employees: u32) -> Value {
+    json!({
+        "partner_id": partner, "account_domain": domain, "account_name": "Globex",
+        "industry": "software", "employees": employees, "country": "US", "amount": usd(12_000_000)
+    })
+}
+
+#[tokio::test]
+async fn deal_registration_protects_rejects_conflicts_and_reviews() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p2 = partner(&app, "acme", "p-2", "Reseller").await;
+
+    let (status, first) = app
+        .send(
+            "POST",
+            "/v1/registrations",
+            Some(&p1),
+            Some(registration("p-1", "Globex.com", 400)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["status"], "approved");
+    assert_eq!(first["account_domain"], "globex.com");
+    let created = first["created_at"].as_i64().unwrap();
+    assert_eq!(
+        first["protected_until"].as_i64().unwrap(),
+        created + 90 * DAY
+    );
+    assert!(
+        first["decision_id"].as_i64().is_some()
+            && first["plugin_hash"].as_str().unwrap().len() == 64
+    );
+
+    // Another partner on the same account: rejected, naming the first.
+    let (_, second) = app
+        .send(
+            "POST",
+            "/v1/registrations",
+            Some(&p2),
+            Some(registration("p-2", "globex.com", 400)),
+        )
+        .await;
+    assert_eq!(second["status"], "rejected");
+    let reason = second["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(first["id"].as_str().unwrap()) && reason.contains("p-1"),
+        "{reason}"
+    );
+
+    // Outside Acme's ideal profile (50+ employees): manual review.
+    let (_, small) = app
+        .send(
+            "POST",
+            "/v1/registrations",
+            Some(&p2),
+            Some(registration("p-2", "tiny.io", 12)),
+        )
+        .await;
+    assert_eq!(small["status"], "review");
+    assert!(small["reason"].as_str().unwrap().contains("12 employees"));
+
+    // The admin sees all three, filtered by status.
+    let admin = app.key("acme").to_string();
+    let (_, list) = app
+        .send(
+            "GET",
+            "/v1/registrations?status=approved",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(list["registrations"].as_array().unwrap().len(), 1);
+
+    // The protection period ends: the background job expires it, and the
+    // account is free for the next partner.
+    let expired = app
+        .service
+        .expire_registrations(created + 91 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+    let (_, after) = app
+        .send(
+            "GET",
+            &format!("/v1/registrations/{}", first["id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(after["status"], "expired");
+}
+
+#[tokio::test]
+async fn partner_keys_see_only_their_own_partner() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p2 = partner(&app, "acme", "p-2", "Referral").await;
+    let (_, reg) = app
+        .send(
+            "POST",
+            "/v1/registrations",
+            Some(&p1),
+            Some(registration("p-1", "globex.com", 400)),
+        )
+        .await;
+    let id = reg["id"].as_str().unwrap();
+
+    let (status, _) = app
+        .send("GET", &format!("/v1/registrations/{id}"), Some(&p2), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .send("GET", &format!("/v1/registrations/{id}"), Some(&p1), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = app.send("GET", "/v1/registrations", Some(&p2), None).await;
+    assert!(list["registrations"].as_array().unwrap().is_empty());
+    let (_, list) = app
+        .send("GET", "/v1/registrations?partner=p-1", Some(&p2), None)
+        .await;
+    assert!(list["registrations"].as_array().unwrap().is_empty());
+
+    let (status, body) = app
+        .send(
+            "POST",
+            "/v1/registrations",
+            Some(&p2),
+            Some(registration("p-1", "initech.com", 400)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = app
+        .send(
+            "POST",
+            "/v1/partners",
+            Some(&p1),
+            Some(json!({ "id": "p-9", "name": "X", "kind": "Referral" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.send("GET", "/v1/partners/p-2", Some(&p1), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Another company's key sees nothing of Acme's.
+    let (status, _) = app
+        .send(
+            "GET",
+            &format!("/v1/registrations/{id}"),
+            Some(app.key("northwind")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .send("GET", "/v1/partners/p-1", Some(app.key("northwind")), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn deal(id: &str, partner: &str, acv: i64) -> Value {
+    json!({ "id": id, "partner_id": partner, "account_domain": "globex.com", "first_year_acv": usd(acv), "source": "PartnerSourced" })
+}
+
+#[tokio::test]
+async fn won_deal_pays_net_30_and_a_refund_claws_back() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let admin = app.key("acme").to_string();
+    let (status, body) = app
+        .send(
+            "POST",
+            "/v1/deals",
+            Some(&admin),
+            Some(deal("d-1", "p-1", 12_000_000)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, won) = app
+        .send(
+            "POST",
+            "/v1/deals/d-1/won",
+            Some(&admin),
+            Some(json!({ "closed_at": T })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{won}");
+    assert_eq!(won["stage"], "won");
+    let lines = won["commission_lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1);
+    // $120,000 first-year ACV from a referral partner at 15 %: $18,000.00, NET 30.
+    assert_eq!(
+        (lines[0]["amount"].as_i64(), lines[0]["kind"].as_str()),
+        (Some(1_800_000), Some("Fee"))
+    );
+    assert_eq!(
+        (lines[0]["status"].as_str(), lines[0]["due_at"].as_i64()),
+        (Some("pending"), Some(T + 30 * DAY))
+    );
+
+    let (status, refunded) = app
+        .send(
+            "POST",
+            "/v1/deals/d-1/refund",
+            Some(&admin),
+            Some(json!({ "amount": usd(6_000_000), "at": T + 10 * DAY })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refunded}");
+    let lines = refunded["commission_lines"].as_array().unwrap();
+    assert_eq!(
+        (lines[1]["amount"].as_i64(), lines[1]["kind"].as_str()),
+        (Some(-900_000), Some("Clawback"))
+    );
+    assert_eq!(lines[1]["due_at"].as_i64(), Some(T + 40 * DAY));
+
+    // The partner's statement for the period: $18,000 - $9,000.
+    let (status, statement) = app
+        .send(
+            "GET",
+            &format!("/v1/partners/p-1/statement?from={T}&to={}", T + 60 * DAY),
+            Some(&p1),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{statement}");
+    assert_eq!(statement["total"], 900_000);
+    assert_eq!(statement["lines"].as_array().unwrap().len(), 2);
+    let (_, before) = app
+        .send(
+            "GET",
+            &format!("/v1/partners/p-1/statement?from={T}&to={}", T + 35 * DAY),
+            Some(&p1),
+            None,
+        )
+        .await;
+    assert_eq!(before["total"], 1_800_000);
+
+    // Mistakes are refused, and nothing changes.
+    let (status, _) = app
+        .send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = app
+        .send(
+            "POST",
+            "/v1/deals/d-1/refund",
+            Some(&admin),
+            Some(json!({ "amount": usd(7_000_000) })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = app
+        .send("POST", "/v1/deals/d-404/won", Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .send("POST", "/v1/deals/d-1/won", Some(&p1), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, after) = app.send("GET", "/v1/deals/d-1", Some(&admin), None).await;
+    assert_eq!(after["commission_lines"].as_array().unwrap().len(), 2);
+    assert_eq!(after["refunded"], 6_000_000);
+}
+
+#[tokio::test]
+async fn northwind_accelerates_on_the_quarter_won_so_far() {
+    let app = app().await;
+    partner(&app, "northwind", "p-1", "Referral").await;
+    let admin = app.key("northwind").to_string();
+    for (id, acv, closed) in [("d-1", 10_000_000, T - 20 * DAY), ("d-2", 12_000_000, T)] {
+        app.send(
+            "POST",
+            "/v1/deals",
+            Some(&admin),
+            Some(deal(id, "p-1", acv)),
+        )
+        .await;
+        let (status, won) = app
+            .send(
+                "POST",
+                &format!("/v1/deals/{id}/won"),
+                Some(&admin),
+                Some(json!({ "closed_at": closed })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{won}");
+    }
+    // d-1: $100K, below the $150K quota: 12 % = $12,000.
+    let (_, d1) = app.send("GET", "/v1/deals/d-1", Some(&admin), None).await;
+    let total = |d: &Value| {
+        d["commission_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["amount"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(total(&d1), 1_200_000);
+    // d-2: $120K with $100K already won this quarter: $70K above quota
+    // earns 18 % instead of 12 %: $14,400 + $4,200.
+    let (_, d2) = app.send("GET", "/v1/deals/d-2", Some(&admin), None).await;
+    assert_eq!(total(&d2), 1_860_000);
+    assert_eq!(d2["commission_lines"][1]["kind"], "Bonus");
+}
+
+#[tokio::test]
+async fn a_failing_commission_plugin_holds_the_commission() {
+    let app = app().await;
+    let program = "[company]\nslug = \"hostile\"\nname = \"Hostile\"\ncurrency = \"USD\"\n[hooks]\ncommission = \"hostile\"\n[params]\nmode = \"spin\"\n[limits]\ndeadline-ms = 20\nfuel = 100_000_000_000\n";
+    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let (_, admin) = app
+        .service
+        .create_tenant(program, Path::new("policy.toml"), |name| match name {
+            "hostile" => Some(hostile.clone()),
+            _ => Some(pactum_plugin_artifacts::STOCK_BYTES.to_vec()),
+        })
+        .await
+        .unwrap();
+    app.send(
+        "POST",
+        "/v1/partners",
+        Some(&admin),
+        Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" })),
+    )
+    .await;
+    app.send(
+        "POST",
+        "/v1/deals",
+        Some(&admin),
+        Some(deal("d-1", "p-1", 12_000_000)),
+    )
+    .await;
+    let (status, won) = app
+        .send(
+            "POST",
+            "/v1/deals/d-1/won",
+            Some(&admin),
+            Some(json!({ "closed_at": T })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{won}");
+    let lines = won["commission_lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0]["status"].as_str(), lines[0]["amount"].as_i64()),
+        (Some("held"), Some(0))
+    );
+    assert!(
+        lines[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("deadline"),
+        "{}",
+        lines[0]["description"]
+    );
+    let (_, decisions) = app
+        .send("GET", "/v1/decisions?hook=commission", Some(&admin), None)
+        .await;
+    assert_eq!(decisions["decisions"][0]["outcome"], "timeout");
+}
+
+#[tokio::test]
+async fn bad_workflow_input_names_the_field() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let admin = app.key("acme").to_string();
+    let mut eur = registration("p-1", "globex.com", 400);
+    eur["amount"]["currency"] = json!("EUR");
+    let cases = [
+        (eur, "amount.currency"),
+        (
+            json!({ "partner_id": "p-1", "account_domain": "globex.com" }),
+            "account_name",
+        ),
+        (registration("p-1", "not a domain", 400), "account_domain"),
+        (
+            json!({ "partner_id": "p-1", "account_domain": "g.com", "account_name": "G", "amount": { "amount": "lots", "currency": "USD" } }),
+            "amount.amount",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, error) = app
+            .send("POST", "/v1/registrations", Some(&p1), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains(field),
+            "{field}: {error}"
+        );
+    }
+    let (status, error) = app
+        .send(
+            "POST",
+            "/v1/partners",
+            Some(&admin),
+            Some(json!({ "id": "p 2", "name": "X", "kind": "Referral" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, _) = app
+        .send(
+            "POST",
+            "/v1/partners",
+            Some(&admin),
+            Some(json!({ "id": "p-1", "name": "X", "kind": "Referral" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, error) = app.send("POST", "/v1/deals", Some(&admin), Some(json!({ "account_domain": "g.com", "first_year_acv": usd(1), "source": "Direct", "partner_id": "p-1" }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, _) = app
+        .send("GET", "/v1/registrations?status=bogus", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .send(
+            "GET",
+            "/v1/partners/p-1/statement?from=10&to=5",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
