@@ -13,7 +13,10 @@
 //! | `GET /v1/partners/{id}/statement?from=&to=` | commission lines due in a period, with totals |
 //! | `POST /v1/registrations`, `GET /v1/registrations?partner=&status=&limit=`, `GET /v1/registrations/{id}` | deal registration |
 //! | `POST /v1/deals`, `GET /v1/deals/{id}` | deals and their commission lines |
-//! | `POST /v1/deals/{id}/won`, `POST /v1/deals/{id}/refund` | close a deal (commission), refund it (clawback) |
+//! | `POST /v1/deals/{id}/won`, `/lost`, `/refund` | close a deal (commission), lose it, refund it (clawback) |
+//! | `POST /v1/leads`, `GET /v1/leads?partner=&limit=`, `GET /v1/leads/{id}` | lead routing |
+//! | `POST /v1/scorecards/{period}`, `GET /v1/scorecards/{period}` | run / read the monthly scorecard (`YYYY-MM`) |
+//! | `GET /v1/program/metrics?from=&to=` | program metrics beside the seed's good/great benchmarks |
 //!
 //! Errors are `{"error": {"code": "...", "message": "..."}}` with 400/422
 //! for bad input (naming the field), 401 without a valid key, 404 for
@@ -22,7 +25,7 @@
 use crate::runtime::HookKind;
 use crate::runtime::types::Money;
 use crate::service::{Caller, Service, ServiceError, now};
-use crate::workflows::{NewDeal, NewPartner, NewRegistration};
+use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration};
 use axum::extract::FromRequest;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
@@ -64,6 +67,14 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/deals/{id}", get(get_deal))
         .route("/v1/deals/{id}/won", post(win_deal))
         .route("/v1/deals/{id}/refund", post(refund_deal))
+        .route("/v1/deals/{id}/lost", post(lose_deal))
+        .route("/v1/leads", post(route_lead).get(list_leads))
+        .route("/v1/leads/{id}", get(get_lead))
+        .route(
+            "/v1/scorecards/{period}",
+            post(run_scorecards).get(get_scorecards),
+        )
+        .route("/v1/program/metrics", get(program_metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state(
             service.clone(),
@@ -493,6 +504,99 @@ async fn refund_deal(
     deal_json(
         service
             .refund_deal(&caller, &id, body.amount, body.at.unwrap_or_else(now))
+            .await?,
+    )
+}
+
+async fn lose_deal(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<WonBody>,
+) -> Result<Json<Value>, ApiError> {
+    deal_json(
+        service
+            .lose_deal(&caller, &id, body.closed_at.unwrap_or_else(now))
+            .await?,
+    )
+}
+
+async fn route_lead(
+    State(service): State<AppState>,
+    caller: Caller,
+    Body(new): Body<NewLead>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        to_json(&service.route_lead(&caller, new, now()).await?)?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeadQuery {
+    partner: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_leads(
+    State(service): State<AppState>,
+    caller: Caller,
+    query: Result<Query<LeadQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+            "`limit` must be 1 to 500",
+        ));
+    }
+    Ok(Json(
+        json!({ "leads": service.leads(&caller, q.partner.as_deref(), limit).await? }),
+    ))
+}
+
+async fn get_lead(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    to_json(&service.lead(&caller, &id).await?)
+}
+
+async fn run_scorecards(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(period): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "period": period, "scorecards": service.run_scorecards(&caller, &period).await? }),
+    ))
+}
+
+async fn get_scorecards(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(period): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "period": period, "scorecards": service.scorecards(&caller, &period).await? }),
+    ))
+}
+
+async fn program_metrics(
+    State(service): State<AppState>,
+    caller: Caller,
+    query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(period) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    to_json(
+        &service
+            .program_metrics(&caller, period.from, period.to)
             .await?,
     )
 }

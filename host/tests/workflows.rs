@@ -462,3 +462,279 @@ async fn bad_workflow_input_names_the_field() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn leads_go_to_the_registered_partner_then_the_territory_then_direct() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "Referral").await; // territory emea
+    let admin = app.key("acme").to_string();
+    let (_, reg) = app
+        .send(
+            "POST",
+            "/v1/registrations",
+            Some(&p1),
+            Some(registration("p-1", "globex.com", 400)),
+        )
+        .await;
+    assert_eq!(reg["status"], "approved");
+
+    let lead = |domain: &str, region: &str| json!({ "account_domain": domain, "region": region, "source": "webinar", "contact_email": "cto@example.com" });
+    let cases = [
+        (
+            "globex.com",
+            "apac",
+            "partner",
+            Some("p-1"),
+            "registered-deal",
+        ),
+        (
+            "initech.com",
+            "EMEA",
+            "partner",
+            Some("p-1"),
+            "partner-territory",
+        ),
+        ("hooli.com", "apac", "direct", None, "direct"),
+    ];
+    for (domain, region, destination, partner_id, attribution) in cases {
+        let (status, routed) = app
+            .send(
+                "POST",
+                "/v1/leads",
+                Some(&admin),
+                Some(lead(domain, region)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{routed}");
+        assert_eq!(routed["destination"], destination, "{domain}: {routed}");
+        assert_eq!(routed["partner_id"].as_str(), partner_id, "{domain}");
+        assert_eq!(routed["attribution"], attribution, "{domain}");
+        assert!(routed["decision_id"].as_i64().is_some());
+    }
+    // The partner sees the two leads routed to it, not the direct one.
+    let (_, mine) = app.send("GET", "/v1/leads", Some(&p1), None).await;
+    assert_eq!(mine["leads"].as_array().unwrap().len(), 2);
+    let (_, all) = app.send("GET", "/v1/leads", Some(&admin), None).await;
+    assert_eq!(all["leads"].as_array().unwrap().len(), 3);
+    let (status, _) = app
+        .send("POST", "/v1/leads", Some(&p1), Some(lead("x.com", "emea")))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .send(
+            "POST",
+            "/v1/leads",
+            Some(&admin),
+            Some(json!({ "account_domain": "x.com", "source": "" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+const OCT_15: i64 = 1_792_022_400; // 2026-10-15
+
+#[tokio::test]
+async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications() {
+    let app = app().await;
+    let admin = app.key("acme").to_string();
+    let certified = json!({
+        "id": "p-cert", "name": "Certified", "kind": "Reseller", "tier": "Silver",
+        "certifications": [{ "name": "sales-foundations", "expires_at": T + 365 * DAY }]
+    });
+    let (status, body) = app
+        .send("POST", "/v1/partners", Some(&admin), Some(certified))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    partner(&app, "acme", "p-plain", "Reseller").await;
+    for (id, partner_id, acv) in [
+        ("d-1", "p-cert", 21_000_000),
+        ("d-2", "p-plain", 21_000_000),
+        ("d-3", "p-plain", 5_000_000),
+    ] {
+        app.send(
+            "POST",
+            "/v1/deals",
+            Some(&admin),
+            Some(deal(id, partner_id, acv)),
+        )
+        .await;
+    }
+    app.send(
+        "POST",
+        "/v1/deals/d-1/won",
+        Some(&admin),
+        Some(json!({ "closed_at": OCT_15 })),
+    )
+    .await;
+    app.send(
+        "POST",
+        "/v1/deals/d-2/won",
+        Some(&admin),
+        Some(json!({ "closed_at": OCT_15 })),
+    )
+    .await;
+    app.send(
+        "POST",
+        "/v1/deals/d-3/lost",
+        Some(&admin),
+        Some(json!({ "closed_at": OCT_15 })),
+    )
+    .await;
+
+    let (status, run) = app
+        .send("POST", "/v1/scorecards/2026-10", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    let cards = run["scorecards"].as_array().unwrap();
+    let card = |id: &str| {
+        cards
+            .iter()
+            .find(|c| c["partner_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // $210,000 trailing won revenue and Gold's one certification: Gold.
+    let cert = card("p-cert");
+    assert_eq!(
+        (cert["tier_before"].as_str(), cert["tier_after"].as_str()),
+        (Some("Silver"), Some("Gold"))
+    );
+    assert_eq!(
+        (cert["change"].as_str(), cert["escalate"].as_bool()),
+        (Some("Promote"), Some(true))
+    );
+    assert_eq!(
+        (cert["won_deals"].as_i64(), cert["win_rate_bps"].as_i64()),
+        (Some(1), Some(10_000))
+    );
+    // The same revenue without a certification stops at Silver; one won,
+    // one lost: 50 % win rate.
+    let plain = card("p-plain");
+    assert_eq!(
+        (plain["tier_after"].as_str(), plain["change"].as_str()),
+        (Some("Silver"), Some("Promote"))
+    );
+    assert_eq!(
+        (
+            plain["won_deals"].as_i64(),
+            plain["lost_deals"].as_i64(),
+            plain["win_rate_bps"].as_i64()
+        ),
+        (Some(1), Some(1), Some(5_000))
+    );
+    assert_eq!(plain["trailing_revenue"], 21_000_000);
+
+    // The partner's tier changed; the scorecard can be read back.
+    let (_, p) = app
+        .send("GET", "/v1/partners/p-cert", Some(&admin), None)
+        .await;
+    assert_eq!(p["tier"], "Gold");
+    let (_, read) = app
+        .send("GET", "/v1/scorecards/2026-10", Some(&admin), None)
+        .await;
+    assert_eq!(read["scorecards"].as_array().unwrap().len(), 2);
+    let (status, _) = app
+        .send("POST", "/v1/scorecards/2026-13", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Running the next month again keeps Gold (the revenue is still trailing).
+    let (_, nov) = app
+        .send("POST", "/v1/scorecards/2026-11", Some(&admin), None)
+        .await;
+    let cert = nov["scorecards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["partner_id"] == "p-cert")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            cert["tier_after"].as_str(),
+            cert["change"].as_str(),
+            cert["escalate"].as_bool()
+        ),
+        (Some("Gold"), Some("Keep"), Some(false))
+    );
+}
+
+#[tokio::test]
+async fn program_metrics_against_the_seed_benchmarks() {
+    let app = app().await;
+    let admin = app.key("acme").to_string();
+    partner(&app, "acme", "p-1", "Referral").await;
+    partner(&app, "acme", "p-2", "Referral").await;
+    app.send(
+        "POST",
+        "/v1/deals",
+        Some(&admin),
+        Some(deal("d-1", "p-1", 21_000_000)),
+    )
+    .await;
+    app.send("POST", "/v1/deals", Some(&admin), Some(json!({ "id": "d-2", "account_domain": "a.com", "first_year_acv": usd(9_000_000), "source": "Direct" }))).await;
+    app.send(
+        "POST",
+        "/v1/deals",
+        Some(&admin),
+        Some(deal("d-3", "p-2", 1_000_000)),
+    )
+    .await;
+    for (id, verb) in [("d-1", "won"), ("d-2", "won"), ("d-3", "lost")] {
+        let (status, body) = app
+            .send(
+                "POST",
+                &format!("/v1/deals/{id}/{verb}"),
+                Some(&admin),
+                Some(json!({ "closed_at": OCT_15 })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, m) = app
+        .send(
+            "GET",
+            &format!(
+                "/v1/program/metrics?from={}&to={}",
+                OCT_15 - DAY,
+                OCT_15 + DAY
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    let metric = |name: &str| {
+        m["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["metric"] == name)
+            .unwrap()
+            .clone()
+    };
+    // $210K of $300K won is partner revenue: 70 %, "great" (seed: 30 %+).
+    assert_eq!(
+        (
+            metric("partner-revenue")["value"].as_i64(),
+            metric("partner-revenue")["rating"].as_str()
+        ),
+        (Some(7_000), Some("great"))
+    );
+    // One of two active partners won a deal: 50 %, "good" (seed: 40 %).
+    assert_eq!(
+        (
+            metric("active-partners")["value"].as_i64(),
+            metric("active-partners")["rating"].as_str()
+        ),
+        (Some(5_000), Some("good"))
+    );
+    // One partner deal won, one lost: 50 %.
+    assert_eq!(metric("partner-win-rate")["value"].as_i64(), Some(5_000));
+    // Partners joined just now: no cohort before the period.
+    assert_eq!(metric("partner-retention")["rating"], "no-data");
+    let (status, _) = app
+        .send("GET", "/v1/program/metrics?from=5&to=1", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -21,7 +21,9 @@ macro_rules! select_decision {
 /// The embedded migrations (`host/migrations/sqlite`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+pub mod insights;
 pub mod records;
+pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
 pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 
 /// A storage error.

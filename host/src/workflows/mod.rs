@@ -7,6 +7,12 @@
 //! company's plugin through [`Service::run`] (which records the decision and
 //! falls back on failure), and stores the outcome with the decision's id.
 
+mod leads;
+mod scorecards;
+
+pub use leads::NewLead;
+pub use scorecards::{Benchmark, ProgramMetrics};
+
 use crate::runtime::hooks::{Approval, Commission};
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
@@ -14,7 +20,7 @@ use crate::store::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 use pactum_pdk::time::quarter_start;
 use serde::{Deserialize, Serialize};
 
-const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// Days from close (or refund) to payment when the program does not set
 /// `payment-terms-days`: NET 30.
@@ -101,11 +107,11 @@ pub struct Statement {
     pub lines: Vec<CommissionLineRow>,
 }
 
-fn bad(message: impl Into<String>) -> ServiceError {
+pub(crate) fn bad(message: impl Into<String>) -> ServiceError {
     ServiceError::BadInput(message.into())
 }
 
-fn forbidden_unless_staff(caller: &Caller) -> Result<(), ServiceError> {
+pub(crate) fn forbidden_unless_staff(caller: &Caller) -> Result<(), ServiceError> {
     if caller.is_staff() {
         Ok(())
     } else {
@@ -115,7 +121,7 @@ fn forbidden_unless_staff(caller: &Caller) -> Result<(), ServiceError> {
     }
 }
 
-fn check_id(field: &str, id: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_id(field: &str, id: &str) -> Result<(), ServiceError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -130,7 +136,7 @@ fn check_id(field: &str, id: &str) -> Result<(), ServiceError> {
     }
 }
 
-fn check_domain(domain: &str) -> Result<String, ServiceError> {
+pub(crate) fn check_domain(domain: &str) -> Result<String, ServiceError> {
     let d = domain.trim().to_ascii_lowercase();
     let ok = d.contains('.')
         && !d.starts_with('.')
@@ -171,19 +177,22 @@ fn check_money(
     Ok(())
 }
 
-fn random_id(prefix: &str) -> Result<String, ServiceError> {
+pub(crate) fn random_id(prefix: &str) -> Result<String, ServiceError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes)
         .map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
     Ok(format!("{prefix}_{}", hex::encode(bytes)))
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ServiceError> {
+pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: &str,
+) -> Result<T, ServiceError> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
         .map_err(|_| ServiceError::Internal(format!("stored {field} {value:?} is not valid")))
 }
 
-fn enum_name<T: Serialize>(value: &T) -> String {
+pub(crate) fn enum_name<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -191,7 +200,7 @@ fn enum_name<T: Serialize>(value: &T) -> String {
 }
 
 /// The WIT view of a stored partner.
-fn wit_partner(p: &PartnerRow) -> Result<wit::Partner, ServiceError> {
+pub(crate) fn wit_partner(p: &PartnerRow) -> Result<wit::Partner, ServiceError> {
     Ok(wit::Partner {
         id: p.id.clone(),
         name: p.name.clone(),
@@ -564,6 +573,25 @@ impl Service {
             self.commission(caller, &deal, wit::CommissionEvent::Won, at)
                 .await?;
         }
+        self.deal(caller, id).await
+    }
+
+    /// Marks an open deal lost at `at` (admin or manager).
+    pub async fn lose_deal(
+        &self,
+        caller: &Caller,
+        id: &str,
+        at: i64,
+    ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+        forbidden_unless_staff(caller)?;
+        let (deal, _) = self.deal(caller, id).await?;
+        if deal.stage != "open" {
+            return Err(ServiceError::Conflict(format!(
+                "deal `{id}` is {} already",
+                deal.stage
+            )));
+        }
+        self.db.lose_deal(&caller.tenant, &deal, at).await?;
         self.deal(caller, id).await
     }
 

@@ -1,0 +1,402 @@
+//! Leads, scorecards and the aggregates behind them and behind the program
+//! metrics. The aggregates are one grouped query each, so a scorecard run
+//! over thousands of partners reads the database a handful of times.
+
+use super::{Db, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// A routed lead.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadRow {
+    /// Its id.
+    pub id: String,
+    /// The account.
+    pub account_domain: String,
+    /// The contact, if given.
+    pub contact_email: Option<String>,
+    /// Where it came from (webinar, inbound, ...).
+    pub source: String,
+    /// `partner` or `direct`.
+    pub destination: String,
+    /// The partner it went to.
+    pub partner_id: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Source attribution (registered-deal, partner-territory, direct, fallback).
+    pub attribution: String,
+    /// The routing decision.
+    pub decision_id: i64,
+    /// When it arrived.
+    pub created_at: i64,
+}
+
+/// A partner's monthly scorecard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScorecardRow {
+    /// The partner.
+    pub partner_id: String,
+    /// `YYYY-MM`.
+    pub period: String,
+    /// Registrations submitted in the month.
+    pub registered_deals: i64,
+    /// Deals won in the month.
+    pub won_deals: i64,
+    /// Deals lost in the month.
+    pub lost_deals: i64,
+    /// First-year ACV won in the month.
+    pub won_revenue: i64,
+    /// won / (won + lost), basis points.
+    pub win_rate_bps: i64,
+    /// Average won deal, minor units.
+    pub average_deal_size: i64,
+    /// Won ACV over the trailing twelve months.
+    pub trailing_revenue: i64,
+    /// Currency of the amounts.
+    pub currency: String,
+    /// Tier before the evaluation.
+    pub tier_before: String,
+    /// Tier after it.
+    pub tier_after: String,
+    /// Keep, Promote or Demote.
+    pub change: String,
+    /// Whether the partner manager must be told.
+    pub escalate: bool,
+    /// Why.
+    pub reason: String,
+    /// The tier decision.
+    pub decision_id: i64,
+}
+
+/// Per-partner deal counts in a period.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DealCounts {
+    /// Deals won.
+    pub won: i64,
+    /// Deals lost.
+    pub lost: i64,
+    /// First-year ACV won.
+    pub won_revenue: i64,
+}
+
+/// The raw numbers behind the program metrics for a period.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ProgramNumbers {
+    /// First-year ACV of every deal won in the period.
+    pub won_revenue: i64,
+    /// Of which partner-sourced or partner-influenced.
+    pub partner_won_revenue: i64,
+    /// Active partners now.
+    pub active_partners: i64,
+    /// Active partners with a registration or a won deal in the period.
+    pub engaged_partners: i64,
+    /// Partner deals won in the period.
+    pub partner_won: i64,
+    /// Partner deals lost in the period.
+    pub partner_lost: i64,
+    /// Partners that joined before the period.
+    pub cohort: i64,
+    /// Of those, still active.
+    pub cohort_active: i64,
+}
+
+fn lead(r: sqlx::sqlite::SqliteRow) -> LeadRow {
+    LeadRow {
+        id: r.get("id"),
+        account_domain: r.get("account_domain"),
+        contact_email: r.get("contact_email"),
+        source: r.get("source"),
+        destination: r.get("destination"),
+        partner_id: r.get("partner_id"),
+        reason: r.get("reason"),
+        attribution: r.get("attribution"),
+        decision_id: r.get("decision_id"),
+        created_at: r.get("created_at"),
+    }
+}
+
+fn scorecard(r: sqlx::sqlite::SqliteRow) -> ScorecardRow {
+    ScorecardRow {
+        partner_id: r.get("partner_id"),
+        period: r.get("period"),
+        registered_deals: r.get("registered_deals"),
+        won_deals: r.get("won_deals"),
+        lost_deals: r.get("lost_deals"),
+        won_revenue: r.get("won_revenue"),
+        win_rate_bps: r.get("win_rate_bps"),
+        average_deal_size: r.get("average_deal_size"),
+        trailing_revenue: r.get("trailing_revenue"),
+        currency: r.get("currency"),
+        tier_before: r.get("tier_before"),
+        tier_after: r.get("tier_after"),
+        change: r.get("change"),
+        escalate: r.get("escalate"),
+        reason: r.get("reason"),
+        decision_id: r.get("decision_id"),
+    }
+}
+
+impl Db {
+    /// Stores a routed lead.
+    pub async fn insert_lead(&self, tenant: &str, l: &LeadRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO leads (tenant, id, account_domain, contact_email, source, destination, partner_id, reason, \
+             attribution, decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(tenant)
+        .bind(&l.id)
+        .bind(&l.account_domain)
+        .bind(&l.contact_email)
+        .bind(&l.source)
+        .bind(&l.destination)
+        .bind(&l.partner_id)
+        .bind(&l.reason)
+        .bind(&l.attribution)
+        .bind(l.decision_id)
+        .bind(l.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// One lead.
+    pub async fn lead(&self, tenant: &str, id: &str) -> Result<Option<LeadRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM leads WHERE tenant = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(lead))
+    }
+
+    /// Leads, newest first, optionally those routed to one partner.
+    pub async fn leads(
+        &self,
+        tenant: &str,
+        partner: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<LeadRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM leads WHERE tenant = ? AND (? IS NULL OR partner_id = ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(tenant)
+        .bind(partner)
+        .bind(partner)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(lead).collect())
+    }
+
+    /// Marks an open deal lost at `at`, and the partner's registration on
+    /// its account as lost.
+    pub async fn lose_deal(
+        &self,
+        tenant: &str,
+        deal: &super::DealRow,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE deals SET stage = 'lost', closed_at = ? WHERE tenant = ? AND id = ?")
+            .bind(at)
+            .bind(tenant)
+            .bind(&deal.id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(partner) = &deal.partner_id {
+            sqlx::query(
+                "UPDATE registrations SET status = 'lost' WHERE tenant = ? AND partner_id = ? AND account_domain = ? AND status = 'approved'",
+            )
+            .bind(tenant)
+            .bind(partner)
+            .bind(&deal.account_domain)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Registrations submitted in `[from, to)`, per partner.
+    pub async fn registrations_by_partner(
+        &self,
+        tenant: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT partner_id, COUNT(*) FROM registrations WHERE tenant = ? AND created_at >= ? AND created_at < ? GROUP BY partner_id",
+        )
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Partner deals won and lost (by close date) in `[from, to)`, per partner.
+    pub async fn deals_by_partner(
+        &self,
+        tenant: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<HashMap<String, DealCounts>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT partner_id, SUM(stage = 'won'), SUM(stage = 'lost'), SUM(CASE WHEN stage = 'won' THEN first_year_acv ELSE 0 END) \
+             FROM deals WHERE tenant = ? AND partner_id IS NOT NULL AND closed_at >= ? AND closed_at < ? GROUP BY partner_id",
+        )
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    DealCounts {
+                        won: r.get(1),
+                        lost: r.get(2),
+                        won_revenue: r.get(3),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Stores (or replaces) a scorecard and applies its tier.
+    pub async fn put_scorecard(
+        &self,
+        tenant: &str,
+        s: &ScorecardRow,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, won_revenue, \
+             win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, change, escalate, reason, \
+             decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(tenant)
+        .bind(&s.partner_id)
+        .bind(&s.period)
+        .bind(s.registered_deals)
+        .bind(s.won_deals)
+        .bind(s.lost_deals)
+        .bind(s.won_revenue)
+        .bind(s.win_rate_bps)
+        .bind(s.average_deal_size)
+        .bind(s.trailing_revenue)
+        .bind(&s.currency)
+        .bind(&s.tier_before)
+        .bind(&s.tier_after)
+        .bind(&s.change)
+        .bind(s.escalate)
+        .bind(&s.reason)
+        .bind(s.decision_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE partners SET tier = ? WHERE tenant = ? AND id = ?")
+            .bind(&s.tier_after)
+            .bind(tenant)
+            .bind(&s.partner_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A period's scorecards, optionally one partner's.
+    pub async fn scorecards(
+        &self,
+        tenant: &str,
+        period: &str,
+        partner: Option<&str>,
+    ) -> Result<Vec<ScorecardRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM scorecards WHERE tenant = ? AND period = ? AND (? IS NULL OR partner_id = ?) ORDER BY partner_id",
+        )
+        .bind(tenant)
+        .bind(period)
+        .bind(partner)
+        .bind(partner)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(scorecard).collect())
+    }
+
+    /// The numbers behind the program metrics for `[from, to)`.
+    pub async fn program_numbers(
+        &self,
+        tenant: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<ProgramNumbers, StoreError> {
+        let revenue = sqlx::query(
+            "SELECT COALESCE(SUM(first_year_acv), 0), COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN first_year_acv ELSE 0 END), 0), \
+             COALESCE(SUM(partner_id IS NOT NULL AND stage = 'won'), 0) FROM deals \
+             WHERE tenant = ? AND stage = 'won' AND closed_at >= ? AND closed_at < ?",
+        )
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        let lost: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deals WHERE tenant = ? AND partner_id IS NOT NULL AND stage = 'lost' AND closed_at >= ? AND closed_at < ?",
+        )
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        let partners = sqlx::query(
+            "SELECT COALESCE(SUM(status = 'active'), 0), \
+             COALESCE(SUM(status = 'active' AND (\
+                 EXISTS (SELECT 1 FROM registrations r WHERE r.tenant = p.tenant AND r.partner_id = p.id AND r.created_at >= ? AND r.created_at < ?) \
+              OR EXISTS (SELECT 1 FROM deals d WHERE d.tenant = p.tenant AND d.partner_id = p.id AND d.stage = 'won' AND d.closed_at >= ? AND d.closed_at < ?))), 0), \
+             COALESCE(SUM(joined_at < ?), 0), COALESCE(SUM(joined_at < ? AND status = 'active'), 0) \
+             FROM partners p WHERE tenant = ?",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(from)
+        .bind(to)
+        .bind(from)
+        .bind(from)
+        .bind(tenant)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ProgramNumbers {
+            won_revenue: revenue.get(0),
+            partner_won_revenue: revenue.get(1),
+            partner_won: revenue.get(2),
+            partner_lost: lost,
+            active_partners: partners.get(0),
+            engaged_partners: partners.get(1),
+            cohort: partners.get(2),
+            cohort_active: partners.get(3),
+        })
+    }
+
+    /// Days from joining to the first won deal, for every partner that has
+    /// one and joined before `to`.
+    pub async fn days_to_first_deal(&self, tenant: &str, to: i64) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT (MIN(d.closed_at) - p.joined_at) / 86400 FROM partners p JOIN deals d ON d.tenant = p.tenant AND d.partner_id = p.id \
+             WHERE p.tenant = ? AND d.stage = 'won' AND d.closed_at < ? GROUP BY p.id, p.joined_at",
+        )
+        .bind(tenant)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.get::<i64, _>(0).max(0))
+            .collect())
+    }
+}

@@ -1,0 +1,290 @@
+//! The monthly partner scorecard and the program metrics.
+//!
+//! A scorecard run reads the period's numbers for every partner with a few
+//! grouped queries, runs the tier-evaluation hook per partner at the
+//! period's end (so certifications are judged as of then and the run
+//! replays the same), stores the scorecard and applies the tier.
+
+use super::{bad, enum_name, forbidden_unless_staff, parse_enum, wit_partner};
+use crate::runtime::hooks::TierEvaluation;
+use crate::runtime::types as wit;
+use crate::service::{Caller, Service, ServiceError};
+use crate::store::{ProgramNumbers, ScorecardRow};
+use pactum_pdk::time::{civil_date, days_from_civil};
+use serde::Serialize;
+
+/// `YYYY-MM` → `(start, end)` of that month, Unix seconds.
+fn month(period: &str) -> Result<(i64, i64), ServiceError> {
+    let parsed = period.split_once('-').and_then(|(y, m)| {
+        let (y, m) = (y.parse::<i64>().ok()?, m.parse::<u32>().ok()?);
+        (period.len() == 7 && (1..=12).contains(&m) && (1970..=9999).contains(&y)).then_some((y, m))
+    });
+    let (y, m) =
+        parsed.ok_or_else(|| bad(format!("period {period:?} must be a month like 2026-10")))?;
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    Ok((days_from_civil(y, m, 1), days_from_civil(ny, nm, 1)))
+}
+
+impl Service {
+    /// Runs the scorecard for `period` (`YYYY-MM`) over every active
+    /// partner (admin or manager). Running it again replaces it.
+    pub async fn run_scorecards(
+        &self,
+        caller: &Caller,
+        period: &str,
+    ) -> Result<Vec<ScorecardRow>, ServiceError> {
+        forbidden_unless_staff(caller)?;
+        let (from, to) = month(period)?;
+        // The trailing twelve months end with the period.
+        let (end_year, end_month, _) = civil_date(to);
+        let trailing_from = days_from_civil(end_year - 1, end_month, 1);
+        let tenant = self.tenant(&caller.tenant)?;
+        let currency = tenant.program.currency.clone();
+        let registered = self
+            .db
+            .registrations_by_partner(&caller.tenant, from, to)
+            .await?;
+        let deals = self.db.deals_by_partner(&caller.tenant, from, to).await?;
+        let trailing = self
+            .db
+            .deals_by_partner(&caller.tenant, trailing_from, to)
+            .await?;
+        let money = |amount| wit::Money {
+            amount,
+            currency: currency.clone(),
+        };
+
+        let mut cards = Vec::new();
+        for partner in self
+            .db
+            .partners(&caller.tenant)
+            .await?
+            .into_iter()
+            .filter(|p| p.status == "active")
+        {
+            let counts = deals.get(&partner.id).copied().unwrap_or_default();
+            let decided_deals = counts.won + counts.lost;
+            let win_rate = if decided_deals == 0 {
+                0
+            } else {
+                counts.won * 10_000 / decided_deals
+            };
+            let average = if counts.won == 0 {
+                0
+            } else {
+                counts.won_revenue / counts.won
+            };
+            let trailing_revenue = trailing.get(&partner.id).map_or(0, |c| c.won_revenue);
+            let input = wit::TierInput {
+                context: tenant.program.context(to),
+                partner: wit_partner(&partner)?,
+                scorecard: wit::Scorecard {
+                    period: period.to_string(),
+                    trailing_revenue: money(trailing_revenue),
+                    registered_deals: u32::try_from(
+                        registered.get(&partner.id).copied().unwrap_or(0),
+                    )
+                    .unwrap_or(u32::MAX),
+                    won_deals: u32::try_from(counts.won).unwrap_or(u32::MAX),
+                    lost_deals: u32::try_from(counts.lost).unwrap_or(u32::MAX),
+                    win_rate: win_rate as u32,
+                    average_deal_size: money(average),
+                },
+            };
+            let decided = self.run::<TierEvaluation>(&tenant, to, input).await?;
+            let before: wit::Tier = parse_enum("tier", &partner.tier)?;
+            let card = ScorecardRow {
+                partner_id: partner.id.clone(),
+                period: period.to_string(),
+                registered_deals: registered.get(&partner.id).copied().unwrap_or(0),
+                won_deals: counts.won,
+                lost_deals: counts.lost,
+                won_revenue: counts.won_revenue,
+                win_rate_bps: win_rate,
+                average_deal_size: average,
+                trailing_revenue,
+                currency: currency.clone(),
+                tier_before: enum_name(&before),
+                tier_after: enum_name(&decided.output.tier),
+                change: enum_name(&decided.output.change),
+                escalate: decided.output.escalate,
+                reason: decided.output.reason,
+                decision_id: decided.row.id,
+            };
+            self.db.put_scorecard(&caller.tenant, &card, to).await?;
+            if card.escalate {
+                tracing::info!(tenant = %caller.tenant, partner = %card.partner_id, from = %card.tier_before,
+                    to = %card.tier_after, "tier change escalated to the partner manager");
+            }
+            cards.push(card);
+        }
+        Ok(cards)
+    }
+
+    /// A period's scorecards; a partner key sees only its own.
+    pub async fn scorecards(
+        &self,
+        caller: &Caller,
+        period: &str,
+    ) -> Result<Vec<ScorecardRow>, ServiceError> {
+        month(period)?;
+        Ok(self
+            .db
+            .scorecards(&caller.tenant, period, caller.partner.as_deref())
+            .await?)
+    }
+
+    /// The program metrics for `[from, to)` beside the seed's benchmarks
+    /// (admin or manager).
+    pub async fn program_metrics(
+        &self,
+        caller: &Caller,
+        from: i64,
+        to: i64,
+    ) -> Result<ProgramMetrics, ServiceError> {
+        forbidden_unless_staff(caller)?;
+        if from >= to {
+            return Err(bad("`from` must be before `to`"));
+        }
+        let n = self.db.program_numbers(&caller.tenant, from, to).await?;
+        let mut days = self.db.days_to_first_deal(&caller.tenant, to).await?;
+        days.sort_unstable();
+        let median_days = (!days.is_empty()).then(|| days[days.len() / 2]);
+        let bps = |num: i64, den: i64| (den > 0).then(|| num * 10_000 / den);
+        let metrics = vec![
+            Benchmark::higher(
+                "partner-revenue",
+                bps(n.partner_won_revenue, n.won_revenue),
+                1_500,
+                3_000,
+            ),
+            Benchmark::higher(
+                "active-partners",
+                bps(n.engaged_partners, n.active_partners),
+                4_000,
+                6_000,
+            ),
+            Benchmark::higher(
+                "partner-win-rate",
+                bps(n.partner_won, n.partner_won + n.partner_lost),
+                2_500,
+                4_000,
+            ),
+            Benchmark::lower("time-to-first-deal", median_days, 182, 91),
+            Benchmark::higher(
+                "partner-retention",
+                bps(n.cohort_active, n.cohort),
+                7_000,
+                8_500,
+            ),
+        ];
+        Ok(ProgramMetrics {
+            from,
+            to,
+            numbers: n,
+            metrics,
+        })
+    }
+}
+
+/// One program metric beside the seed's good and great benchmarks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Benchmark {
+    /// Its name.
+    pub metric: &'static str,
+    /// Its value; `None` when the period has no data for it.
+    pub value: Option<i64>,
+    /// `bps` (basis points of 100 %) or `days`.
+    pub unit: &'static str,
+    /// The seed's "good" threshold.
+    pub good: i64,
+    /// The seed's "great" threshold.
+    pub great: i64,
+    /// `great`, `good`, `below` or `no-data`.
+    pub rating: &'static str,
+}
+
+impl Benchmark {
+    fn higher(metric: &'static str, value: Option<i64>, good: i64, great: i64) -> Benchmark {
+        let rating = match value {
+            None => "no-data",
+            Some(v) if v >= great => "great",
+            Some(v) if v >= good => "good",
+            Some(_) => "below",
+        };
+        Benchmark {
+            metric,
+            value,
+            unit: "bps",
+            good,
+            great,
+            rating,
+        }
+    }
+
+    fn lower(metric: &'static str, value: Option<i64>, good: i64, great: i64) -> Benchmark {
+        let rating = match value {
+            None => "no-data",
+            Some(v) if v <= great => "great",
+            Some(v) if v <= good => "good",
+            Some(_) => "below",
+        };
+        Benchmark {
+            metric,
+            value,
+            unit: "days",
+            good,
+            great,
+            rating,
+        }
+    }
+}
+
+/// The program metrics of a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramMetrics {
+    /// Period start (inclusive).
+    pub from: i64,
+    /// Period end (exclusive).
+    pub to: i64,
+    /// The raw numbers.
+    pub numbers: ProgramNumbers,
+    /// Each metric with its benchmark.
+    pub metrics: Vec<Benchmark>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months() {
+        assert_eq!(
+            month("2026-11").unwrap(),
+            (days_from_civil(2026, 11, 1), days_from_civil(2026, 12, 1))
+        );
+        assert_eq!(month("2026-12").unwrap().1, days_from_civil(2027, 1, 1));
+        for bad in ["2026-13", "2026-1", "26-01", "2026/01", ""] {
+            assert!(month(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ratings() {
+        assert_eq!(
+            Benchmark::higher("x", Some(3_000), 1_500, 3_000).rating,
+            "great"
+        );
+        assert_eq!(
+            Benchmark::higher("x", Some(1_500), 1_500, 3_000).rating,
+            "good"
+        );
+        assert_eq!(
+            Benchmark::higher("x", Some(1_499), 1_500, 3_000).rating,
+            "below"
+        );
+        assert_eq!(Benchmark::lower("t", Some(91), 182, 91).rating, "great");
+        assert_eq!(Benchmark::lower("t", Some(200), 182, 91).rating, "below");
+        assert_eq!(Benchmark::higher("x", None, 1, 2).rating, "no-data");
+    }
+}
