@@ -10,7 +10,6 @@ use super::types::{LogLevel, PolicyError};
 use super::{EPOCH_TICK, Limits, Runtime};
 use serde::Serialize;
 use std::io;
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Instance, TypedFunc};
 use wasmtime::{ResourceLimiter, Store, Trap};
@@ -177,12 +176,11 @@ impl Runtime {
         let duration = started.elapsed();
         let state = store.data_mut();
         let (logs, logs_dropped) = (std::mem::take(&mut state.log), state.log_dropped);
-        // Tearing the instance down (returning its memory to the pool) costs
-        // as much as the call; the result is known, so do it off this path.
-        self.reaper
-            .as_ref()
-            .expect("runtime is running")
-            .dispose(store);
+        // The instance is torn down here, on the calling thread: handing
+        // the store to a background thread measured slower on this 2-core
+        // machine (see BENCHMARKS.md), the pool reset being cheap once the
+        // call's pages stay resident.
+        drop(store);
         let record = CallRecord {
             company: H::context(&input).company.clone(),
             hook: H::KIND,
@@ -252,46 +250,6 @@ impl Runtime {
             Err(failure) => Err(classify(failure, store.data(), limits)),
         };
         (result, fuel_used)
-    }
-}
-
-/// Drops finished stores on a background thread, off the calls' path. When
-/// it falls behind (its queue is full) the caller drops its own store, so
-/// finished instances never pile up and exhaust the pool.
-pub(crate) struct Reaper {
-    queue: Option<SyncSender<Store<CallState>>>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-const REAPER_QUEUE: usize = 64;
-
-impl Reaper {
-    pub(crate) fn start() -> Reaper {
-        let (queue, finished) = sync_channel::<Store<CallState>>(REAPER_QUEUE);
-        let handle = std::thread::Builder::new()
-            .name("pactum-reaper".into())
-            .spawn(move || finished.into_iter().for_each(drop))
-            .expect("spawning the store reaper thread");
-        Reaper {
-            queue: Some(queue),
-            handle: Some(handle),
-        }
-    }
-
-    fn dispose(&self, store: Store<CallState>) {
-        if let Some(queue) = &self.queue
-            && let Err(TrySendError::Full(store) | TrySendError::Disconnected(store)) =
-                queue.try_send(store)
-        {
-            drop(store);
-        }
-    }
-
-    pub(crate) fn stop(mut self) {
-        self.queue.take();
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
     }
 }
 

@@ -76,6 +76,9 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: u64,
     /// The largest component accepted at load, in bytes.
     pub max_component_bytes: usize,
+    /// Bytes of each freed linear memory kept resident and reset in place
+    /// for the next call, instead of being returned to the kernel.
+    pub keep_resident_bytes: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -85,6 +88,7 @@ impl Default for RuntimeConfig {
             max_concurrent_instances: 256,
             max_memory_bytes: 256 << 20,
             max_component_bytes: 64 << 20,
+            keep_resident_bytes: 256 << 10,
         }
     }
 }
@@ -137,7 +141,6 @@ pub struct Runtime {
     compiled: AtomicU64,
     cache_hits: AtomicU64,
     ticker: Option<EpochTicker>,
-    reaper: Option<call::Reaper>,
 }
 
 impl Runtime {
@@ -150,7 +153,6 @@ impl Runtime {
             |state| state,
         )?;
         let ticker = EpochTicker::start(engine.clone());
-        let reaper = call::Reaper::start();
         Ok(Runtime {
             engine,
             linker,
@@ -159,7 +161,6 @@ impl Runtime {
             compiled: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
             ticker: Some(ticker),
-            reaper: Some(reaper),
         })
     }
 
@@ -196,9 +197,6 @@ impl Drop for Runtime {
         if let Some(ticker) = self.ticker.take() {
             ticker.stop();
         }
-        if let Some(reaper) = self.reaper.take() {
-            reaper.stop();
-        }
     }
 }
 
@@ -215,10 +213,10 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .max_tables_per_component(8)
         // Keep the first pages of a freed slot resident and reset them with
         // memset (or, where the kernel has PAGEMAP_SCAN, only the dirty
-        // ones): the next call then takes no page faults on them. 256 KiB
-        // holds a whole call of an SDK-built plugin: its 64 KiB stack, data
-        // and heap.
-        .linear_memory_keep_resident(256 << 10)
+        // ones): the next call then takes no page faults on them. The
+        // default 256 KiB holds a whole call of an SDK-built plugin: its
+        // 64 KiB stack, data and heap.
+        .linear_memory_keep_resident(config.keep_resident_bytes)
         .table_keep_resident(16 << 10)
         .pagemap_scan(Enabled::Auto);
 
