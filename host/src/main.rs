@@ -26,22 +26,24 @@ enum Command {
     /// Runs the HTTP service. On an empty database it creates the example
     /// companies found under --policies and prints their admin API keys.
     Serve {
-        /// Database URL.
-        #[arg(
-            long,
-            env = "PACTUM_DATABASE_URL",
-            default_value = "sqlite://pactum.db"
-        )]
-        database_url: String,
         /// Address to listen on.
         #[arg(long, env = "PACTUM_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Folder of example companies, one sub-folder with a policy.toml each.
         #[arg(long, env = "PACTUM_POLICIES", default_value = "policies")]
         policies: PathBuf,
-        /// Where compiled plugins are cached between restarts.
-        #[arg(long, env = "PACTUM_CACHE_DIR", default_value = ".pactum-cache")]
-        cache_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Manages tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manages API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
     /// Creates the database if needed and applies its migrations.
     Migrate {
@@ -53,6 +55,66 @@ enum Command {
         )]
         database_url: String,
     },
+}
+
+#[derive(clap::Args)]
+struct Storage {
+    /// Database URL.
+    #[arg(
+        long,
+        env = "PACTUM_DATABASE_URL",
+        default_value = "sqlite://pactum.db"
+    )]
+    database_url: String,
+    /// Where compiled plugins are cached between restarts.
+    #[arg(long, env = "PACTUM_CACHE_DIR", default_value = ".pactum-cache")]
+    cache_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Creates a tenant from a program folder (its policy.toml and any
+    /// <plugin>.wasm it names) and prints the tenant's admin API key.
+    Create {
+        /// The new tenant's slug.
+        slug: String,
+        /// The program folder.
+        #[arg(long)]
+        policy: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Creates an API key and prints it (only its hash is stored).
+    Create {
+        /// The tenant.
+        tenant: String,
+        /// admin, manager or partner.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// The partner a partner key is bound to.
+        #[arg(long)]
+        partner: Option<String>,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+async fn open_service(storage: &Storage) -> Result<Arc<Service>, Box<dyn std::error::Error>> {
+    let db = Db::open(&storage.database_url).await?;
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: Some(storage.cache_dir.clone()),
+            ..RuntimeConfig::default()
+        })
+        .map_err(|e| format!("starting the Wasm engine: {e}"))?,
+    );
+    Ok(Arc::new(
+        Service::open(db, runtime, Arc::new(Metrics::default())).await?,
+    ))
 }
 
 #[tokio::main]
@@ -74,26 +136,51 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Tenant {
+            command:
+                TenantCommand::Create {
+                    slug,
+                    policy,
+                    storage,
+                },
+        } => {
+            let service = open_service(&storage).await?;
+            let path = policy.join("policy.toml");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+            let (slug, key) = service
+                .create_tenant_as(Some(&slug), &text, &path, |name| {
+                    pactum::service::bundled_plugin(&policy, name)
+                })
+                .await?;
+            println!("Created tenant {slug}. Its admin API key (shown once):\n  {key}");
+        }
+        Command::Key {
+            command:
+                KeyCommand::Create {
+                    tenant,
+                    role,
+                    partner,
+                    storage,
+                },
+        } => {
+            let service = open_service(&storage).await?;
+            let key = service
+                .create_key(&tenant, &role, partner.as_deref())
+                .await?;
+            println!("{key}");
+        }
         Command::Migrate { database_url } => {
             Db::open(&database_url).await?;
             tracing::info!(%database_url, "database migrated");
         }
         Command::Serve {
-            database_url,
             listen,
             policies,
-            cache_dir,
+            storage,
         } => {
-            let db = Db::open(&database_url).await?;
-            let empty = db.is_empty().await?;
-            let runtime = Arc::new(
-                Runtime::new(RuntimeConfig {
-                    cache_dir: Some(cache_dir),
-                    ..RuntimeConfig::default()
-                })
-                .map_err(|e| format!("starting the Wasm engine: {e}"))?,
-            );
-            let service = Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await?);
+            let empty = Db::open(&storage.database_url).await?.is_empty().await?;
+            let service = open_service(&storage).await?;
             if empty {
                 let created = service.seed_examples(&policies).await?;
                 // The keys are shown once, to the operator: stdout, not the log.
@@ -123,7 +210,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("listening on {listen}: {e}"))?;
-            tracing::info!(%listen, %database_url, "pactum serving");
+            tracing::info!(%listen, database_url = %storage.database_url, "pactum serving");
             axum::serve(listener, pactum::api::router(service))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;

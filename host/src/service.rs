@@ -183,7 +183,10 @@ impl Service {
             tenants: RwLock::new(HashMap::new()),
         };
         for row in service.db.tenants().await? {
-            let program = Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
+            let mut program =
+                Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
+            // The tenant may have been created under another slug than its file's.
+            program.slug = row.slug.clone();
             let mut plugins = BTreeMap::new();
             for (hook, hash) in service.db.bindings(&row.slug).await? {
                 let hook = HookKind::parse(&hook)
@@ -228,7 +231,32 @@ impl Service {
         source: &Path,
         resolve: impl Fn(&str) -> Option<Vec<u8>>,
     ) -> Result<(String, String), ServiceError> {
-        let program = Program::parse(program_text, source)?;
+        self.create_tenant_as(None, program_text, source, resolve)
+            .await
+    }
+
+    /// Like [`Service::create_tenant`], under `slug` instead of the file's
+    /// own, so one program can serve several tenants.
+    pub async fn create_tenant_as(
+        &self,
+        slug: Option<&str>,
+        program_text: &str,
+        source: &Path,
+        resolve: impl Fn(&str) -> Option<Vec<u8>>,
+    ) -> Result<(String, String), ServiceError> {
+        let mut program = Program::parse(program_text, source)?;
+        if let Some(slug) = slug {
+            if slug.is_empty()
+                || !slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(ServiceError::BadInput(format!(
+                    "tenant slug {slug:?} must be lower-case letters, digits and `-`"
+                )));
+            }
+            program.slug = slug.to_string();
+        }
         if self
             .tenants
             .read()
@@ -465,14 +493,51 @@ impl Service {
                     source,
                 })
             })?;
-            let resolve = |name: &str| match name {
-                STOCK => Some(pactum_plugin_artifacts::STOCK_BYTES.to_vec()),
-                "northwind-commission" => Some(pactum_plugin_artifacts::NORTHWIND_BYTES.to_vec()),
-                other => std::fs::read(dir.join(format!("{other}.wasm"))).ok(),
-            };
-            created.push(self.create_tenant(&text, &path, resolve).await?);
+            created.push(
+                self.create_tenant(&text, &path, |name| bundled_plugin(&dir, name))
+                    .await?,
+            );
         }
         Ok(created)
+    }
+
+    /// Creates an API key for `tenant`: `admin` or `manager`, or bound to
+    /// `partner`. Shown once; only its hash is stored.
+    pub async fn create_key(
+        &self,
+        tenant: &str,
+        role: &str,
+        partner: Option<&str>,
+    ) -> Result<String, ServiceError> {
+        self.tenant(tenant)?;
+        let key = new_key(tenant)?;
+        match (role, partner) {
+            ("admin" | "manager", None) => self.db.add_key(tenant, &key_hash(&key), role).await?,
+            ("partner", Some(p)) => {
+                if self.db.partner(tenant, p).await?.is_none() {
+                    return Err(ServiceError::NotFound(format!(
+                        "no partner `{p}` in tenant `{tenant}`"
+                    )));
+                }
+                self.db.add_partner_key(tenant, &key_hash(&key), p).await?
+            }
+            ("partner", None) => {
+                return Err(ServiceError::BadInput(
+                    "a partner key needs --partner <id>".into(),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(ServiceError::BadInput(
+                    "--partner goes with --role partner".into(),
+                ));
+            }
+            (other, None) => {
+                return Err(ServiceError::BadInput(format!(
+                    "role {other:?} must be admin, manager or partner"
+                )));
+            }
+        }
+        Ok(key)
     }
 
     /// The plugin hash bound to `hook` for `tenant`.
@@ -482,6 +547,17 @@ impl Service {
             .plugins
             .get(&hook)
             .map(|p| p.hash())
+    }
+}
+
+/// The component for plugin `name` of the program in `dir`: the stock
+/// program and Northwind's plugin are built into the binary; any other name
+/// is `<dir>/<name>.wasm`.
+pub fn bundled_plugin(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    match name {
+        STOCK => Some(pactum_plugin_artifacts::STOCK_BYTES.to_vec()),
+        "northwind-commission" => Some(pactum_plugin_artifacts::NORTHWIND_BYTES.to_vec()),
+        other => std::fs::read(dir.join(format!("{other}.wasm"))).ok(),
     }
 }
 

@@ -307,3 +307,58 @@ async fn health_and_an_existing_tenant_cannot_be_created_twice() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn one_program_serves_a_second_tenant_and_keys_are_checked() {
+    let app = app().await;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/acme");
+    let text = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
+    let (slug, key) = app
+        .service
+        .create_tenant_as(Some("globex"), &text, &dir, |name| {
+            pactum::service::bundled_plugin(&dir, name)
+        })
+        .await
+        .unwrap();
+    assert_eq!(slug, "globex");
+    let (status, program) = app.send("GET", "/v1/program", Some(&key), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(program["company"]["slug"], "globex");
+
+    let manager = app
+        .service
+        .create_key("globex", "manager", None)
+        .await
+        .unwrap();
+    assert!(manager.starts_with("pk_globex_"));
+    let (status, _) = app.send("GET", "/v1/partners", Some(&manager), None).await;
+    assert_eq!(status, StatusCode::OK);
+    for (role, partner, expected) in [
+        ("partner", None, "needs --partner"),
+        ("partner", Some("nobody"), "no partner `nobody`"),
+        ("owner", None, "must be admin, manager or partner"),
+        ("admin", Some("p-1"), "goes with --role partner"),
+    ] {
+        let err = app
+            .service
+            .create_key("globex", role, partner)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{role}/{partner:?}: {err}");
+    }
+    let err = app
+        .service
+        .create_key("nope", "admin", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no tenant `nope`"), "{err}");
+    let err = app
+        .service
+        .create_tenant_as(Some("Bad Slug"), &text, &dir, |_| None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lower-case"), "{err}");
+}
