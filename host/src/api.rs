@@ -18,6 +18,10 @@
 //! | `POST /v1/scorecards/{period}`, `GET /v1/scorecards/{period}` | run / read the monthly scorecard (`YYYY-MM`) |
 //! | `GET /v1/program/metrics?from=&to=` | program metrics beside the seed's good/great benchmarks |
 //!
+//! Every POST accepts an `Idempotency-Key` header: a retry with the same key
+//! (and the same API key) gets the first response back, marked
+//! `Idempotent-Replayed: true`, and creates nothing new.
+//!
 //! Errors are `{"error": {"code": "...", "message": "..."}}` with 400/422
 //! for bad input (naming the field), 401 without a valid key, 404 for
 //! what does not exist for the caller's tenant, 409 for conflicts.
@@ -76,6 +80,7 @@ pub fn router(service: AppState) -> Router {
         )
         .route("/v1/program/metrics", get(program_metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
+        .layer(middleware::from_fn_with_state(service.clone(), idempotency))
         .layer(middleware::from_fn_with_state(
             service.clone(),
             count_requests,
@@ -175,6 +180,110 @@ async fn count_requests(State(service): State<AppState>, request: Request, next:
         .metrics()
         .request(&method, &route, response.status().as_u16());
     response
+}
+
+/// The largest request body accepted with an Idempotency-Key.
+const MAX_IDEMPOTENT_BODY: usize = 1 << 20;
+
+/// `Idempotency-Key` on a POST: the first request's response is stored and
+/// replayed for retries with the same key (per API key); the same key with
+/// another request is refused, and one still running answers 409.
+async fn idempotency(State(service): State<AppState>, request: Request, next: Next) -> Response {
+    use sha2::{Digest, Sha256};
+    let Some(key) = request.headers().get("idempotency-key").cloned() else {
+        return next.run(request).await;
+    };
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let key = match key.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_string(),
+        _ => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-idempotency-key",
+                "Idempotency-Key must be 1 to 255 visible characters",
+            )
+            .into_response();
+        }
+    };
+    let Some(auth) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return next.run(request).await; // the handler answers 401
+    };
+    let scope = hex::encode(Sha256::digest(auth.as_bytes()));
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_IDEMPOTENT_BODY).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "the request body is over 1 MiB",
+        )
+        .into_response();
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(parts.uri.path());
+    hasher.update(&bytes);
+    let request_hash = hex::encode(hasher.finalize());
+
+    match service
+        .db
+        .claim_idempotency(&scope, &key, &request_hash)
+        .await
+    {
+        Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
+        Ok(Some((stored_hash, status, body))) => {
+            if stored_hash != request_hash {
+                return ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency-key-reused",
+                    "this Idempotency-Key was used for a different request",
+                )
+                .into_response();
+            }
+            if status == 0 {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    "in-progress",
+                    "a request with this Idempotency-Key is still running",
+                )
+                .into_response();
+            }
+            let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+            return (
+                status,
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (
+                        header::HeaderName::from_static("idempotent-replayed"),
+                        "true",
+                    ),
+                ],
+                body,
+            )
+                .into_response();
+        }
+        Ok(None) => {}
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    // A server error is not a result: release the key so a retry runs again.
+    let stored =
+        (!parts.status.is_server_error()).then_some((parts.status.as_u16(), bytes.as_ref()));
+    if let Err(e) = service.db.finish_idempotent(&scope, &key, stored).await {
+        tracing::error!(error = %e, "storing an idempotent response");
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn metrics(State(service): State<AppState>) -> impl IntoResponse {

@@ -738,3 +738,48 @@ async fn program_metrics_against_the_seed_benchmarks() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_retried_create_with_an_idempotency_key_creates_nothing_new() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let post = |key: &'static str, body: Value| {
+        let p1 = p1.clone();
+        let router = app.router.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let request = axum::http::Request::post("/v1/registrations")
+                .header("authorization", format!("Bearer {p1}"))
+                .header("idempotency-key", key)
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                replayed,
+                serde_json::from_slice::<Value>(&bytes).unwrap(),
+            )
+        }
+    };
+    let (status, replayed, first) = post("retry-1", registration("p-1", "globex.com", 400)).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{first}");
+    let (status, replayed, again) = post("retry-1", registration("p-1", "globex.com", 400)).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true));
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["status"], "approved"); // not "rejected as a duplicate of itself"
+    let (_, list) = app.send("GET", "/v1/registrations", Some(&p1), None).await;
+    assert_eq!(list["registrations"].as_array().unwrap().len(), 1);
+
+    // The same key for another request is refused; a new key creates.
+    let (status, _, body) = post("retry-1", registration("p-1", "initech.com", 400)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "idempotency-key-reused");
+    let (status, _, _) = post("retry-2", registration("p-1", "initech.com", 400)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, list) = app.send("GET", "/v1/registrations", Some(&p1), None).await;
+    assert_eq!(list["registrations"].as_array().unwrap().len(), 2);
+}

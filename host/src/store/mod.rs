@@ -275,6 +275,67 @@ impl Db {
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
+    /// Claims an idempotency key for a request. `Ok(None)` when it is new
+    /// (the caller runs the request, then [`Db::finish_idempotent`]);
+    /// otherwise the stored `(request hash, status, body)`, status 0 meaning
+    /// the first request is still running.
+    pub async fn claim_idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<(String, i64, Vec<u8>)>, StoreError> {
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency (scope, key, request_hash, status, created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT (scope, key) DO NOTHING",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT request_hash, status, COALESCE(body, x'') FROM idempotency WHERE scope = ? AND key = ?")
+            .bind(scope)
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some((row.get(0), row.get(1), row.get(2))))
+    }
+
+    /// Stores the response to a claimed idempotency key, or releases the
+    /// claim (`None`) so the request can be retried.
+    pub async fn finish_idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        response: Option<(u16, &[u8])>,
+    ) -> Result<(), StoreError> {
+        match response {
+            Some((status, body)) => {
+                sqlx::query(
+                    "UPDATE idempotency SET status = ?, body = ? WHERE scope = ? AND key = ?",
+                )
+                .bind(i64::from(status))
+                .bind(body)
+                .bind(scope)
+                .bind(key)
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM idempotency WHERE scope = ? AND key = ?")
+                    .bind(scope)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Records a decision; returns its id.
     pub async fn record_decision(&self, d: NewDecision<'_>) -> Result<i64, StoreError> {
         let id = sqlx::query(
