@@ -63,13 +63,7 @@ fn row(name: &str, s: &Stats) {
     );
 }
 
-fn bench_hook<H: Hook>(
-    name: &str,
-    rt: &Runtime,
-    plugin: &Plugin,
-    limits: &Limits,
-    input: H::Input,
-) -> Stats {
+fn bench_hook<H: Hook>(name: &str, rt: &Runtime, plugin: &Plugin, limits: &Limits, input: H::Input) -> Stats {
     let check = rt.call::<H>(plugin, limits, input.clone());
     assert!(check.result.is_ok(), "{name}: {:?}", check.result);
     let s = measure(|| {
@@ -80,10 +74,7 @@ fn bench_hook<H: Hook>(
 }
 
 fn usd(amount: i64) -> Money {
-    Money {
-        amount,
-        currency: "USD".into(),
-    }
+    Money { amount, currency: "USD".into() }
 }
 
 fn partner(kind: PartnerKind, tier: Tier) -> Partner {
@@ -93,10 +84,7 @@ fn partner(kind: PartnerKind, tier: Tier) -> Partner {
         kind,
         tier,
         territories: vec!["emea".into()],
-        certifications: vec![Certification {
-            name: "sales".into(),
-            expires_at: Some(NOW + 86_400 * 90),
-        }],
+        certifications: vec![Certification { name: "sales".into(), expires_at: Some(NOW + 86_400 * 90) }],
         active: true,
     }
 }
@@ -138,11 +126,7 @@ fn native_commission_input(program: &Program) -> pactum_pdk::commission::Commiss
     let mut partner = pactum_pdk::testing::partner("p-1", n::PartnerKind::Referral);
     partner.tier = n::Tier::Silver;
     n::CommissionInput {
-        context: n::Context {
-            company: program.slug.clone(),
-            event_time: NOW,
-            params,
-        },
+        context: n::Context { company: program.slug.clone(), event_time: NOW, params },
         event: n::CommissionEvent::Won,
         deal: n::Deal {
             id: "d-1".into(),
@@ -167,16 +151,8 @@ fn main() {
     let nw = rt.load(&std::fs::read(NORTHWIND).unwrap()).unwrap();
     let limits = acme.limits;
 
-    println!(
-        "Isolated hook calls (fresh store + instance per call), {SAMPLES} samples each, one thread:"
-    );
-    let commission = bench_hook::<Commission>(
-        "stock commission",
-        &rt,
-        &stock,
-        &limits,
-        commission_input(&acme),
-    );
+    println!("Isolated hook calls (fresh store + instance per call), {SAMPLES} samples each, one thread:");
+    let commission = bench_hook::<Commission>("stock commission", &rt, &stock, &limits, commission_input(&acme));
     bench_hook::<Commission>(
         "northwind commission (custom)",
         &rt,
@@ -247,21 +223,10 @@ fn main() {
 
     // The floor: a commission plugin that does almost nothing (the hostile
     // fixture's `count` mode: one parameter, returns a short string).
-    let hostile = rt
-        .load(&std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap())
-        .unwrap();
+    let hostile = rt.load(&std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap()).unwrap();
     let mut trivial = commission_input(&acme);
-    trivial.context.params = vec![Param {
-        name: "mode".into(),
-        value: ParamValue::Text("count".into()),
-    }];
-    bench_hook::<Commission>(
-        "floor: trivial commission plugin",
-        &rt,
-        &hostile,
-        &limits,
-        trivial,
-    );
+    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    bench_hook::<Commission>("floor: trivial commission plugin", &rt, &hostile, &limits, trivial);
 
     println!("\nThe same commission rule as native Rust (pactum-stock compiled for the host):");
     let native_input = native_commission_input(&acme);
@@ -290,29 +255,16 @@ fn main() {
         }
     });
     let elapsed = started.elapsed();
-    println!(
-        "{:.0} decisions/s",
-        (2 * SAMPLES) as f64 / elapsed.as_secs_f64()
-    );
+    println!("{:.0} decisions/s", (2 * SAMPLES) as f64 / elapsed.as_secs_f64());
 
     println!("\nLoading the stock plugin ({} bytes):", stock_bytes.len());
     let cold = Runtime::new(RuntimeConfig::default()).unwrap();
     let t = Instant::now();
     cold.load(&stock_bytes).unwrap();
-    println!(
-        "{:<34} {:>10.2} ms",
-        "compile (no cache)",
-        t.elapsed().as_secs_f64() * 1e3
-    );
+    println!("{:<34} {:>10.2} ms", "compile (no cache)", t.elapsed().as_secs_f64() * 1e3);
     let dir = tempfile::tempdir().unwrap();
-    let config = RuntimeConfig {
-        cache_dir: Some(dir.path().into()),
-        ..RuntimeConfig::default()
-    };
-    Runtime::new(config.clone())
-        .unwrap()
-        .load(&stock_bytes)
-        .unwrap();
+    let config = RuntimeConfig { cache_dir: Some(dir.path().into()), ..RuntimeConfig::default() };
+    Runtime::new(config.clone()).unwrap().load(&stock_bytes).unwrap();
     let mut samples = Vec::new();
     for _ in 0..50 {
         let restarted = Runtime::new(config.clone()).unwrap();
@@ -322,12 +274,7 @@ fn main() {
         assert_eq!(restarted.stats().compiled, 0);
     }
     let s = stats(samples);
-    println!(
-        "{:<34} median {:>10}  p99 {:>10}",
-        "load from compiled cache (restart)",
-        us(s.median),
-        us(s.p99)
-    );
+    println!("{:<34} median {:>10}  p99 {:>10}", "load from compiled cache (restart)", us(s.median), us(s.p99));
 }
 
 /// Runtime settings compared in one process, interleaved in rounds so that
@@ -337,20 +284,8 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
     const PER_ROUND: usize = 4_000;
     let variants: Vec<(&str, RuntimeConfig)> = vec![
         ("default (256 KiB kept resident)", RuntimeConfig::default()),
-        (
-            "64 KiB kept resident",
-            RuntimeConfig {
-                keep_resident_bytes: 64 << 10,
-                ..RuntimeConfig::default()
-            },
-        ),
-        (
-            "1 MiB kept resident",
-            RuntimeConfig {
-                keep_resident_bytes: 1 << 20,
-                ..RuntimeConfig::default()
-            },
-        ),
+        ("64 KiB kept resident", RuntimeConfig { keep_resident_bytes: 64 << 10, ..RuntimeConfig::default() }),
+        ("1 MiB kept resident", RuntimeConfig { keep_resident_bytes: 1 << 20, ..RuntimeConfig::default() }),
     ];
     let hostile_bytes = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
     let runtimes: Vec<_> = variants
@@ -364,13 +299,8 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
         .collect();
     let input = commission_input(acme);
     let mut trivial = input.clone();
-    trivial.context.params = vec![Param {
-        name: "mode".into(),
-        value: ParamValue::Text("count".into()),
-    }];
-    println!(
-        "\nSettings compared ({ROUNDS} interleaved rounds of {PER_ROUND} calls, best round's median):"
-    );
+    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    println!("\nSettings compared ({ROUNDS} interleaved rounds of {PER_ROUND} calls, best round's median):");
     let mut best = vec![(Duration::MAX, Duration::MAX); variants.len()];
     for _ in 0..ROUNDS {
         for (i, (rt, stock, floor)) in runtimes.iter().enumerate() {
@@ -388,10 +318,6 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
         }
     }
     for ((name, _), (s, f)) in variants.iter().zip(best) {
-        println!(
-            "{name:<50} stock commission {:>10}  trivial plugin {:>10}",
-            us(s),
-            us(f)
-        );
+        println!("{name:<50} stock commission {:>10}  trivial plugin {:>10}", us(s), us(f));
     }
 }

@@ -17,6 +17,8 @@
 //! | `POST /v1/leads`, `GET /v1/leads?partner=&limit=`, `GET /v1/leads/{id}` | lead routing |
 //! | `POST /v1/scorecards/{period}`, `GET /v1/scorecards/{period}` | run / read the monthly scorecard (`YYYY-MM`) |
 //! | `GET /v1/program/metrics?from=&to=` | program metrics beside the seed's good/great benchmarks |
+//! | `PUT /v1/webhook` | where notifications go: `{"url": "http://...", "secret": "..."}` (admin) |
+//! | `GET /v1/notifications?limit=` | the outbox: events and their delivery state |
 //!
 //! Every POST accepts an `Idempotency-Key` header: a retry with the same key
 //! (and the same API key) gets the first response back, marked
@@ -48,10 +50,7 @@ pub type AppState = Arc<Service>;
 /// Builds the router.
 pub fn router(service: AppState) -> Router {
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({ "status": "ok" })) }),
-        )
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/metrics", get(metrics))
         .route("/v1/program", get(program))
         .route("/v1/decisions", get(list_decisions))
@@ -62,10 +61,7 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/partners/{id}", get(get_partner))
         .route("/v1/partners/{id}/keys", post(create_partner_key))
         .route("/v1/partners/{id}/statement", get(statement))
-        .route(
-            "/v1/registrations",
-            post(register_deal).get(list_registrations),
-        )
+        .route("/v1/registrations", post(register_deal).get(list_registrations))
         .route("/v1/registrations/{id}", get(get_registration))
         .route("/v1/deals", post(create_deal))
         .route("/v1/deals/{id}", get(get_deal))
@@ -74,17 +70,13 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/deals/{id}/lost", post(lose_deal))
         .route("/v1/leads", post(route_lead).get(list_leads))
         .route("/v1/leads/{id}", get(get_lead))
-        .route(
-            "/v1/scorecards/{period}",
-            post(run_scorecards).get(get_scorecards),
-        )
+        .route("/v1/scorecards/{period}", post(run_scorecards).get(get_scorecards))
         .route("/v1/program/metrics", get(program_metrics))
+        .route("/v1/webhook", axum::routing::put(set_webhook))
+        .route("/v1/notifications", get(notifications))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state(service.clone(), idempotency))
-        .layer(middleware::from_fn_with_state(
-            service.clone(),
-            count_requests,
-        ))
+        .layer(middleware::from_fn_with_state(service.clone(), count_requests))
         .with_state(service)
 }
 
@@ -98,50 +90,32 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "error": { "code": self.code, "message": self.message } })),
-        )
-            .into_response()
+        (self.status, Json(json!({ "error": { "code": self.code, "message": self.message } }))).into_response()
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
         match e {
-            ServiceError::BadInput(m) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", m)
-            }
+            ServiceError::BadInput(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", m),
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not-found", m),
             ServiceError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            ServiceError::Program(e) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-program",
-                e.to_string(),
-            ),
-            ServiceError::Plugin { .. } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-plugin",
-                e.to_string(),
-            ),
+            ServiceError::Program(e) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-program", e.to_string())
+            }
+            ServiceError::Plugin { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-plugin", e.to_string())
+            }
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; see the server log",
-                )
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
             }
         }
     }
@@ -161,24 +135,16 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <api key>`"))?;
-        service
-            .authenticate(key.trim())
-            .await?
-            .ok_or_else(|| unauthorized("unknown API key"))
+        service.authenticate(key.trim()).await?.ok_or_else(|| unauthorized("unknown API key"))
     }
 }
 
 async fn count_requests(State(service): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let response = next.run(request).await;
-    service
-        .metrics()
-        .request(&method, &route, response.status().as_u16());
+    service.metrics().request(&method, &route, response.status().as_u16());
     response
 }
 
@@ -207,22 +173,14 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
             .into_response();
         }
     };
-    let Some(auth) = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-    else {
+    let Some(auth) = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) else {
         return next.run(request).await; // the handler answers 401
     };
     let scope = hex::encode(Sha256::digest(auth.as_bytes()));
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_IDEMPOTENT_BODY).await else {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "the request body is over 1 MiB",
-        )
-        .into_response();
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "the request body is over 1 MiB")
+            .into_response();
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str());
@@ -230,11 +188,7 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
     hasher.update(&bytes);
     let request_hash = hex::encode(hasher.finalize());
 
-    match service
-        .db
-        .claim_idempotency(&scope, &key, &request_hash)
-        .await
-    {
+    match service.db.claim_idempotency(&scope, &key, &request_hash).await {
         Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
         Ok(Some((stored_hash, status, body))) => {
             if stored_hash != request_hash {
@@ -258,10 +212,7 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
                 status,
                 [
                     (header::CONTENT_TYPE, "application/json"),
-                    (
-                        header::HeaderName::from_static("idempotent-replayed"),
-                        "true",
-                    ),
+                    (header::HeaderName::from_static("idempotent-replayed"), "true"),
                 ],
                 body,
             )
@@ -270,16 +221,11 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
         Ok(None) => {}
     }
 
-    let response = next
-        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await;
+    let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
     let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     // A server error is not a result: release the key so a retry runs again.
-    let stored =
-        (!parts.status.is_server_error()).then_some((parts.status.as_u16(), bytes.as_ref()));
+    let stored = (!parts.status.is_server_error()).then_some((parts.status.as_u16(), bytes.as_ref()));
     if let Err(e) = service.db.finish_idempotent(&scope, &key, stored).await {
         tracing::error!(error = %e, "storing an idempotent response");
     }
@@ -287,21 +233,14 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
 }
 
 async fn metrics(State(service): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        service.metrics().render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], service.metrics().render())
 }
 
 async fn program(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let tenant = service.tenant(&caller.tenant)?;
     let p = &tenant.program;
-    let bindings: serde_json::Map<String, Value> = service
-        .bindings(&caller.tenant)
-        .await?
-        .into_iter()
-        .map(|(hook, hash)| (hook, Value::String(hash)))
-        .collect();
+    let bindings: serde_json::Map<String, Value> =
+        service.bindings(&caller.tenant).await?.into_iter().map(|(hook, hash)| (hook, Value::String(hash))).collect();
     Ok(Json(json!({
         "company": { "slug": p.slug, "name": p.name, "currency": p.currency },
         "plugins": bindings,
@@ -343,18 +282,8 @@ async fn decide(
             format!("the body must be {{\"event_time\"?, \"input\"}}: {e}"),
         )
     })?;
-    let row = service
-        .decide(
-            &caller.tenant,
-            hook,
-            body.event_time.unwrap_or_else(now),
-            body.input,
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::to_value(row).map_err(|e| ServiceError::Internal(e.to_string()))?),
-    ))
+    let row = service.decide(&caller.tenant, hook, body.event_time.unwrap_or_else(now), body.input).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::to_value(row).map_err(|e| ServiceError::Internal(e.to_string()))?)))
 }
 
 #[derive(Deserialize)]
@@ -369,16 +298,11 @@ async fn list_decisions(
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
     let hook = query.hook.as_deref().map(parse_hook).transpose()?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-input",
-            "`limit` must be 1 to 500",
-        ));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
     }
     let rows = service.decisions(&caller.tenant, hook, limit).await?;
     Ok(Json(json!({ "decisions": rows })))
@@ -389,17 +313,11 @@ async fn get_decision(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-id",
-            format!("`{id}` is not a decision id"),
-        )
-    })?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not a decision id")))?;
     let row = service.decision(&caller.tenant, id).await?;
-    Ok(Json(
-        serde_json::to_value(row).map_err(|e| ServiceError::Internal(e.to_string()))?,
-    ))
+    Ok(Json(serde_json::to_value(row).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }
 
 /// A JSON body whose errors name the field: 400 when it is not JSON, 422
@@ -431,9 +349,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        serde_json::to_value(value).map_err(|e| ServiceError::Internal(e.to_string()))?,
-    ))
+    Ok(Json(serde_json::to_value(value).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }
 
 async fn create_partner(
@@ -441,19 +357,11 @@ async fn create_partner(
     caller: Caller,
     Body(new): Body<NewPartner>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        to_json(&service.create_partner(&caller, new, now()).await?)?,
-    ))
+    Ok((StatusCode::CREATED, to_json(&service.create_partner(&caller, new, now()).await?)?))
 }
 
-async fn list_partners(
-    State(service): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "partners": service.partners(&caller).await? }),
-    ))
+async fn list_partners(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "partners": service.partners(&caller).await? })))
 }
 
 async fn get_partner(
@@ -470,10 +378,7 @@ async fn create_partner_key(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let key = service.create_partner_key(&caller, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "partner_id": id, "key": key })),
-    ))
+    Ok((StatusCode::CREATED, Json(json!({ "partner_id": id, "key": key }))))
 }
 
 #[derive(Deserialize)]
@@ -489,13 +394,8 @@ async fn statement(
     Path(id): Path<String>,
     query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(period) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
-    to_json(
-        &service
-            .statement(&caller, &id, period.from, period.to)
-            .await?,
-    )
+    let Query(period) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    to_json(&service.statement(&caller, &id, period.from, period.to).await?)
 }
 
 async fn register_deal(
@@ -503,10 +403,7 @@ async fn register_deal(
     caller: Caller,
     Body(new): Body<NewRegistration>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        to_json(&service.register_deal(&caller, new, now()).await?)?,
-    ))
+    Ok((StatusCode::CREATED, to_json(&service.register_deal(&caller, new, now()).await?)?))
 }
 
 #[derive(Deserialize)]
@@ -522,19 +419,12 @@ async fn list_registrations(
     caller: Caller,
     query: Result<Query<RegistrationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-input",
-            "`limit` must be 1 to 500",
-        ));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
     }
-    let rows = service
-        .registrations(&caller, q.partner.as_deref(), q.status.as_deref(), limit)
-        .await?;
+    let rows = service.registrations(&caller, q.partner.as_deref(), q.status.as_deref(), limit).await?;
     Ok(Json(json!({ "registrations": rows })))
 }
 
@@ -551,19 +441,14 @@ async fn create_deal(
     caller: Caller,
     Body(new): Body<NewDeal>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        to_json(&service.create_deal(&caller, new, now()).await?)?,
-    ))
+    Ok((StatusCode::CREATED, to_json(&service.create_deal(&caller, new, now()).await?)?))
 }
 
 fn deal_json(
     (deal, lines): (crate::store::DealRow, Vec<crate::store::CommissionLineRow>),
 ) -> Result<Json<Value>, ApiError> {
-    let mut value =
-        serde_json::to_value(deal).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    value["commission_lines"] =
-        serde_json::to_value(lines).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut value = serde_json::to_value(deal).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    value["commission_lines"] = serde_json::to_value(lines).map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok(Json(value))
 }
 
@@ -588,11 +473,7 @@ async fn win_deal(
     Path(id): Path<String>,
     Body(body): Body<WonBody>,
 ) -> Result<Json<Value>, ApiError> {
-    deal_json(
-        service
-            .win_deal(&caller, &id, body.closed_at.unwrap_or_else(now))
-            .await?,
-    )
+    deal_json(service.win_deal(&caller, &id, body.closed_at.unwrap_or_else(now)).await?)
 }
 
 #[derive(Deserialize)]
@@ -610,11 +491,7 @@ async fn refund_deal(
     Path(id): Path<String>,
     Body(body): Body<RefundBody>,
 ) -> Result<Json<Value>, ApiError> {
-    deal_json(
-        service
-            .refund_deal(&caller, &id, body.amount, body.at.unwrap_or_else(now))
-            .await?,
-    )
+    deal_json(service.refund_deal(&caller, &id, body.amount, body.at.unwrap_or_else(now)).await?)
 }
 
 async fn lose_deal(
@@ -623,11 +500,7 @@ async fn lose_deal(
     Path(id): Path<String>,
     Body(body): Body<WonBody>,
 ) -> Result<Json<Value>, ApiError> {
-    deal_json(
-        service
-            .lose_deal(&caller, &id, body.closed_at.unwrap_or_else(now))
-            .await?,
-    )
+    deal_json(service.lose_deal(&caller, &id, body.closed_at.unwrap_or_else(now)).await?)
 }
 
 async fn route_lead(
@@ -635,10 +508,7 @@ async fn route_lead(
     caller: Caller,
     Body(new): Body<NewLead>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        to_json(&service.route_lead(&caller, new, now()).await?)?,
-    ))
+    Ok((StatusCode::CREATED, to_json(&service.route_lead(&caller, new, now()).await?)?))
 }
 
 #[derive(Deserialize)]
@@ -653,19 +523,12 @@ async fn list_leads(
     caller: Caller,
     query: Result<Query<LeadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-input",
-            "`limit` must be 1 to 500",
-        ));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
     }
-    Ok(Json(
-        json!({ "leads": service.leads(&caller, q.partner.as_deref(), limit).await? }),
-    ))
+    Ok(Json(json!({ "leads": service.leads(&caller, q.partner.as_deref(), limit).await? })))
 }
 
 async fn get_lead(
@@ -681,9 +544,7 @@ async fn run_scorecards(
     caller: Caller,
     Path(period): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "period": period, "scorecards": service.run_scorecards(&caller, &period).await? }),
-    ))
+    Ok(Json(json!({ "period": period, "scorecards": service.run_scorecards(&caller, &period).await? })))
 }
 
 async fn get_scorecards(
@@ -691,9 +552,7 @@ async fn get_scorecards(
     caller: Caller,
     Path(period): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "period": period, "scorecards": service.scorecards(&caller, &period).await? }),
-    ))
+    Ok(Json(json!({ "period": period, "scorecards": service.scorecards(&caller, &period).await? })))
 }
 
 async fn program_metrics(
@@ -701,11 +560,41 @@ async fn program_metrics(
     caller: Caller,
     query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(period) = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
-    to_json(
-        &service
-            .program_metrics(&caller, period.from, period.to)
-            .await?,
-    )
+    let Query(period) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    to_json(&service.program_metrics(&caller, period.from, period.to).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookBody {
+    url: String,
+    secret: String,
+}
+
+async fn set_webhook(
+    State(service): State<AppState>,
+    caller: Caller,
+    Body(body): Body<WebhookBody>,
+) -> Result<Json<Value>, ApiError> {
+    service.set_webhook(&caller, &body.url, &body.secret).await?;
+    Ok(Json(json!({ "url": body.url })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitQuery {
+    limit: Option<i64>,
+}
+
+async fn notifications(
+    State(service): State<AppState>,
+    caller: Caller,
+    query: Result<Query<LimitQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
+    }
+    Ok(Json(json!({ "notifications": service.notifications(&caller, limit).await? })))
 }

@@ -17,12 +17,14 @@
 //!   take the fallback on failure, record the decision.
 //! - [`workflows`]: partners, deal registration, deals won and refunded,
 //!   commission lines and statements, on top of that step.
+//! - [`notify`]: the outbox and signed webhook delivery.
 //! - [`api`]: the HTTP API (axum); [`metrics`]: Prometheus metrics.
 //!
 //! The `pactum` binary (`src/main.rs`) is a thin CLI over these.
 
 pub mod api;
 pub mod metrics;
+pub mod notify;
 pub mod program;
 pub mod runtime;
 pub mod service;

@@ -48,11 +48,7 @@ enum Command {
     /// Creates the database if needed and applies its migrations.
     Migrate {
         /// Database URL.
-        #[arg(
-            long,
-            env = "PACTUM_DATABASE_URL",
-            default_value = "sqlite://pactum.db"
-        )]
+        #[arg(long, env = "PACTUM_DATABASE_URL", default_value = "sqlite://pactum.db")]
         database_url: String,
     },
 }
@@ -60,11 +56,7 @@ enum Command {
 #[derive(clap::Args)]
 struct Storage {
     /// Database URL.
-    #[arg(
-        long,
-        env = "PACTUM_DATABASE_URL",
-        default_value = "sqlite://pactum.db"
-    )]
+    #[arg(long, env = "PACTUM_DATABASE_URL", default_value = "sqlite://pactum.db")]
     database_url: String,
     /// Where compiled plugins are cached between restarts.
     #[arg(long, env = "PACTUM_CACHE_DIR", default_value = ".pactum-cache")]
@@ -106,23 +98,17 @@ enum KeyCommand {
 async fn open_service(storage: &Storage) -> Result<Arc<Service>, Box<dyn std::error::Error>> {
     let db = Db::open(&storage.database_url).await?;
     let runtime = Arc::new(
-        Runtime::new(RuntimeConfig {
-            cache_dir: Some(storage.cache_dir.clone()),
-            ..RuntimeConfig::default()
-        })
-        .map_err(|e| format!("starting the Wasm engine: {e}"))?,
+        Runtime::new(RuntimeConfig { cache_dir: Some(storage.cache_dir.clone()), ..RuntimeConfig::default() })
+            .map_err(|e| format!("starting the Wasm engine: {e}"))?,
     );
-    Ok(Arc::new(
-        Service::open(db, runtime, Arc::new(Metrics::default())).await?,
-    ))
+    Ok(Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await?))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     match run(Cli::parse()).await {
@@ -136,49 +122,25 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Tenant {
-            command:
-                TenantCommand::Create {
-                    slug,
-                    policy,
-                    storage,
-                },
-        } => {
+        Command::Tenant { command: TenantCommand::Create { slug, policy, storage } } => {
             let service = open_service(&storage).await?;
             let path = policy.join("policy.toml");
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
             let (slug, key) = service
-                .create_tenant_as(Some(&slug), &text, &path, |name| {
-                    pactum::service::bundled_plugin(&policy, name)
-                })
+                .create_tenant_as(Some(&slug), &text, &path, |name| pactum::service::bundled_plugin(&policy, name))
                 .await?;
             println!("Created tenant {slug}. Its admin API key (shown once):\n  {key}");
         }
-        Command::Key {
-            command:
-                KeyCommand::Create {
-                    tenant,
-                    role,
-                    partner,
-                    storage,
-                },
-        } => {
+        Command::Key { command: KeyCommand::Create { tenant, role, partner, storage } } => {
             let service = open_service(&storage).await?;
-            let key = service
-                .create_key(&tenant, &role, partner.as_deref())
-                .await?;
+            let key = service.create_key(&tenant, &role, partner.as_deref()).await?;
             println!("{key}");
         }
         Command::Migrate { database_url } => {
             Db::open(&database_url).await?;
             tracing::info!(%database_url, "database migrated");
         }
-        Command::Serve {
-            listen,
-            policies,
-            storage,
-        } => {
+        Command::Serve { listen, policies, storage } => {
             let empty = Db::open(&storage.database_url).await?.is_empty().await?;
             let service = open_service(&storage).await?;
             if empty {
@@ -207,9 +169,19 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
             });
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| format!("listening on {listen}: {e}"))?;
+            // Background job: deliver due notifications to tenants' webhooks.
+            let courier = service.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = courier.deliver_due(pactum::service::now()).await {
+                        tracing::error!(error = %e, "delivering notifications");
+                    }
+                }
+            });
+            let listener =
+                tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             tracing::info!(%listen, database_url = %storage.database_url, "pactum serving");
             axum::serve(listener, pactum::api::router(service))
                 .with_graceful_shutdown(async {

@@ -9,9 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Upper bounds of the hook latency histogram, in seconds.
-const BUCKETS: [f64; 10] = [
-    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025, 0.1,
-];
+const BUCKETS: [f64; 10] = [0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025, 0.1];
 
 #[derive(Default)]
 struct Histogram {
@@ -31,22 +29,12 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one HTTP request.
     pub fn request(&self, method: &str, route: &str, status: u16) {
-        *self
-            .requests
-            .lock()
-            .expect("metrics")
-            .entry((method.into(), route.into(), status))
-            .or_default() += 1;
+        *self.requests.lock().expect("metrics").entry((method.into(), route.into(), status)).or_default() += 1;
     }
 
     /// Counts one hook call and its latency.
     pub fn hook_call(&self, tenant: &str, hook: &str, outcome: &str, duration: Duration) {
-        *self
-            .hook_calls
-            .lock()
-            .expect("metrics")
-            .entry((tenant.into(), hook.into(), outcome.into()))
-            .or_default() += 1;
+        *self.hook_calls.lock().expect("metrics").entry((tenant.into(), hook.into(), outcome.into())).or_default() += 1;
         let mut latency = self.hook_latency.lock().expect("metrics");
         let h = latency.entry(hook.into()).or_default();
         let secs = duration.as_secs_f64();
@@ -62,9 +50,7 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP pactum_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP pactum_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE pactum_http_requests_total counter\n");
         for ((method, route, status), n) in self.requests.lock().expect("metrics").iter() {
             let _ = writeln!(
@@ -84,26 +70,11 @@ impl Metrics {
         out.push_str("# TYPE pactum_hook_call_seconds histogram\n");
         for (hook, h) in self.hook_latency.lock().expect("metrics").iter() {
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "pactum_hook_call_seconds_bucket{{hook=\"{hook}\",le=\"{bound}\"}} {n}"
-                );
+                let _ = writeln!(out, "pactum_hook_call_seconds_bucket{{hook=\"{hook}\",le=\"{bound}\"}} {n}");
             }
-            let _ = writeln!(
-                out,
-                "pactum_hook_call_seconds_bucket{{hook=\"{hook}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "pactum_hook_call_seconds_sum{{hook=\"{hook}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "pactum_hook_call_seconds_count{{hook=\"{hook}\"}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "pactum_hook_call_seconds_bucket{{hook=\"{hook}\",le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "pactum_hook_call_seconds_sum{{hook=\"{hook}\"}} {}", h.sum);
+            let _ = writeln!(out, "pactum_hook_call_seconds_count{{hook=\"{hook}\"}} {}", h.count);
         }
         out
     }
@@ -120,13 +91,13 @@ mod tests {
         m.hook_call("acme", "commission", "ok", Duration::from_micros(30));
         m.hook_call("acme", "commission", "timeout", Duration::from_millis(50));
         let text = m.render();
-        assert!(text.contains("pactum_http_requests_total{method=\"POST\",route=\"/v1/decisions/{hook}\",status=\"201\"} 1"));
-        assert!(text.contains(
-            "pactum_hook_calls_total{tenant=\"acme\",hook=\"commission\",outcome=\"timeout\"} 1"
-        ));
         assert!(
-            text.contains("pactum_hook_call_seconds_bucket{hook=\"commission\",le=\"0.00005\"} 1")
+            text.contains(
+                "pactum_http_requests_total{method=\"POST\",route=\"/v1/decisions/{hook}\",status=\"201\"} 1"
+            )
         );
+        assert!(text.contains("pactum_hook_calls_total{tenant=\"acme\",hook=\"commission\",outcome=\"timeout\"} 1"));
+        assert!(text.contains("pactum_hook_call_seconds_bucket{hook=\"commission\",le=\"0.00005\"} 1"));
         assert!(text.contains("pactum_hook_call_seconds_bucket{hook=\"commission\",le=\"0.1\"} 2"));
         assert!(text.contains("pactum_hook_call_seconds_count{hook=\"commission\"} 2"));
     }

@@ -104,48 +104,27 @@ impl Program {
     /// Reads `<dir>/policy.toml`.
     pub fn load(dir: &Path) -> Result<Program, ProgramError> {
         let path = dir.join("policy.toml");
-        let text = std::fs::read_to_string(&path).map_err(|source| ProgramError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| ProgramError::Read { path: path.clone(), source })?;
         Program::parse(&text, &path)
     }
 
     /// Parses a `policy.toml`; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Program, ProgramError> {
-        let file: File = toml::from_str(text).map_err(|e| ProgramError::Parse {
-            path: path.into(),
-            message: e.to_string(),
-        })?;
-        let invalid = |field: &str, message: String| ProgramError::Invalid {
-            path: path.into(),
-            field: field.into(),
-            message,
-        };
+        let file: File =
+            toml::from_str(text).map_err(|e| ProgramError::Parse { path: path.into(), message: e.to_string() })?;
+        let invalid =
+            |field: &str, message: String| ProgramError::Invalid { path: path.into(), field: field.into(), message };
 
         let c = file.company;
-        if c.slug.is_empty()
-            || !c
-                .slug
-                .chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-        {
-            return Err(invalid(
-                "company.slug",
-                format!("{:?} must be lower-case letters, digits and `-`", c.slug),
-            ));
+        if c.slug.is_empty() || !c.slug.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') {
+            return Err(invalid("company.slug", format!("{:?} must be lower-case letters, digits and `-`", c.slug)));
         }
         if !is_currency(&c.currency) {
-            return Err(invalid(
-                "company.currency",
-                format!("{:?} is not an ISO 4217 code like \"USD\"", c.currency),
-            ));
+            return Err(invalid("company.currency", format!("{:?} is not an ISO 4217 code like \"USD\"", c.currency)));
         }
 
-        let mut hooks: BTreeMap<HookKind, String> = HookKind::ALL
-            .into_iter()
-            .map(|h| (h, STOCK.to_string()))
-            .collect();
+        let mut hooks: BTreeMap<HookKind, String> = HookKind::ALL.into_iter().map(|h| (h, STOCK.to_string())).collect();
         for (name, plugin) in file.hooks {
             let hook = HookKind::parse(&name).ok_or_else(|| {
                 invalid(
@@ -162,23 +141,12 @@ impl Program {
             let value = param_value(&value).map_err(|m| invalid(&field, m))?;
             params.push(Param { name, value });
         }
-        Ok(Program {
-            slug: c.slug,
-            name: c.name,
-            currency: c.currency,
-            hooks,
-            limits: file.limits,
-            params,
-        })
+        Ok(Program { slug: c.slug, name: c.name, currency: c.currency, hooks, limits: file.limits, params })
     }
 
     /// The context a hook call gets for an event at `event_time`.
     pub fn context(&self, event_time: i64) -> Context {
-        Context {
-            company: self.slug.clone(),
-            event_time,
-            params: self.params.clone(),
-        }
+        Context { company: self.slug.clone(), event_time, params: self.params.clone() }
     }
 
     /// The plugin name serving `hook`.
@@ -204,11 +172,7 @@ fn param_value(value: &toml::Value) -> Result<ParamValue, String> {
         toml::Value::Array(items) => ParamValue::Texts(
             items
                 .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| "lists may hold only texts".to_string())
-                })
+                .map(|i| i.as_str().map(str::to_string).ok_or_else(|| "lists may hold only texts".to_string()))
                 .collect::<Result<_, _>>()?,
         ),
         toml::Value::Table(t) => {
@@ -216,10 +180,7 @@ fn param_value(value: &toml::Value) -> Result<ParamValue, String> {
             let currency = t.get("currency").and_then(toml::Value::as_str);
             match (amount, currency, t.len()) {
                 (Some(amount), Some(currency), 2) if is_currency(currency) => {
-                    ParamValue::Money(Money {
-                        amount,
-                        currency: currency.to_string(),
-                    })
+                    ParamValue::Money(Money { amount, currency: currency.to_string() })
                 }
                 _ => {
                     return Err(
@@ -254,39 +215,22 @@ mod tests {
         assert_eq!(p.limits.fuel, Limits::default().fuel);
         let names: Vec<_> = p.params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["floor", "list", "on", "rate-bps", "region"]);
-        assert_eq!(
-            p.params[0].value,
-            ParamValue::Money(Money {
-                amount: 500,
-                currency: "USD".into()
-            })
-        );
+        assert_eq!(p.params[0].value, ParamValue::Money(Money { amount: 500, currency: "USD".into() }));
     }
 
     #[test]
     fn refuses_floats_and_names_the_field() {
-        let e = parse(&format!("{HEAD}[params]\nreferral-rate = 0.15\n"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("params.referral-rate") && e.contains("basis points"),
-            "{e}"
-        );
+        let e = parse(&format!("{HEAD}[params]\nreferral-rate = 0.15\n")).unwrap_err().to_string();
+        assert!(e.contains("params.referral-rate") && e.contains("basis points"), "{e}");
     }
 
     #[test]
     fn refuses_unknown_hooks_and_bad_currency() {
-        let e = parse(&format!("{HEAD}[hooks]\npricing = \"x\"\n"))
-            .unwrap_err()
-            .to_string();
+        let e = parse(&format!("{HEAD}[hooks]\npricing = \"x\"\n")).unwrap_err().to_string();
         assert!(e.contains("hooks.pricing"), "{e}");
-        let e = parse("[company]\nslug = \"acme\"\nname = \"A\"\ncurrency = \"usd\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = parse("[company]\nslug = \"acme\"\nname = \"A\"\ncurrency = \"usd\"\n").unwrap_err().to_string();
         assert!(e.contains("company.currency"), "{e}");
-        let e = parse(&format!("{HEAD}[limits]\ndeadline = 5\n"))
-            .unwrap_err()
-            .to_string();
+        let e = parse(&format!("{HEAD}[limits]\ndeadline = 5\n")).unwrap_err().to_string();
         assert!(e.contains("unknown field"), "{e}");
     }
 }

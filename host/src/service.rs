@@ -45,9 +45,7 @@ impl Fallback for Approval {
     fn fallback(_input: &ApprovalInput, error: &HookError) -> ApprovalDecision {
         ApprovalDecision {
             outcome: ApprovalOutcome::Review,
-            reason: format!(
-                "The approval policy failed ({error}); the registration goes to manual review."
-            ),
+            reason: format!("The approval policy failed ({error}); the registration goes to manual review."),
         }
     }
 }
@@ -151,6 +149,7 @@ impl Caller {
 /// The service: storage, the runtime, and the tenants loaded in memory.
 pub struct Service {
     pub(crate) db: Db,
+    pub(crate) http: crate::notify::HttpClient,
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
@@ -163,34 +162,22 @@ pub(crate) fn key_hash(key: &str) -> String {
 
 /// The current Unix time: events without a time of their own happen now.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 impl Service {
     /// Loads every stored tenant and its plugins.
-    pub async fn open(
-        db: Db,
-        runtime: Arc<Runtime>,
-        metrics: Arc<Metrics>,
-    ) -> Result<Service, ServiceError> {
-        let service = Service {
-            db,
-            runtime,
-            metrics,
-            tenants: RwLock::new(HashMap::new()),
-        };
+    pub async fn open(db: Db, runtime: Arc<Runtime>, metrics: Arc<Metrics>) -> Result<Service, ServiceError> {
+        let service =
+            Service { db, http: crate::notify::http_client(), runtime, metrics, tenants: RwLock::new(HashMap::new()) };
         for row in service.db.tenants().await? {
-            let mut program =
-                Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
+            let mut program = Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
             // The tenant may have been created under another slug than its file's.
             program.slug = row.slug.clone();
             let mut plugins = BTreeMap::new();
             for (hook, hash) in service.db.bindings(&row.slug).await? {
-                let hook = HookKind::parse(&hook)
-                    .ok_or_else(|| ServiceError::Internal(format!("stored hook {hook}")))?;
+                let hook =
+                    HookKind::parse(&hook).ok_or_else(|| ServiceError::Internal(format!("stored hook {hook}")))?;
                 let wasm = service
                     .db
                     .plugin_wasm(&hash)
@@ -199,22 +186,13 @@ impl Service {
                 let plugin = service.load(&hash, &wasm)?;
                 plugins.insert(hook, plugin);
             }
-            service
-                .tenants
-                .write()
-                .expect("tenants")
-                .insert(row.slug.clone(), Arc::new(Tenant { program, plugins }));
+            service.tenants.write().expect("tenants").insert(row.slug.clone(), Arc::new(Tenant { program, plugins }));
         }
         Ok(service)
     }
 
     fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<Plugin>, ServiceError> {
-        self.runtime
-            .load(wasm)
-            .map_err(|source| ServiceError::Plugin {
-                name: name.to_string(),
-                source,
-            })
+        self.runtime.load(wasm).map_err(|source| ServiceError::Plugin { name: name.to_string(), source })
     }
 
     /// The metrics registry.
@@ -231,8 +209,7 @@ impl Service {
         source: &Path,
         resolve: impl Fn(&str) -> Option<Vec<u8>>,
     ) -> Result<(String, String), ServiceError> {
-        self.create_tenant_as(None, program_text, source, resolve)
-            .await
+        self.create_tenant_as(None, program_text, source, resolve).await
     }
 
     /// Like [`Service::create_tenant`], under `slug` instead of the file's
@@ -246,42 +223,24 @@ impl Service {
     ) -> Result<(String, String), ServiceError> {
         let mut program = Program::parse(program_text, source)?;
         if let Some(slug) = slug {
-            if slug.is_empty()
-                || !slug
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
+            if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
                 return Err(ServiceError::BadInput(format!(
                     "tenant slug {slug:?} must be lower-case letters, digits and `-`"
                 )));
             }
             program.slug = slug.to_string();
         }
-        if self
-            .tenants
-            .read()
-            .expect("tenants")
-            .contains_key(&program.slug)
-        {
-            return Err(ServiceError::Conflict(format!(
-                "tenant `{}` exists already",
-                program.slug
-            )));
+        if self.tenants.read().expect("tenants").contains_key(&program.slug) {
+            return Err(ServiceError::Conflict(format!("tenant `{}` exists already", program.slug)));
         }
         if let Err(message) = self.runtime.check_limits(&program.limits) {
-            return Err(ServiceError::BadInput(format!(
-                "{}: limits: {message}",
-                source.display()
-            )));
+            return Err(ServiceError::BadInput(format!("{}: limits: {message}", source.display())));
         }
         let mut plugins = BTreeMap::new();
         let mut stored = Vec::new();
         for (&hook, name) in &program.hooks {
             let wasm = resolve(name).ok_or_else(|| {
-                ServiceError::BadInput(format!(
-                    "{}: hooks.{hook}: no plugin named `{name}`",
-                    source.display()
-                ))
+                ServiceError::BadInput(format!("{}: hooks.{hook}: no plugin named `{name}`", source.display()))
             })?;
             let plugin = self.load(name, &wasm)?;
             if !plugin.exports(hook) {
@@ -295,36 +254,21 @@ impl Service {
         }
 
         let slug = program.slug.clone();
-        self.db
-            .create_tenant(&slug, &program.name, &program.currency, program_text)
-            .await?;
+        self.db.create_tenant(&slug, &program.name, &program.currency, program_text).await?;
         for (hook, name, wasm) in &stored {
             let plugin = &plugins[hook];
-            self.db
-                .put_plugin(plugin.hash(), name, plugin.hooks(), wasm)
-                .await?;
+            self.db.put_plugin(plugin.hash(), name, plugin.hooks(), wasm).await?;
             self.db.bind(&slug, *hook, plugin.hash()).await?;
         }
         let key = new_key(&slug)?;
         self.db.add_key(&slug, &key_hash(&key), "admin").await?;
-        self.tenants
-            .write()
-            .expect("tenants")
-            .insert(slug.clone(), Arc::new(Tenant { program, plugins }));
+        self.tenants.write().expect("tenants").insert(slug.clone(), Arc::new(Tenant { program, plugins }));
         Ok((slug, key))
     }
 
     /// The caller an API key belongs to, if any.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Caller>, ServiceError> {
-        Ok(self
-            .db
-            .key(&key_hash(key))
-            .await?
-            .map(|(tenant, role, partner)| Caller {
-                tenant,
-                role,
-                partner,
-            }))
+        Ok(self.db.key(&key_hash(key)).await?.map(|(tenant, role, partner)| Caller { tenant, role, partner }))
     }
 
     /// The loaded tenant `slug`.
@@ -349,14 +293,8 @@ impl Service {
         match hook {
             HookKind::Routing => self.decide_as::<Routing>(tenant, event_time, input).await,
             HookKind::Approval => self.decide_as::<Approval>(tenant, event_time, input).await,
-            HookKind::Commission => {
-                self.decide_as::<Commission>(tenant, event_time, input)
-                    .await
-            }
-            HookKind::TierEvaluation => {
-                self.decide_as::<TierEvaluation>(tenant, event_time, input)
-                    .await
-            }
+            HookKind::Commission => self.decide_as::<Commission>(tenant, event_time, input).await,
+            HookKind::TierEvaluation => self.decide_as::<TierEvaluation>(tenant, event_time, input).await,
         }
     }
 
@@ -367,13 +305,11 @@ impl Service {
         mut input: serde_json::Value,
     ) -> Result<DecisionRow, ServiceError> {
         let tenant = self.tenant(slug)?;
-        let fields = input
-            .as_object_mut()
-            .ok_or_else(|| ServiceError::BadInput("`input` must be a JSON object".into()))?;
+        let fields =
+            input.as_object_mut().ok_or_else(|| ServiceError::BadInput("`input` must be a JSON object".into()))?;
         if fields.contains_key("context") {
             return Err(ServiceError::BadInput(
-                "`input.context` is set by the server from the company's program; leave it out"
-                    .into(),
+                "`input.context` is set by the server from the company's program; leave it out".into(),
             ));
         }
         let context = serde_json::to_value(tenant.program.context(event_time))
@@ -401,25 +337,17 @@ impl Service {
             .ok_or_else(|| ServiceError::NotFound(format!("no plugin bound to {}", H::KIND)))?;
         let runtime = self.runtime.clone();
         let limits = tenant.program.limits;
-        let record =
-            tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, input))
-                .await
-                .map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?;
+        let record = tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, input))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?;
 
-        let outcome = record
-            .result
-            .as_ref()
-            .err()
-            .map(HookError::kind)
-            .unwrap_or("ok");
-        self.metrics
-            .hook_call(slug, H::KIND.interface(), outcome, record.duration);
+        let outcome = record.result.as_ref().err().map(HookError::kind).unwrap_or("ok");
+        self.metrics.hook_call(slug, H::KIND.interface(), outcome, record.duration);
         let (output, fallback) = match &record.result {
             Ok(output) => (output.clone(), false),
             Err(error) => (H::fallback(&record.input, error), true),
         };
-        let decision =
-            serde_json::to_value(&output).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let decision = serde_json::to_value(&output).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let json = record.to_json();
         let id = self
             .db
@@ -434,25 +362,14 @@ impl Service {
                 fallback,
             })
             .await?;
-        let row = self
-            .db
-            .decision(slug, id)
-            .await?
-            .ok_or_else(|| ServiceError::Internal("decision vanished".into()))?;
-        Ok(Decided {
-            row,
-            output,
-            fallback,
-            plugin: record.plugin,
-        })
+        let row =
+            self.db.decision(slug, id).await?.ok_or_else(|| ServiceError::Internal("decision vanished".into()))?;
+        Ok(Decided { row, output, fallback, plugin: record.plugin })
     }
 
     /// One of `tenant`'s recorded decisions.
     pub async fn decision(&self, tenant: &str, id: i64) -> Result<DecisionRow, ServiceError> {
-        self.db
-            .decision(tenant, id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no decision {id}")))
+        self.db.decision(tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("no decision {id}")))
     }
 
     /// `tenant`'s latest decisions.
@@ -474,10 +391,7 @@ impl Service {
     /// with a `policy.toml`), returning `(slug, admin key)` for each. Plugin
     /// names resolve to the stock program, Northwind's plugin, or
     /// `<folder>/<name>.wasm`.
-    pub async fn seed_examples(
-        &self,
-        policies: &Path,
-    ) -> Result<Vec<(String, String)>, ServiceError> {
+    pub async fn seed_examples(&self, policies: &Path) -> Result<Vec<(String, String)>, ServiceError> {
         let mut dirs: Vec<_> = std::fs::read_dir(policies)
             .map_err(|e| ServiceError::BadInput(format!("reading {}: {e}", policies.display())))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -487,54 +401,34 @@ impl Service {
         let mut created = Vec::new();
         for dir in dirs {
             let path = dir.join("policy.toml");
-            let text = std::fs::read_to_string(&path).map_err(|source| {
-                ServiceError::Program(ProgramError::Read {
-                    path: path.clone(),
-                    source,
-                })
-            })?;
-            created.push(
-                self.create_tenant(&text, &path, |name| bundled_plugin(&dir, name))
-                    .await?,
-            );
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| ServiceError::Program(ProgramError::Read { path: path.clone(), source }))?;
+            created.push(self.create_tenant(&text, &path, |name| bundled_plugin(&dir, name)).await?);
         }
         Ok(created)
     }
 
     /// Creates an API key for `tenant`: `admin` or `manager`, or bound to
     /// `partner`. Shown once; only its hash is stored.
-    pub async fn create_key(
-        &self,
-        tenant: &str,
-        role: &str,
-        partner: Option<&str>,
-    ) -> Result<String, ServiceError> {
+    pub async fn create_key(&self, tenant: &str, role: &str, partner: Option<&str>) -> Result<String, ServiceError> {
         self.tenant(tenant)?;
         let key = new_key(tenant)?;
         match (role, partner) {
             ("admin" | "manager", None) => self.db.add_key(tenant, &key_hash(&key), role).await?,
             ("partner", Some(p)) => {
                 if self.db.partner(tenant, p).await?.is_none() {
-                    return Err(ServiceError::NotFound(format!(
-                        "no partner `{p}` in tenant `{tenant}`"
-                    )));
+                    return Err(ServiceError::NotFound(format!("no partner `{p}` in tenant `{tenant}`")));
                 }
                 self.db.add_partner_key(tenant, &key_hash(&key), p).await?
             }
             ("partner", None) => {
-                return Err(ServiceError::BadInput(
-                    "a partner key needs --partner <id>".into(),
-                ));
+                return Err(ServiceError::BadInput("a partner key needs --partner <id>".into()));
             }
             (_, Some(_)) => {
-                return Err(ServiceError::BadInput(
-                    "--partner goes with --role partner".into(),
-                ));
+                return Err(ServiceError::BadInput("--partner goes with --role partner".into()));
             }
             (other, None) => {
-                return Err(ServiceError::BadInput(format!(
-                    "role {other:?} must be admin, manager or partner"
-                )));
+                return Err(ServiceError::BadInput(format!("role {other:?} must be admin, manager or partner")));
             }
         }
         Ok(key)
@@ -542,11 +436,7 @@ impl Service {
 
     /// The plugin hash bound to `hook` for `tenant`.
     pub fn plugin_for(&self, tenant: &str, hook: HookKind) -> Option<PluginHash> {
-        self.tenant(tenant)
-            .ok()?
-            .plugins
-            .get(&hook)
-            .map(|p| p.hash())
+        self.tenant(tenant).ok()?.plugins.get(&hook).map(|p| p.hash())
     }
 }
 
@@ -564,7 +454,6 @@ pub fn bundled_plugin(dir: &Path, name: &str) -> Option<Vec<u8>> {
 /// A fresh API key: `pk_<tenant>_<32 random hex>`.
 pub(crate) fn new_key(tenant: &str) -> Result<String, ServiceError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ServiceError::Internal(format!("no randomness for an API key: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness for an API key: {e}")))?;
     Ok(format!("pk_{tenant}_{}", hex::encode(bytes)))
 }

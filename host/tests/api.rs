@@ -36,24 +36,14 @@ fn won_deal(acv: i64, quarter_to_date: i64) -> Value {
 }
 
 fn paid(decision: &Value) -> i64 {
-    decision["decision"]["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["amount"]["amount"].as_i64().unwrap())
-        .sum()
+    decision["decision"]["lines"].as_array().unwrap().iter().map(|l| l["amount"]["amount"].as_i64().unwrap()).sum()
 }
 
 #[tokio::test]
 async fn each_company_decides_with_its_own_plugin_and_records_it() {
     let app = app().await;
     let (status, acme) = app
-        .send(
-            "POST",
-            "/v1/decisions/commission",
-            Some(app.key("acme")),
-            Some(won_deal(12_000_000, 10_000_000)),
-        )
+        .send("POST", "/v1/decisions/commission", Some(app.key("acme")), Some(won_deal(12_000_000, 10_000_000)))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{acme}");
     assert_eq!(paid(&acme), 1_800_000); // 15 % of $120,000
@@ -63,12 +53,7 @@ async fn each_company_decides_with_its_own_plugin_and_records_it() {
     assert!(acme["record"]["fuel_used"].as_u64().unwrap() > 0);
 
     let (status, northwind) = app
-        .send(
-            "POST",
-            "/v1/decisions/commission",
-            Some(app.key("northwind")),
-            Some(won_deal(12_000_000, 10_000_000)),
-        )
+        .send("POST", "/v1/decisions/commission", Some(app.key("northwind")), Some(won_deal(12_000_000, 10_000_000)))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{northwind}");
     assert_eq!(paid(&northwind), 1_860_000); // 12 % + 6 % accelerator on the $70K above quota
@@ -76,30 +61,14 @@ async fn each_company_decides_with_its_own_plugin_and_records_it() {
 
     // Read back, by id and in the list.
     let id = acme["id"].as_i64().unwrap();
-    let (status, again) = app
-        .send(
-            "GET",
-            &format!("/v1/decisions/{id}"),
-            Some(app.key("acme")),
-            None,
-        )
-        .await;
+    let (status, again) = app.send("GET", &format!("/v1/decisions/{id}"), Some(app.key("acme")), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["decision"], acme["decision"]);
-    let (_, list) = app
-        .send(
-            "GET",
-            "/v1/decisions?hook=commission",
-            Some(app.key("acme")),
-            None,
-        )
-        .await;
+    let (_, list) = app.send("GET", "/v1/decisions?hook=commission", Some(app.key("acme")), None).await;
     assert_eq!(list["decisions"].as_array().unwrap().len(), 1);
 
     // The program shows the plugin bound to each hook.
-    let (_, program) = app
-        .send("GET", "/v1/program", Some(app.key("northwind")), None)
-        .await;
+    let (_, program) = app.send("GET", "/v1/program", Some(app.key("northwind")), None).await;
     assert_eq!(program["plugins"]["commission"], northwind["plugin"]);
     assert_eq!(program["company"]["currency"], "USD");
 }
@@ -110,32 +79,15 @@ async fn keys_scope_everything_to_one_tenant() {
     let (status, body) = app.send("GET", "/v1/program", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "unauthorized");
-    let (status, _) = app
-        .send("GET", "/v1/program", Some("pk_acme_not-a-key"), None)
-        .await;
+    let (status, _) = app.send("GET", "/v1/program", Some("pk_acme_not-a-key"), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let (_, acme) = app
-        .send(
-            "POST",
-            "/v1/decisions/commission",
-            Some(app.key("acme")),
-            Some(won_deal(12_000_000, 0)),
-        )
-        .await;
+    let (_, acme) =
+        app.send("POST", "/v1/decisions/commission", Some(app.key("acme")), Some(won_deal(12_000_000, 0))).await;
     let id = acme["id"].as_i64().unwrap();
-    let (status, body) = app
-        .send(
-            "GET",
-            &format!("/v1/decisions/{id}"),
-            Some(app.key("northwind")),
-            None,
-        )
-        .await;
+    let (status, body) = app.send("GET", &format!("/v1/decisions/{id}"), Some(app.key("northwind")), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (_, list) = app
-        .send("GET", "/v1/decisions", Some(app.key("northwind")), None)
-        .await;
+    let (_, list) = app.send("GET", "/v1/decisions", Some(app.key("northwind")), None).await;
     assert!(list["decisions"].as_array().unwrap().is_empty());
 }
 
@@ -145,54 +97,26 @@ async fn bad_input_gets_a_clear_error() {
     let key = Some(app.key("acme"));
 
     let mut missing = won_deal(12_000_000, 0);
-    missing["input"]["deal"]
-        .as_object_mut()
-        .unwrap()
-        .remove("first_year_acv");
-    let (status, body) = app
-        .send("POST", "/v1/decisions/commission", key, Some(missing))
-        .await;
+    missing["input"]["deal"].as_object_mut().unwrap().remove("first_year_acv");
+    let (status, body) = app.send("POST", "/v1/decisions/commission", key, Some(missing)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("input.deal") && message.contains("first_year_acv"),
-        "{message}"
-    );
+    assert!(message.contains("input.deal") && message.contains("first_year_acv"), "{message}");
 
     let mut wrong_type = won_deal(12_000_000, 0);
     wrong_type["input"]["partner"]["kind"] = json!("Franchise");
-    let (status, body) = app
-        .send("POST", "/v1/decisions/commission", key, Some(wrong_type))
-        .await;
+    let (status, body) = app.send("POST", "/v1/decisions/commission", key, Some(wrong_type)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("input.partner.kind"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("input.partner.kind"), "{body}");
 
     let mut with_context = won_deal(12_000_000, 0);
     with_context["input"]["context"] = json!({});
-    let (status, body) = app
-        .send("POST", "/v1/decisions/commission", key, Some(with_context))
-        .await;
+    let (status, body) = app.send("POST", "/v1/decisions/commission", key, Some(with_context)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("input.context")
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("input.context"));
 
-    let (status, body) = app
-        .send("POST", "/v1/decisions/pricing", key, Some(won_deal(1, 0)))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("unknown-hook"))
-    );
+    let (status, body) = app.send("POST", "/v1/decisions/pricing", key, Some(won_deal(1, 0))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown-hook")));
 
     let request = Request::post("/v1/decisions/commission")
         .header("authorization", format!("Bearer {}", app.key("acme")))
@@ -226,86 +150,47 @@ async fn a_failing_plugin_takes_the_fallback_and_the_event_is_recorded() {
     let stock = pactum_plugin_artifacts::STOCK_BYTES.to_vec();
     let (slug, key) = app
         .service
-        .create_tenant(
-            program,
-            Path::new("hostile/policy.toml"),
-            |name| match name {
-                "hostile" => Some(hostile.clone()),
-                "stock" => Some(stock.clone()),
-                _ => None,
-            },
-        )
+        .create_tenant(program, Path::new("hostile/policy.toml"), |name| match name {
+            "hostile" => Some(hostile.clone()),
+            "stock" => Some(stock.clone()),
+            _ => None,
+        })
         .await
         .unwrap();
     assert_eq!(slug, "hostile");
 
-    let (status, body) = app
-        .send(
-            "POST",
-            "/v1/decisions/commission",
-            Some(&key),
-            Some(won_deal(12_000_000, 0)),
-        )
-        .await;
+    let (status, body) = app.send("POST", "/v1/decisions/commission", Some(&key), Some(won_deal(12_000_000, 0))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["fallback"], true);
     assert_eq!(body["outcome"], "trap");
     assert!(body["decision"]["lines"].as_array().unwrap().is_empty());
-    assert!(
-        body["decision"]["explanation"]
-            .as_str()
-            .unwrap()
-            .starts_with("Commission held")
-    );
+    assert!(body["decision"]["explanation"].as_str().unwrap().starts_with("Commission held"));
     let error = &body["record"]["result"]["error"];
     assert_eq!(error["kind"], "trap");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("commission table for partner p-1 is corrupt"),
-        "{error}"
-    );
+    assert!(error["message"].as_str().unwrap().contains("commission table for partner p-1 is corrupt"), "{error}");
 
     // The other tenants are unaffected.
-    let (status, acme) = app
-        .send(
-            "POST",
-            "/v1/decisions/commission",
-            Some(app.key("acme")),
-            Some(won_deal(12_000_000, 0)),
-        )
-        .await;
+    let (status, acme) =
+        app.send("POST", "/v1/decisions/commission", Some(app.key("acme")), Some(won_deal(12_000_000, 0))).await;
     assert_eq!((status, paid(&acme)), (StatusCode::CREATED, 1_800_000));
 
     let (_, metrics) = app.send("GET", "/metrics", None, None).await;
     let metrics = metrics.as_str().unwrap();
     assert!(
-        metrics.contains(
-            r#"pactum_hook_calls_total{tenant="hostile",hook="commission",outcome="trap"} 1"#
-        ),
+        metrics.contains(r#"pactum_hook_calls_total{tenant="hostile",hook="commission",outcome="trap"} 1"#),
         "{metrics}"
     );
-    assert!(
-        metrics
-            .contains(r#"pactum_hook_calls_total{tenant="acme",hook="commission",outcome="ok"} 1"#)
-    );
+    assert!(metrics.contains(r#"pactum_hook_calls_total{tenant="acme",hook="commission",outcome="ok"} 1"#));
 }
 
 #[tokio::test]
 async fn health_and_an_existing_tenant_cannot_be_created_twice() {
     let app = app().await;
     let (status, body) = app.send("GET", "/healthz", None, None).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (StatusCode::OK, Some("ok"))
-    );
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
     let err = app.service.seed_examples(&policies).await.unwrap_err();
-    assert!(
-        err.to_string().contains("tenant `acme` exists already"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("tenant `acme` exists already"), "{err}");
 }
 
 #[tokio::test]
@@ -315,9 +200,7 @@ async fn one_program_serves_a_second_tenant_and_keys_are_checked() {
     let text = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
     let (slug, key) = app
         .service
-        .create_tenant_as(Some("globex"), &text, &dir, |name| {
-            pactum::service::bundled_plugin(&dir, name)
-        })
+        .create_tenant_as(Some("globex"), &text, &dir, |name| pactum::service::bundled_plugin(&dir, name))
         .await
         .unwrap();
     assert_eq!(slug, "globex");
@@ -325,11 +208,7 @@ async fn one_program_serves_a_second_tenant_and_keys_are_checked() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(program["company"]["slug"], "globex");
 
-    let manager = app
-        .service
-        .create_key("globex", "manager", None)
-        .await
-        .unwrap();
+    let manager = app.service.create_key("globex", "manager", None).await.unwrap();
     assert!(manager.starts_with("pk_globex_"));
     let (status, _) = app.send("GET", "/v1/partners", Some(&manager), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -339,26 +218,11 @@ async fn one_program_serves_a_second_tenant_and_keys_are_checked() {
         ("owner", None, "must be admin, manager or partner"),
         ("admin", Some("p-1"), "goes with --role partner"),
     ] {
-        let err = app
-            .service
-            .create_key("globex", role, partner)
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = app.service.create_key("globex", role, partner).await.unwrap_err().to_string();
         assert!(err.contains(expected), "{role}/{partner:?}: {err}");
     }
-    let err = app
-        .service
-        .create_key("nope", "admin", None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = app.service.create_key("nope", "admin", None).await.unwrap_err().to_string();
     assert!(err.contains("no tenant `nope`"), "{err}");
-    let err = app
-        .service
-        .create_tenant_as(Some("Bad Slug"), &text, &dir, |_| None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = app.service.create_tenant_as(Some("Bad Slug"), &text, &dir, |_| None).await.unwrap_err().to_string();
     assert!(err.contains("lower-case"), "{err}");
 }

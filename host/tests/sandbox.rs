@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 fn call(mode: &str, limits: Limits) -> Result<CommissionDecision, HookError> {
     let rt = runtime();
     let plugin = load(rt, HOSTILE);
-    rt.call::<Commission>(&plugin, &limits, hostile(mode))
-        .result
+    rt.call::<Commission>(&plugin, &limits, hostile(mode)).result
 }
 
 /// The stock program still answers correctly: the host is healthy.
@@ -22,63 +21,34 @@ fn assert_healthy() {
     let rt = runtime();
     let stock = load(rt, STOCK);
     let acme = program("acme");
-    let d = rt.call::<Commission>(
-        &stock,
-        &acme.limits,
-        won_deal(&acme, PartnerKind::Referral, 12_000_000, 0),
-    );
+    let d = rt.call::<Commission>(&stock, &acme.limits, won_deal(&acme, PartnerKind::Referral, 12_000_000, 0));
     assert_eq!(total(&d.result.unwrap()), 1_800_000);
 }
 
 #[test]
 fn infinite_loop_times_out_within_the_deadline() {
-    let limits = Limits {
-        deadline_ms: 50,
-        fuel: u64::MAX / 2,
-        ..Limits::default()
-    };
+    let limits = Limits { deadline_ms: 50, fuel: u64::MAX / 2, ..Limits::default() };
     let started = Instant::now();
     let err = call("spin", limits).unwrap_err();
     let elapsed = started.elapsed();
     assert_eq!(err, HookError::Timeout { deadline_ms: 50 });
     // The deadline has 1 ms resolution; allow generous scheduling slack.
-    assert!(
-        elapsed >= Duration::from_millis(50),
-        "stopped early: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_millis(1_000),
-        "stopped late: {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(50), "stopped early: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1_000), "stopped late: {elapsed:?}");
     assert_healthy();
 }
 
 #[test]
 fn infinite_loop_runs_out_of_fuel_first_when_fuel_is_tighter() {
-    let limits = Limits {
-        deadline_ms: 10_000,
-        fuel: 1_000_000,
-        ..Limits::default()
-    };
-    assert_eq!(
-        call("spin", limits).unwrap_err(),
-        HookError::OutOfFuel { fuel: 1_000_000 }
-    );
+    let limits = Limits { deadline_ms: 10_000, fuel: 1_000_000, ..Limits::default() };
+    assert_eq!(call("spin", limits).unwrap_err(), HookError::OutOfFuel { fuel: 1_000_000 });
     assert_healthy();
 }
 
 #[test]
 fn memory_bomb_hits_the_cap() {
-    let limits = Limits {
-        memory_bytes: 8 << 20,
-        ..Limits::default()
-    };
-    assert_eq!(
-        call("bomb", limits).unwrap_err(),
-        HookError::MemoryLimit {
-            limit_bytes: 8 << 20
-        }
-    );
+    let limits = Limits { memory_bytes: 8 << 20, ..Limits::default() };
+    assert_eq!(call("bomb", limits).unwrap_err(), HookError::MemoryLimit { limit_bytes: 8 << 20 });
     assert_healthy();
 }
 
@@ -86,10 +56,7 @@ fn memory_bomb_hits_the_cap() {
 fn panic_is_a_trap_with_the_guest_message() {
     match call("panic", Limits::default()).unwrap_err() {
         HookError::Trap { message } => {
-            assert!(
-                message.contains("commission table for partner p-1 is corrupt"),
-                "{message}"
-            )
+            assert!(message.contains("commission table for partner p-1 is corrupt"), "{message}")
         }
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -99,28 +66,16 @@ fn panic_is_a_trap_with_the_guest_message() {
 #[test]
 fn oversized_output_is_rejected() {
     let err = call("huge-output", Limits::default()).unwrap_err();
-    assert!(
-        matches!(&err, HookError::InvalidOutput { reason } if reason.contains("larger than the limit")),
-        "{err:?}"
-    );
+    assert!(matches!(&err, HookError::InvalidOutput { reason } if reason.contains("larger than the limit")), "{err:?}");
     // With a cap large enough, the same output is accepted.
-    let roomy = Limits {
-        output_bytes: 2 << 20,
-        ..Limits::default()
-    };
-    assert_eq!(
-        call("huge-output", roomy).unwrap().explanation.len(),
-        1 << 20
-    );
+    let roomy = Limits { output_bytes: 2 << 20, ..Limits::default() };
+    assert_eq!(call("huge-output", roomy).unwrap().explanation.len(), 1 << 20);
 }
 
 #[test]
 fn every_call_gets_a_fresh_instance() {
     for _ in 0..3 {
-        assert_eq!(
-            call("count", Limits::default()).unwrap().explanation,
-            "call #1"
-        );
+        assert_eq!(call("count", Limits::default()).unwrap().explanation, "call #1");
     }
 }
 
@@ -137,10 +92,7 @@ fn output_is_validated_against_the_input() {
     let plugin = load(rt, HOSTILE);
     let acme = program("acme");
     let mut context = acme.context(NOW);
-    context.params = vec![Param {
-        name: "route-to".into(),
-        value: ParamValue::Text("ghost".into()),
-    }];
+    context.params = vec![Param { name: "route-to".into(), value: ParamValue::Text("ghost".into()) }];
     let input = RoutingInput {
         context,
         lead: Lead {
@@ -155,41 +107,23 @@ fn output_is_validated_against_the_input() {
         registrations: vec![],
         partners: vec![partner("p-1", PartnerKind::Referral, Tier::Silver)],
     };
-    let err = rt
-        .call::<Routing>(&plugin, &Limits::default(), input)
-        .result
-        .unwrap_err();
-    assert!(
-        matches!(&err, HookError::InvalidOutput { reason } if reason.contains("`ghost`")),
-        "{err:?}"
-    );
+    let err = rt.call::<Routing>(&plugin, &Limits::default(), input).result.unwrap_err();
+    assert!(matches!(&err, HookError::InvalidOutput { reason } if reason.contains("`ghost`")), "{err:?}");
 }
 
 #[test]
 fn policy_errors_and_logs_are_recorded() {
     assert_eq!(
         call("policy-error", Limits::default()).unwrap_err(),
-        HookError::Policy {
-            code: "no-rate".into(),
-            message: "no rate for this partner".into()
-        }
+        HookError::Policy { code: "no-rate".into(), message: "no rate for this partner".into() }
     );
     let rt = runtime();
     let plugin = load(rt, HOSTILE);
-    let record = rt.call::<Commission>(
-        &plugin,
-        &Limits {
-            log_bytes: 1_000,
-            ..Limits::default()
-        },
-        hostile("log-flood"),
-    );
+    let record =
+        rt.call::<Commission>(&plugin, &Limits { log_bytes: 1_000, ..Limits::default() }, hostile("log-flood"));
     assert_eq!(record.result.unwrap().explanation, "flooded");
     let kept: usize = record.logs.iter().map(|l| l.message.len()).sum();
-    assert!(
-        kept <= 1_000 && !record.logs.is_empty(),
-        "kept {kept} bytes"
-    );
+    assert!(kept <= 1_000 && !record.logs.is_empty(), "kept {kept} bytes");
     assert_eq!(record.logs.len() + record.logs_dropped, 10_000);
     assert_eq!(record.logs[0].message, "line 0 of a flood");
 }
@@ -218,12 +152,7 @@ fn a_hook_the_plugin_does_not_export_is_an_error() {
         )
         .result
         .unwrap_err();
-    assert_eq!(
-        err,
-        HookError::NotExported {
-            hook: "tier-evaluation".into()
-        }
-    );
+    assert_eq!(err, HookError::NotExported { hook: "tier-evaluation".into() });
 }
 
 fn load_err(bytes: &[u8]) -> LoadError {
@@ -233,22 +162,13 @@ fn load_err(bytes: &[u8]) -> LoadError {
 #[test]
 fn bad_components_are_refused_with_a_clear_message() {
     assert_eq!(load_err(b"PK\x03\x04 a zip file"), LoadError::NotWasm);
-    assert_eq!(
-        load_err(&wat::parse_str("(module)").unwrap()),
-        LoadError::NotAComponent
-    );
+    assert_eq!(load_err(&wat::parse_str("(module)").unwrap()), LoadError::NotAComponent);
 
     let err = load_err(&wat::parse_str("(component)").unwrap());
     assert!(matches!(err, LoadError::NoHook { .. }), "{err:?}");
     let message = err.to_string();
-    assert!(
-        message.contains("exports no Pactum hook (it exports: nothing)"),
-        "{message}"
-    );
-    assert!(
-        message.contains("pactum:policy/commission@0.1.0"),
-        "{message}"
-    );
+    assert!(message.contains("exports no Pactum hook (it exports: nothing)"), "{message}");
+    assert!(message.contains("pactum:policy/commission@0.1.0"), "{message}");
 
     let future = wat::parse_str(
         r#"(component
@@ -265,33 +185,14 @@ fn bad_components_are_refused_with_a_clear_message() {
         "the component exports `pactum:policy/commission@0.9.0`, but this host supports pactum:policy@0.1.0"
     );
 
-    let clock = wat::parse_str(r#"(component (import "wasi:clocks/wall-clock@0.2.0" (instance)))"#)
-        .unwrap();
+    let clock = wat::parse_str(r#"(component (import "wasi:clocks/wall-clock@0.2.0" (instance)))"#).unwrap();
     let err = load_err(&clock);
-    assert_eq!(
-        err,
-        LoadError::ForbiddenImport {
-            import: "wasi:clocks/wall-clock@0.2.0".into()
-        }
-    );
-    assert!(
-        err.to_string()
-            .contains("no clock, randomness, files, network or environment")
-    );
+    assert_eq!(err, LoadError::ForbiddenImport { import: "wasi:clocks/wall-clock@0.2.0".into() });
+    assert!(err.to_string().contains("no clock, randomness, files, network or environment"));
 
-    let small = Runtime::new(RuntimeConfig {
-        max_component_bytes: 1_000,
-        ..RuntimeConfig::default()
-    })
-    .unwrap();
+    let small = Runtime::new(RuntimeConfig { max_component_bytes: 1_000, ..RuntimeConfig::default() }).unwrap();
     let stock = std::fs::read(STOCK).unwrap();
-    assert_eq!(
-        small.load(&stock).unwrap_err(),
-        LoadError::TooLarge {
-            size: stock.len(),
-            limit: 1_000
-        }
-    );
+    assert_eq!(small.load(&stock).unwrap_err(), LoadError::TooLarge { size: stock.len(), limit: 1_000 });
 }
 
 #[test]
@@ -300,11 +201,7 @@ fn one_company_spinning_does_not_stall_another() {
     let hostile_plugin = load(rt, HOSTILE);
     let stock = load(rt, STOCK);
     let acme = program("acme");
-    let spin_limits = Limits {
-        deadline_ms: 1_500,
-        fuel: u64::MAX / 2,
-        ..Limits::default()
-    };
+    let spin_limits = Limits { deadline_ms: 1_500, fuel: u64::MAX / 2, ..Limits::default() };
 
     std::thread::scope(|s| {
         let spinner = s.spawn(|| {
@@ -317,10 +214,7 @@ fn one_company_spinning_does_not_stall_another() {
                 s.spawn(|| {
                     for _ in 0..200 {
                         let input = won_deal(&acme, PartnerKind::Referral, 12_000_000, 0);
-                        let d = rt
-                            .call::<Commission>(&stock, &acme.limits, input)
-                            .result
-                            .unwrap();
+                        let d = rt.call::<Commission>(&stock, &acme.limits, input).result.unwrap();
                         assert_eq!(total(&d), 1_800_000);
                     }
                     Instant::now()
@@ -329,15 +223,9 @@ fn one_company_spinning_does_not_stall_another() {
             .collect();
         let finished: Vec<Instant> = workers.into_iter().map(|w| w.join().unwrap()).collect();
         let (spin_result, spin_done) = spinner.join().unwrap();
-        assert_eq!(
-            spin_result.unwrap_err(),
-            HookError::Timeout { deadline_ms: 1_500 }
-        );
+        assert_eq!(spin_result.unwrap_err(), HookError::Timeout { deadline_ms: 1_500 });
         for done in finished {
-            assert!(
-                done < spin_done,
-                "the other company's 200 calls finished only after the spinner's deadline"
-            );
+            assert!(done < spin_done, "the other company's 200 calls finished only after the spinner's deadline");
         }
     });
 }
@@ -345,10 +233,7 @@ fn one_company_spinning_does_not_stall_another() {
 #[test]
 fn a_restart_loads_compiled_plugins_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let config = RuntimeConfig {
-        cache_dir: Some(dir.path().into()),
-        ..RuntimeConfig::default()
-    };
+    let config = RuntimeConfig { cache_dir: Some(dir.path().into()), ..RuntimeConfig::default() };
     let bytes = std::fs::read(STOCK).unwrap();
 
     let first = Runtime::new(config.clone()).unwrap();
@@ -362,20 +247,11 @@ fn a_restart_loads_compiled_plugins_from_the_cache() {
     assert_eq!((second.stats().compiled, second.stats().cache_hits), (0, 1));
     assert_eq!(plugin.hash(), hash);
     let acme = program("acme");
-    let d = second.call::<Commission>(
-        &plugin,
-        &acme.limits,
-        won_deal(&acme, PartnerKind::Referral, 12_000_000, 0),
-    );
+    let d = second.call::<Commission>(&plugin, &acme.limits, won_deal(&acme, PartnerKind::Referral, 12_000_000, 0));
     assert_eq!(total(&d.result.unwrap()), 1_800_000);
 
     // A corrupt artifact is dropped and recompiled, never trusted.
-    let artifact = std::fs::read_dir(dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let artifact = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
     std::fs::write(&artifact, b"garbage").unwrap();
     let third = Runtime::new(config).unwrap();
     third.load(&bytes).unwrap();

@@ -22,18 +22,13 @@ fn commission_pays_the_seed_rates() {
     let stock = load(rt, STOCK);
     let acme = program("acme");
     let pay = |kind| {
-        let record =
-            rt.call::<Commission>(&stock, &acme.limits, won_deal(&acme, kind, 12_000_000, 0));
+        let record = rt.call::<Commission>(&stock, &acme.limits, won_deal(&acme, kind, 12_000_000, 0));
         record.result.unwrap()
     };
     // $120,000 first-year ACV from a referral partner at 15 % -> $18,000.00.
     let referral = pay(PartnerKind::Referral);
     assert_eq!(total(&referral), 1_800_000);
-    assert!(
-        referral.explanation.contains("USD 18,000.00"),
-        "{}",
-        referral.explanation
-    );
+    assert!(referral.explanation.contains("USD 18,000.00"), "{}", referral.explanation);
     // Reseller margin 25 % off list; technology co-sell 12 %.
     assert_eq!(total(&pay(PartnerKind::Reseller)), 3_000_000);
     assert_eq!(pay(PartnerKind::Reseller).lines[0].kind, LineKind::Margin);
@@ -49,19 +44,10 @@ fn refund_claws_back_through_the_runtime() {
     let acme = program("acme");
     let mut input = won_deal(&acme, PartnerKind::Referral, 12_000_000, 0);
     input.event = CommissionEvent::Refund(usd(3_000_000));
-    input.prior_lines = vec![PriorLine {
-        kind: LineKind::Fee,
-        amount: usd(1_800_000),
-    }];
-    let d = rt
-        .call::<Commission>(&stock, &acme.limits, input)
-        .result
-        .unwrap();
+    input.prior_lines = vec![PriorLine { kind: LineKind::Fee, amount: usd(1_800_000) }];
+    let d = rt.call::<Commission>(&stock, &acme.limits, input).result.unwrap();
     assert_eq!(d.lines.len(), 1);
-    assert_eq!(
-        (d.lines[0].kind, d.lines[0].amount.amount),
-        (LineKind::Clawback, -450_000)
-    );
+    assert_eq!((d.lines[0].kind, d.lines[0].amount.amount), (LineKind::Clawback, -450_000));
 }
 
 #[test]
@@ -71,33 +57,16 @@ fn northwind_pays_differently_on_the_same_deals() {
     let (acme, nw) = (program("acme"), program("northwind"));
     // (ACV, quarter-to-date before the deal) -> (stock, northwind) in cents.
     let cases = [
-        (12_000_000, 0, 1_800_000, 1_440_000), // below quota: 12 % base
+        (12_000_000, 0, 1_800_000, 1_440_000),          // below quota: 12 % base
         (12_000_000, 10_000_000, 1_800_000, 1_860_000), // $70K above quota: + 6 % of it
         (30_000_000, 20_000_000, 4_500_000, 2_500_000), // all above: $54K capped at $25K
     ];
     for (acv, qtd, stock_pays, northwind_pays) in cases {
-        let s = rt.call::<Commission>(
-            &stock,
-            &acme.limits,
-            won_deal(&acme, PartnerKind::Referral, acv, qtd),
-        );
-        let n = rt.call::<Commission>(
-            &northwind,
-            &nw.limits,
-            won_deal(&nw, PartnerKind::Referral, acv, qtd),
-        );
-        assert_eq!(
-            total(&s.result.unwrap()),
-            stock_pays,
-            "stock on {acv}/{qtd}"
-        );
+        let s = rt.call::<Commission>(&stock, &acme.limits, won_deal(&acme, PartnerKind::Referral, acv, qtd));
+        let n = rt.call::<Commission>(&northwind, &nw.limits, won_deal(&nw, PartnerKind::Referral, acv, qtd));
+        assert_eq!(total(&s.result.unwrap()), stock_pays, "stock on {acv}/{qtd}");
         let n = n.result.unwrap();
-        assert_eq!(
-            total(&n),
-            northwind_pays,
-            "northwind on {acv}/{qtd}: {}",
-            n.explanation
-        );
+        assert_eq!(total(&n), northwind_pays, "northwind on {acv}/{qtd}: {}", n.explanation);
     }
 }
 
@@ -108,12 +77,8 @@ fn tiers_from_trailing_revenue_and_certifications() {
     let acme = program("acme");
     let evaluate = |revenue: i64, current: Tier, certs: usize| {
         let mut partner = partner("p-1", PartnerKind::Reseller, current);
-        partner.certifications = (0..certs)
-            .map(|i| Certification {
-                name: format!("cert-{i}"),
-                expires_at: Some(NOW + 30 * DAY),
-            })
-            .collect();
+        partner.certifications =
+            (0..certs).map(|i| Certification { name: format!("cert-{i}"), expires_at: Some(NOW + 30 * DAY) }).collect();
         let input = TierInput {
             context: acme.context(NOW),
             partner,
@@ -127,31 +92,17 @@ fn tiers_from_trailing_revenue_and_certifications() {
                 average_deal_size: usd(revenue / 2),
             },
         };
-        rt.call::<TierEvaluation>(&stock, &acme.limits, input)
-            .result
-            .unwrap()
+        rt.call::<TierEvaluation>(&stock, &acme.limits, input).result.unwrap()
     };
     // $210,000 trailing won revenue -> Gold (Acme's Gold needs 1 certification).
     let d = evaluate(21_000_000, Tier::Silver, 1);
-    assert_eq!(
-        (d.tier, d.change, d.escalate),
-        (Tier::Gold, TierChange::Promote, true)
-    );
-    assert_eq!(
-        evaluate(4_000_000, Tier::Registered, 0).tier,
-        Tier::Registered
-    );
+    assert_eq!((d.tier, d.change, d.escalate), (Tier::Gold, TierChange::Promote, true));
+    assert_eq!(evaluate(4_000_000, Tier::Registered, 0).tier, Tier::Registered);
     assert_eq!(evaluate(5_000_000, Tier::Registered, 0).tier, Tier::Silver);
-    assert_eq!(
-        evaluate(50_000_000, Tier::Platinum, 2).change,
-        TierChange::Keep
-    );
+    assert_eq!(evaluate(50_000_000, Tier::Platinum, 2).change, TierChange::Keep);
     // Without the certification Gold needs, $210,000 stays Silver.
     let d = evaluate(21_000_000, Tier::Gold, 0);
-    assert_eq!(
-        (d.tier, d.change, d.escalate),
-        (Tier::Silver, TierChange::Demote, true)
-    );
+    assert_eq!((d.tier, d.change, d.escalate), (Tier::Silver, TierChange::Demote, true));
 }
 
 fn lead(region: &str) -> Lead {
@@ -180,30 +131,15 @@ fn routing_registration_then_territory_then_direct() {
             registrations,
             partners: vec![emea.clone()],
         };
-        rt.call::<Routing>(&stock, &acme.limits, input)
-            .result
-            .unwrap()
+        rt.call::<Routing>(&stock, &acme.limits, input).result.unwrap()
     };
-    let live = LiveRegistration {
-        id: "r-7".into(),
-        partner_id: "p-reg".into(),
-        protected_until: NOW + 10 * DAY,
-    };
+    let live = LiveRegistration { id: "r-7".into(), partner_id: "p-reg".into(), protected_until: NOW + 10 * DAY };
     let d = route(vec![live], "emea");
-    assert_eq!(
-        (d.destination, d.attribution.as_str()),
-        (Destination::Partner("p-reg".into()), "registered-deal")
-    );
+    assert_eq!((d.destination, d.attribution.as_str()), (Destination::Partner("p-reg".into()), "registered-deal"));
     let d = route(vec![], "emea");
-    assert_eq!(
-        (d.destination, d.attribution.as_str()),
-        (Destination::Partner("p-emea".into()), "partner-territory")
-    );
+    assert_eq!((d.destination, d.attribution.as_str()), (Destination::Partner("p-emea".into()), "partner-territory"));
     let d = route(vec![], "apac");
-    assert_eq!(
-        (d.destination, d.attribution.as_str()),
-        (Destination::Direct, "direct")
-    );
+    assert_eq!((d.destination, d.attribution.as_str()), (Destination::Direct, "direct"));
     assert!(d.reason.contains("direct sales"), "{}", d.reason);
 }
 
@@ -227,11 +163,7 @@ fn approval_approves_rejects_conflicts_and_reviews_outside_the_profile() {
         partner: partner("p-1", PartnerKind::Referral, Tier::Registered),
         existing: vec![],
     };
-    let decide = |input: ApprovalInput| {
-        rt.call::<Approval>(&stock, &acme.limits, input)
-            .result
-            .unwrap()
-    };
+    let decide = |input: ApprovalInput| rt.call::<Approval>(&stock, &acme.limits, input).result.unwrap();
 
     let d = decide(base.clone());
     assert_eq!(d.outcome, ApprovalOutcome::Approve(90));
@@ -246,21 +178,13 @@ fn approval_approves_rejects_conflicts_and_reviews_outside_the_profile() {
     });
     let d = decide(conflict);
     assert_eq!(d.outcome, ApprovalOutcome::Reject);
-    assert!(
-        d.reason.contains("registration r-1 by partner p-9"),
-        "{}",
-        d.reason
-    );
+    assert!(d.reason.contains("registration r-1 by partner p-9"), "{}", d.reason);
 
     let mut small = base;
     small.registration.employees = Some(12);
     let d = decide(small);
     assert_eq!(d.outcome, ApprovalOutcome::Review);
-    assert!(
-        d.reason.contains("12 employees is below the minimum of 50"),
-        "{}",
-        d.reason
-    );
+    assert!(d.reason.contains("12 employees is below the minimum of 50"), "{}", d.reason);
 }
 
 #[test]
@@ -278,14 +202,8 @@ fn every_call_returns_its_audit_record() {
     let json = record.to_json();
     assert_eq!(json["plugin"], stock.hash().to_hex());
     assert_eq!(json["hook"], "commission");
-    assert_eq!(
-        json["result"]["ok"]["lines"][0]["amount"]["amount"],
-        1_800_000
-    );
-    assert_eq!(
-        json["input"]["deal"]["first_year_acv"]["amount"],
-        12_000_000
-    );
+    assert_eq!(json["result"]["ok"]["lines"][0]["amount"]["amount"], 1_800_000);
+    assert_eq!(json["input"]["deal"]["first_year_acv"]["amount"], 12_000_000);
     // Replayable: the same input gives the same output and the same fuel.
     let again = rt.call::<Commission>(&stock, &Limits::default(), input);
     assert_eq!(again.result, record.result);

@@ -21,17 +21,15 @@ fn usd(amount: i64) -> Value {
 async fn partner(app: &App, company: &str, id: &str, kind: &str) -> String {
     let admin = app.key(company).to_string();
     let (status, body) = app
-        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": id, "name": format!("Partner {id}"), "kind": kind, "territories": ["emea"] })))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = app
         .send(
             "POST",
-            &format!("/v1/partners/{id}/keys"),
+            "/v1/partners",
             Some(&admin),
-            None,
+            Some(json!({ "id": id, "name": format!("Partner {id}"), "kind": kind, "territories": ["emea"] })),
         )
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app.send("POST", &format!("/v1/partners/{id}/keys"), Some(&admin), None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["key"].as_str().unwrap().to_string()
 }
@@ -49,83 +47,38 @@ async fn deal_registration_protects_rejects_conflicts_and_reviews() {
     let p1 = partner(&app, "acme", "p-1", "Referral").await;
     let p2 = partner(&app, "acme", "p-2", "Reseller").await;
 
-    let (status, first) = app
-        .send(
-            "POST",
-            "/v1/registrations",
-            Some(&p1),
-            Some(registration("p-1", "Globex.com", 400)),
-        )
-        .await;
+    let (status, first) =
+        app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "Globex.com", 400))).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["status"], "approved");
     assert_eq!(first["account_domain"], "globex.com");
     let created = first["created_at"].as_i64().unwrap();
-    assert_eq!(
-        first["protected_until"].as_i64().unwrap(),
-        created + 90 * DAY
-    );
-    assert!(
-        first["decision_id"].as_i64().is_some()
-            && first["plugin_hash"].as_str().unwrap().len() == 64
-    );
+    assert_eq!(first["protected_until"].as_i64().unwrap(), created + 90 * DAY);
+    assert!(first["decision_id"].as_i64().is_some() && first["plugin_hash"].as_str().unwrap().len() == 64);
 
     // Another partner on the same account: rejected, naming the first.
-    let (_, second) = app
-        .send(
-            "POST",
-            "/v1/registrations",
-            Some(&p2),
-            Some(registration("p-2", "globex.com", 400)),
-        )
-        .await;
+    let (_, second) =
+        app.send("POST", "/v1/registrations", Some(&p2), Some(registration("p-2", "globex.com", 400))).await;
     assert_eq!(second["status"], "rejected");
     let reason = second["reason"].as_str().unwrap();
-    assert!(
-        reason.contains(first["id"].as_str().unwrap()) && reason.contains("p-1"),
-        "{reason}"
-    );
+    assert!(reason.contains(first["id"].as_str().unwrap()) && reason.contains("p-1"), "{reason}");
 
     // Outside Acme's ideal profile (50+ employees): manual review.
-    let (_, small) = app
-        .send(
-            "POST",
-            "/v1/registrations",
-            Some(&p2),
-            Some(registration("p-2", "tiny.io", 12)),
-        )
-        .await;
+    let (_, small) = app.send("POST", "/v1/registrations", Some(&p2), Some(registration("p-2", "tiny.io", 12))).await;
     assert_eq!(small["status"], "review");
     assert!(small["reason"].as_str().unwrap().contains("12 employees"));
 
     // The admin sees all three, filtered by status.
     let admin = app.key("acme").to_string();
-    let (_, list) = app
-        .send(
-            "GET",
-            "/v1/registrations?status=approved",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, list) = app.send("GET", "/v1/registrations?status=approved", Some(&admin), None).await;
     assert_eq!(list["registrations"].as_array().unwrap().len(), 1);
 
     // The protection period ends: the background job expires it, and the
     // account is free for the next partner.
-    let expired = app
-        .service
-        .expire_registrations(created + 91 * DAY)
-        .await
-        .unwrap();
+    let expired = app.service.expire_registrations(created + 91 * DAY).await.unwrap();
     assert_eq!(expired, 1);
-    let (_, after) = app
-        .send(
-            "GET",
-            &format!("/v1/registrations/{}", first["id"].as_str().unwrap()),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, after) =
+        app.send("GET", &format!("/v1/registrations/{}", first["id"].as_str().unwrap()), Some(&admin), None).await;
     assert_eq!(after["status"], "expired");
 }
 
@@ -134,65 +87,32 @@ async fn partner_keys_see_only_their_own_partner() {
     let app = app().await;
     let p1 = partner(&app, "acme", "p-1", "Referral").await;
     let p2 = partner(&app, "acme", "p-2", "Referral").await;
-    let (_, reg) = app
-        .send(
-            "POST",
-            "/v1/registrations",
-            Some(&p1),
-            Some(registration("p-1", "globex.com", 400)),
-        )
-        .await;
+    let (_, reg) = app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
     let id = reg["id"].as_str().unwrap();
 
-    let (status, _) = app
-        .send("GET", &format!("/v1/registrations/{id}"), Some(&p2), None)
-        .await;
+    let (status, _) = app.send("GET", &format!("/v1/registrations/{id}"), Some(&p2), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app
-        .send("GET", &format!("/v1/registrations/{id}"), Some(&p1), None)
-        .await;
+    let (status, _) = app.send("GET", &format!("/v1/registrations/{id}"), Some(&p1), None).await;
     assert_eq!(status, StatusCode::OK);
     let (_, list) = app.send("GET", "/v1/registrations", Some(&p2), None).await;
     assert!(list["registrations"].as_array().unwrap().is_empty());
-    let (_, list) = app
-        .send("GET", "/v1/registrations?partner=p-1", Some(&p2), None)
-        .await;
+    let (_, list) = app.send("GET", "/v1/registrations?partner=p-1", Some(&p2), None).await;
     assert!(list["registrations"].as_array().unwrap().is_empty());
 
-    let (status, body) = app
-        .send(
-            "POST",
-            "/v1/registrations",
-            Some(&p2),
-            Some(registration("p-1", "initech.com", 400)),
-        )
-        .await;
+    let (status, body) =
+        app.send("POST", "/v1/registrations", Some(&p2), Some(registration("p-1", "initech.com", 400))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = app
-        .send(
-            "POST",
-            "/v1/partners",
-            Some(&p1),
-            Some(json!({ "id": "p-9", "name": "X", "kind": "Referral" })),
-        )
+        .send("POST", "/v1/partners", Some(&p1), Some(json!({ "id": "p-9", "name": "X", "kind": "Referral" })))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = app.send("GET", "/v1/partners/p-2", Some(&p1), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Another company's key sees nothing of Acme's.
-    let (status, _) = app
-        .send(
-            "GET",
-            &format!("/v1/registrations/{id}"),
-            Some(app.key("northwind")),
-            None,
-        )
-        .await;
+    let (status, _) = app.send("GET", &format!("/v1/registrations/{id}"), Some(app.key("northwind")), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app
-        .send("GET", "/v1/partners/p-1", Some(app.key("northwind")), None)
-        .await;
+    let (status, _) = app.send("GET", "/v1/partners/p-1", Some(app.key("northwind")), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -205,37 +125,17 @@ async fn won_deal_pays_net_30_and_a_refund_claws_back() {
     let app = app().await;
     let p1 = partner(&app, "acme", "p-1", "Referral").await;
     let admin = app.key("acme").to_string();
-    let (status, body) = app
-        .send(
-            "POST",
-            "/v1/deals",
-            Some(&admin),
-            Some(deal("d-1", "p-1", 12_000_000)),
-        )
-        .await;
+    let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-1", "p-1", 12_000_000))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let (status, won) = app
-        .send(
-            "POST",
-            "/v1/deals/d-1/won",
-            Some(&admin),
-            Some(json!({ "closed_at": T })),
-        )
-        .await;
+    let (status, won) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({ "closed_at": T }))).await;
     assert_eq!(status, StatusCode::OK, "{won}");
     assert_eq!(won["stage"], "won");
     let lines = won["commission_lines"].as_array().unwrap();
     assert_eq!(lines.len(), 1);
     // $120,000 first-year ACV from a referral partner at 15 %: $18,000.00, NET 30.
-    assert_eq!(
-        (lines[0]["amount"].as_i64(), lines[0]["kind"].as_str()),
-        (Some(1_800_000), Some("Fee"))
-    );
-    assert_eq!(
-        (lines[0]["status"].as_str(), lines[0]["due_at"].as_i64()),
-        (Some("pending"), Some(T + 30 * DAY))
-    );
+    assert_eq!((lines[0]["amount"].as_i64(), lines[0]["kind"].as_str()), (Some(1_800_000), Some("Fee")));
+    assert_eq!((lines[0]["status"].as_str(), lines[0]["due_at"].as_i64()), (Some("pending"), Some(T + 30 * DAY)));
 
     let (status, refunded) = app
         .send(
@@ -247,55 +147,28 @@ async fn won_deal_pays_net_30_and_a_refund_claws_back() {
         .await;
     assert_eq!(status, StatusCode::OK, "{refunded}");
     let lines = refunded["commission_lines"].as_array().unwrap();
-    assert_eq!(
-        (lines[1]["amount"].as_i64(), lines[1]["kind"].as_str()),
-        (Some(-900_000), Some("Clawback"))
-    );
+    assert_eq!((lines[1]["amount"].as_i64(), lines[1]["kind"].as_str()), (Some(-900_000), Some("Clawback")));
     assert_eq!(lines[1]["due_at"].as_i64(), Some(T + 40 * DAY));
 
     // The partner's statement for the period: $18,000 - $9,000.
-    let (status, statement) = app
-        .send(
-            "GET",
-            &format!("/v1/partners/p-1/statement?from={T}&to={}", T + 60 * DAY),
-            Some(&p1),
-            None,
-        )
-        .await;
+    let (status, statement) =
+        app.send("GET", &format!("/v1/partners/p-1/statement?from={T}&to={}", T + 60 * DAY), Some(&p1), None).await;
     assert_eq!(status, StatusCode::OK, "{statement}");
     assert_eq!(statement["total"], 900_000);
     assert_eq!(statement["lines"].as_array().unwrap().len(), 2);
-    let (_, before) = app
-        .send(
-            "GET",
-            &format!("/v1/partners/p-1/statement?from={T}&to={}", T + 35 * DAY),
-            Some(&p1),
-            None,
-        )
-        .await;
+    let (_, before) =
+        app.send("GET", &format!("/v1/partners/p-1/statement?from={T}&to={}", T + 35 * DAY), Some(&p1), None).await;
     assert_eq!(before["total"], 1_800_000);
 
     // Mistakes are refused, and nothing changes.
-    let (status, _) = app
-        .send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({})))
-        .await;
+    let (status, _) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({}))).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, body) = app
-        .send(
-            "POST",
-            "/v1/deals/d-1/refund",
-            Some(&admin),
-            Some(json!({ "amount": usd(7_000_000) })),
-        )
-        .await;
+    let (status, body) =
+        app.send("POST", "/v1/deals/d-1/refund", Some(&admin), Some(json!({ "amount": usd(7_000_000) }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, _) = app
-        .send("POST", "/v1/deals/d-404/won", Some(&admin), Some(json!({})))
-        .await;
+    let (status, _) = app.send("POST", "/v1/deals/d-404/won", Some(&admin), Some(json!({}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app
-        .send("POST", "/v1/deals/d-1/won", Some(&p1), Some(json!({})))
-        .await;
+    let (status, _) = app.send("POST", "/v1/deals/d-1/won", Some(&p1), Some(json!({}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, after) = app.send("GET", "/v1/deals/d-1", Some(&admin), None).await;
     assert_eq!(after["commission_lines"].as_array().unwrap().len(), 2);
@@ -308,32 +181,15 @@ async fn northwind_accelerates_on_the_quarter_won_so_far() {
     partner(&app, "northwind", "p-1", "Referral").await;
     let admin = app.key("northwind").to_string();
     for (id, acv, closed) in [("d-1", 10_000_000, T - 20 * DAY), ("d-2", 12_000_000, T)] {
-        app.send(
-            "POST",
-            "/v1/deals",
-            Some(&admin),
-            Some(deal(id, "p-1", acv)),
-        )
-        .await;
-        let (status, won) = app
-            .send(
-                "POST",
-                &format!("/v1/deals/{id}/won"),
-                Some(&admin),
-                Some(json!({ "closed_at": closed })),
-            )
-            .await;
+        app.send("POST", "/v1/deals", Some(&admin), Some(deal(id, "p-1", acv))).await;
+        let (status, won) =
+            app.send("POST", &format!("/v1/deals/{id}/won"), Some(&admin), Some(json!({ "closed_at": closed }))).await;
         assert_eq!(status, StatusCode::OK, "{won}");
     }
     // d-1: $100K, below the $150K quota: 12 % = $12,000.
     let (_, d1) = app.send("GET", "/v1/deals/d-1", Some(&admin), None).await;
     let total = |d: &Value| {
-        d["commission_lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["amount"].as_i64().unwrap())
-            .sum::<i64>()
+        d["commission_lines"].as_array().unwrap().iter().map(|l| l["amount"].as_i64().unwrap()).sum::<i64>()
     };
     assert_eq!(total(&d1), 1_200_000);
     // d-2: $120K with $100K already won this quarter: $70K above quota
@@ -356,46 +212,15 @@ async fn a_failing_commission_plugin_holds_the_commission() {
         })
         .await
         .unwrap();
-    app.send(
-        "POST",
-        "/v1/partners",
-        Some(&admin),
-        Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" })),
-    )
-    .await;
-    app.send(
-        "POST",
-        "/v1/deals",
-        Some(&admin),
-        Some(deal("d-1", "p-1", 12_000_000)),
-    )
-    .await;
-    let (status, won) = app
-        .send(
-            "POST",
-            "/v1/deals/d-1/won",
-            Some(&admin),
-            Some(json!({ "closed_at": T })),
-        )
-        .await;
+    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" }))).await;
+    app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-1", "p-1", 12_000_000))).await;
+    let (status, won) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({ "closed_at": T }))).await;
     assert_eq!(status, StatusCode::OK, "{won}");
     let lines = won["commission_lines"].as_array().unwrap();
     assert_eq!(lines.len(), 1);
-    assert_eq!(
-        (lines[0]["status"].as_str(), lines[0]["amount"].as_i64()),
-        (Some("held"), Some(0))
-    );
-    assert!(
-        lines[0]["description"]
-            .as_str()
-            .unwrap()
-            .contains("deadline"),
-        "{}",
-        lines[0]["description"]
-    );
-    let (_, decisions) = app
-        .send("GET", "/v1/decisions?hook=commission", Some(&admin), None)
-        .await;
+    assert_eq!((lines[0]["status"].as_str(), lines[0]["amount"].as_i64()), (Some("held"), Some(0)));
+    assert!(lines[0]["description"].as_str().unwrap().contains("deadline"), "{}", lines[0]["description"]);
+    let (_, decisions) = app.send("GET", "/v1/decisions?hook=commission", Some(&admin), None).await;
     assert_eq!(decisions["decisions"][0]["outcome"], "timeout");
 }
 
@@ -408,10 +233,7 @@ async fn bad_workflow_input_names_the_field() {
     eur["amount"]["currency"] = json!("EUR");
     let cases = [
         (eur, "amount.currency"),
-        (
-            json!({ "partner_id": "p-1", "account_domain": "globex.com" }),
-            "account_name",
-        ),
+        (json!({ "partner_id": "p-1", "account_domain": "globex.com" }), "account_name"),
         (registration("p-1", "not a domain", 400), "account_domain"),
         (
             json!({ "partner_id": "p-1", "account_domain": "g.com", "account_name": "G", "amount": { "amount": "lots", "currency": "USD" } }),
@@ -419,47 +241,32 @@ async fn bad_workflow_input_names_the_field() {
         ),
     ];
     for (body, field) in cases {
-        let (status, error) = app
-            .send("POST", "/v1/registrations", Some(&p1), Some(body))
-            .await;
+        let (status, error) = app.send("POST", "/v1/registrations", Some(&p1), Some(body)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
-        assert!(
-            error["error"]["message"].as_str().unwrap().contains(field),
-            "{field}: {error}"
-        );
+        assert!(error["error"]["message"].as_str().unwrap().contains(field), "{field}: {error}");
     }
+    let (status, error) = app
+        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p 2", "name": "X", "kind": "Referral" })))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, _) = app
+        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "X", "kind": "Referral" })))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
     let (status, error) = app
         .send(
             "POST",
-            "/v1/partners",
+            "/v1/deals",
             Some(&admin),
-            Some(json!({ "id": "p 2", "name": "X", "kind": "Referral" })),
+            Some(
+                json!({ "account_domain": "g.com", "first_year_acv": usd(1), "source": "Direct", "partner_id": "p-1" }),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
-    let (status, _) = app
-        .send(
-            "POST",
-            "/v1/partners",
-            Some(&admin),
-            Some(json!({ "id": "p-1", "name": "X", "kind": "Referral" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    let (status, error) = app.send("POST", "/v1/deals", Some(&admin), Some(json!({ "account_domain": "g.com", "first_year_acv": usd(1), "source": "Direct", "partner_id": "p-1" }))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
-    let (status, _) = app
-        .send("GET", "/v1/registrations?status=bogus", Some(&admin), None)
-        .await;
+    let (status, _) = app.send("GET", "/v1/registrations?status=bogus", Some(&admin), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = app
-        .send(
-            "GET",
-            "/v1/partners/p-1/statement?from=10&to=5",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (status, _) = app.send("GET", "/v1/partners/p-1/statement?from=10&to=5", Some(&admin), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -468,43 +275,17 @@ async fn leads_go_to_the_registered_partner_then_the_territory_then_direct() {
     let app = app().await;
     let p1 = partner(&app, "acme", "p-1", "Referral").await; // territory emea
     let admin = app.key("acme").to_string();
-    let (_, reg) = app
-        .send(
-            "POST",
-            "/v1/registrations",
-            Some(&p1),
-            Some(registration("p-1", "globex.com", 400)),
-        )
-        .await;
+    let (_, reg) = app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
     assert_eq!(reg["status"], "approved");
 
     let lead = |domain: &str, region: &str| json!({ "account_domain": domain, "region": region, "source": "webinar", "contact_email": "cto@example.com" });
     let cases = [
-        (
-            "globex.com",
-            "apac",
-            "partner",
-            Some("p-1"),
-            "registered-deal",
-        ),
-        (
-            "initech.com",
-            "EMEA",
-            "partner",
-            Some("p-1"),
-            "partner-territory",
-        ),
+        ("globex.com", "apac", "partner", Some("p-1"), "registered-deal"),
+        ("initech.com", "EMEA", "partner", Some("p-1"), "partner-territory"),
         ("hooli.com", "apac", "direct", None, "direct"),
     ];
     for (domain, region, destination, partner_id, attribution) in cases {
-        let (status, routed) = app
-            .send(
-                "POST",
-                "/v1/leads",
-                Some(&admin),
-                Some(lead(domain, region)),
-            )
-            .await;
+        let (status, routed) = app.send("POST", "/v1/leads", Some(&admin), Some(lead(domain, region))).await;
         assert_eq!(status, StatusCode::CREATED, "{routed}");
         assert_eq!(routed["destination"], destination, "{domain}: {routed}");
         assert_eq!(routed["partner_id"].as_str(), partner_id, "{domain}");
@@ -516,18 +297,10 @@ async fn leads_go_to_the_registered_partner_then_the_territory_then_direct() {
     assert_eq!(mine["leads"].as_array().unwrap().len(), 2);
     let (_, all) = app.send("GET", "/v1/leads", Some(&admin), None).await;
     assert_eq!(all["leads"].as_array().unwrap().len(), 3);
-    let (status, _) = app
-        .send("POST", "/v1/leads", Some(&p1), Some(lead("x.com", "emea")))
-        .await;
+    let (status, _) = app.send("POST", "/v1/leads", Some(&p1), Some(lead("x.com", "emea"))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = app
-        .send(
-            "POST",
-            "/v1/leads",
-            Some(&admin),
-            Some(json!({ "account_domain": "x.com", "source": "" })),
-        )
-        .await;
+    let (status, body) =
+        app.send("POST", "/v1/leads", Some(&admin), Some(json!({ "account_domain": "x.com", "source": "" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
@@ -541,120 +314,50 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
         "id": "p-cert", "name": "Certified", "kind": "Reseller", "tier": "Silver",
         "certifications": [{ "name": "sales-foundations", "expires_at": T + 365 * DAY }]
     });
-    let (status, body) = app
-        .send("POST", "/v1/partners", Some(&admin), Some(certified))
-        .await;
+    let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(certified)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     partner(&app, "acme", "p-plain", "Reseller").await;
-    for (id, partner_id, acv) in [
-        ("d-1", "p-cert", 21_000_000),
-        ("d-2", "p-plain", 21_000_000),
-        ("d-3", "p-plain", 5_000_000),
-    ] {
-        app.send(
-            "POST",
-            "/v1/deals",
-            Some(&admin),
-            Some(deal(id, partner_id, acv)),
-        )
-        .await;
+    for (id, partner_id, acv) in
+        [("d-1", "p-cert", 21_000_000), ("d-2", "p-plain", 21_000_000), ("d-3", "p-plain", 5_000_000)]
+    {
+        app.send("POST", "/v1/deals", Some(&admin), Some(deal(id, partner_id, acv))).await;
     }
-    app.send(
-        "POST",
-        "/v1/deals/d-1/won",
-        Some(&admin),
-        Some(json!({ "closed_at": OCT_15 })),
-    )
-    .await;
-    app.send(
-        "POST",
-        "/v1/deals/d-2/won",
-        Some(&admin),
-        Some(json!({ "closed_at": OCT_15 })),
-    )
-    .await;
-    app.send(
-        "POST",
-        "/v1/deals/d-3/lost",
-        Some(&admin),
-        Some(json!({ "closed_at": OCT_15 })),
-    )
-    .await;
+    app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({ "closed_at": OCT_15 }))).await;
+    app.send("POST", "/v1/deals/d-2/won", Some(&admin), Some(json!({ "closed_at": OCT_15 }))).await;
+    app.send("POST", "/v1/deals/d-3/lost", Some(&admin), Some(json!({ "closed_at": OCT_15 }))).await;
 
-    let (status, run) = app
-        .send("POST", "/v1/scorecards/2026-10", Some(&admin), None)
-        .await;
+    let (status, run) = app.send("POST", "/v1/scorecards/2026-10", Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK, "{run}");
     let cards = run["scorecards"].as_array().unwrap();
-    let card = |id: &str| {
-        cards
-            .iter()
-            .find(|c| c["partner_id"] == id)
-            .unwrap()
-            .clone()
-    };
+    let card = |id: &str| cards.iter().find(|c| c["partner_id"] == id).unwrap().clone();
     // $210,000 trailing won revenue and Gold's one certification: Gold.
     let cert = card("p-cert");
-    assert_eq!(
-        (cert["tier_before"].as_str(), cert["tier_after"].as_str()),
-        (Some("Silver"), Some("Gold"))
-    );
-    assert_eq!(
-        (cert["change"].as_str(), cert["escalate"].as_bool()),
-        (Some("Promote"), Some(true))
-    );
-    assert_eq!(
-        (cert["won_deals"].as_i64(), cert["win_rate_bps"].as_i64()),
-        (Some(1), Some(10_000))
-    );
+    assert_eq!((cert["tier_before"].as_str(), cert["tier_after"].as_str()), (Some("Silver"), Some("Gold")));
+    assert_eq!((cert["change"].as_str(), cert["escalate"].as_bool()), (Some("Promote"), Some(true)));
+    assert_eq!((cert["won_deals"].as_i64(), cert["win_rate_bps"].as_i64()), (Some(1), Some(10_000)));
     // The same revenue without a certification stops at Silver; one won,
     // one lost: 50 % win rate.
     let plain = card("p-plain");
+    assert_eq!((plain["tier_after"].as_str(), plain["change"].as_str()), (Some("Silver"), Some("Promote")));
     assert_eq!(
-        (plain["tier_after"].as_str(), plain["change"].as_str()),
-        (Some("Silver"), Some("Promote"))
-    );
-    assert_eq!(
-        (
-            plain["won_deals"].as_i64(),
-            plain["lost_deals"].as_i64(),
-            plain["win_rate_bps"].as_i64()
-        ),
+        (plain["won_deals"].as_i64(), plain["lost_deals"].as_i64(), plain["win_rate_bps"].as_i64()),
         (Some(1), Some(1), Some(5_000))
     );
     assert_eq!(plain["trailing_revenue"], 21_000_000);
 
     // The partner's tier changed; the scorecard can be read back.
-    let (_, p) = app
-        .send("GET", "/v1/partners/p-cert", Some(&admin), None)
-        .await;
+    let (_, p) = app.send("GET", "/v1/partners/p-cert", Some(&admin), None).await;
     assert_eq!(p["tier"], "Gold");
-    let (_, read) = app
-        .send("GET", "/v1/scorecards/2026-10", Some(&admin), None)
-        .await;
+    let (_, read) = app.send("GET", "/v1/scorecards/2026-10", Some(&admin), None).await;
     assert_eq!(read["scorecards"].as_array().unwrap().len(), 2);
-    let (status, _) = app
-        .send("POST", "/v1/scorecards/2026-13", Some(&admin), None)
-        .await;
+    let (status, _) = app.send("POST", "/v1/scorecards/2026-13", Some(&admin), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Running the next month again keeps Gold (the revenue is still trailing).
-    let (_, nov) = app
-        .send("POST", "/v1/scorecards/2026-11", Some(&admin), None)
-        .await;
-    let cert = nov["scorecards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["partner_id"] == "p-cert")
-        .unwrap()
-        .clone();
+    let (_, nov) = app.send("POST", "/v1/scorecards/2026-11", Some(&admin), None).await;
+    let cert = nov["scorecards"].as_array().unwrap().iter().find(|c| c["partner_id"] == "p-cert").unwrap().clone();
     assert_eq!(
-        (
-            cert["tier_after"].as_str(),
-            cert["change"].as_str(),
-            cert["escalate"].as_bool()
-        ),
+        (cert["tier_after"].as_str(), cert["change"].as_str(), cert["escalate"].as_bool()),
         (Some("Gold"), Some("Keep"), Some(false))
     );
 }
@@ -665,77 +368,41 @@ async fn program_metrics_against_the_seed_benchmarks() {
     let admin = app.key("acme").to_string();
     partner(&app, "acme", "p-1", "Referral").await;
     partner(&app, "acme", "p-2", "Referral").await;
+    app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-1", "p-1", 21_000_000))).await;
     app.send(
         "POST",
         "/v1/deals",
         Some(&admin),
-        Some(deal("d-1", "p-1", 21_000_000)),
+        Some(json!({ "id": "d-2", "account_domain": "a.com", "first_year_acv": usd(9_000_000), "source": "Direct" })),
     )
     .await;
-    app.send("POST", "/v1/deals", Some(&admin), Some(json!({ "id": "d-2", "account_domain": "a.com", "first_year_acv": usd(9_000_000), "source": "Direct" }))).await;
-    app.send(
-        "POST",
-        "/v1/deals",
-        Some(&admin),
-        Some(deal("d-3", "p-2", 1_000_000)),
-    )
-    .await;
+    app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-3", "p-2", 1_000_000))).await;
     for (id, verb) in [("d-1", "won"), ("d-2", "won"), ("d-3", "lost")] {
         let (status, body) = app
-            .send(
-                "POST",
-                &format!("/v1/deals/{id}/{verb}"),
-                Some(&admin),
-                Some(json!({ "closed_at": OCT_15 })),
-            )
+            .send("POST", &format!("/v1/deals/{id}/{verb}"), Some(&admin), Some(json!({ "closed_at": OCT_15 })))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     let (status, m) = app
-        .send(
-            "GET",
-            &format!(
-                "/v1/program/metrics?from={}&to={}",
-                OCT_15 - DAY,
-                OCT_15 + DAY
-            ),
-            Some(&admin),
-            None,
-        )
+        .send("GET", &format!("/v1/program/metrics?from={}&to={}", OCT_15 - DAY, OCT_15 + DAY), Some(&admin), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{m}");
-    let metric = |name: &str| {
-        m["metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["metric"] == name)
-            .unwrap()
-            .clone()
-    };
+    let metric = |name: &str| m["metrics"].as_array().unwrap().iter().find(|x| x["metric"] == name).unwrap().clone();
     // $210K of $300K won is partner revenue: 70 %, "great" (seed: 30 %+).
     assert_eq!(
-        (
-            metric("partner-revenue")["value"].as_i64(),
-            metric("partner-revenue")["rating"].as_str()
-        ),
+        (metric("partner-revenue")["value"].as_i64(), metric("partner-revenue")["rating"].as_str()),
         (Some(7_000), Some("great"))
     );
     // One of two active partners won a deal: 50 %, "good" (seed: 40 %).
     assert_eq!(
-        (
-            metric("active-partners")["value"].as_i64(),
-            metric("active-partners")["rating"].as_str()
-        ),
+        (metric("active-partners")["value"].as_i64(), metric("active-partners")["rating"].as_str()),
         (Some(5_000), Some("good"))
     );
     // One partner deal won, one lost: 50 %.
     assert_eq!(metric("partner-win-rate")["value"].as_i64(), Some(5_000));
     // Partners joined just now: no cohort before the period.
     assert_eq!(metric("partner-retention")["rating"], "no-data");
-    let (status, _) = app
-        .send("GET", "/v1/program/metrics?from=5&to=1", Some(&admin), None)
-        .await;
+    let (status, _) = app.send("GET", "/v1/program/metrics?from=5&to=1", Some(&admin), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -758,11 +425,7 @@ async fn a_retried_create_with_an_idempotency_key_creates_nothing_new() {
             let replayed = response.headers().get("idempotent-replayed").is_some();
             let status = response.status();
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (
-                status,
-                replayed,
-                serde_json::from_slice::<Value>(&bytes).unwrap(),
-            )
+            (status, replayed, serde_json::from_slice::<Value>(&bytes).unwrap())
         }
     };
     let (status, replayed, first) = post("retry-1", registration("p-1", "globex.com", 400)).await;

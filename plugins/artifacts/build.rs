@@ -13,26 +13,15 @@ use std::process::Command;
 /// (constant name, cargo package, crate directory relative to the workspace root)
 const PLUGINS: &[(&str, &str, &str)] = &[
     ("STOCK", "pactum-stock", "plugins/stock"),
-    (
-        "NORTHWIND",
-        "northwind-commission",
-        "policies/northwind/plugin",
-    ),
-    (
-        "HOSTILE",
-        "pactum-hostile-plugin",
-        "tests/fixtures/hostile-plugin",
-    ),
+    ("NORTHWIND", "northwind-commission", "policies/northwind/plugin"),
+    ("HOSTILE", "pactum-hostile-plugin", "tests/fixtures/hostile-plugin"),
 ];
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest_dir
-        .parent()
-        .and_then(Path::parent)
-        .expect("plugins/artifacts sits two levels below the root");
+    let root = manifest_dir.parent().and_then(Path::parent).expect("plugins/artifacts sits two levels below the root");
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     let wasm_target_dir = wasm_target_dir(&out_dir);
 
@@ -50,12 +39,7 @@ fn main() {
         let path = out_dir.join(format!("{}.wasm", package.replace('-', "_")));
         fs::write(&path, component).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         writeln!(paths, "/// The `{package}` component (from `{dir}`).").unwrap();
-        writeln!(
-            paths,
-            "pub const {name}: &str = {:?};",
-            path.display().to_string()
-        )
-        .unwrap();
+        writeln!(paths, "pub const {name}: &str = {:?};", path.display().to_string()).unwrap();
     }
     fs::write(out_dir.join("paths.rs"), paths).unwrap();
 }
@@ -64,11 +48,7 @@ fn main() {
 /// `cargo test` works on a fresh machine with Rust installed.
 fn ensure_target() {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success());
+    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().ok().filter(|o| o.status.success());
     let installed = sysroot.is_some_and(|o| {
         let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
         Path::new(&root).join("lib/rustlib").join(TARGET).is_dir()
@@ -76,17 +56,10 @@ fn ensure_target() {
     if installed {
         return;
     }
-    println!(
-        "cargo:warning=installing the {TARGET} target with rustup (needed to build the Wasm plugins)"
-    );
-    let added = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status()
-        .is_ok_and(|s| s.success());
+    println!("cargo:warning=installing the {TARGET} target with rustup (needed to build the Wasm plugins)");
+    let added = Command::new("rustup").args(["target", "add", TARGET]).status().is_ok_and(|s| s.success());
     if !added {
-        panic!(
-            "the {TARGET} target is missing and rustup could not install it: run `rustup target add {TARGET}`"
-        );
+        panic!("the {TARGET} target is missing and rustup could not install it: run `rustup target add {TARGET}`");
     }
 }
 
@@ -97,10 +70,8 @@ fn wasm_target_dir(out_dir: &Path) -> PathBuf {
         return PathBuf::from(dir);
     }
     // OUT_DIR is <target>[/<triple>]/<profile>/build/<pkg>-<hash>/out.
-    let build = out_dir
-        .ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == "build"))
-        .expect("OUT_DIR under build/");
+    let build =
+        out_dir.ancestors().find(|p| p.file_name().is_some_and(|n| n == "build")).expect("OUT_DIR under build/");
     let profile_dir = build.parent().unwrap();
     let target = profile_dir.parent().unwrap();
     target.join("wasm-plugins")
@@ -110,17 +81,7 @@ fn build_core_module(root: &Path, target_dir: &Path, package: &str) -> Vec<u8> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args([
-            "rustc",
-            "--quiet",
-            "--locked",
-            "-p",
-            package,
-            "--target",
-            TARGET,
-            "--profile",
-            "plugin",
-        ])
+        .args(["rustc", "--quiet", "--locked", "-p", package, "--target", TARGET, "--profile", "plugin"])
         .args(["--crate-type", "cdylib", "--target-dir"])
         .arg(target_dir)
         // A 64 KiB shadow stack instead of 1 MiB: the stack, data and heap of
@@ -139,18 +100,13 @@ fn build_core_module(root: &Path, target_dir: &Path, package: &str) -> Vec<u8> {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("running cargo for {package}: {e}"));
+    let status = cmd.status().unwrap_or_else(|e| panic!("running cargo for {package}: {e}"));
     if !status.success() {
         panic!(
             "building plugin `{package}` for {TARGET} failed (is the target installed? `rustup target add {TARGET}`)"
         );
     }
-    let wasm = target_dir
-        .join(TARGET)
-        .join("plugin")
-        .join(format!("{}.wasm", package.replace('-', "_")));
+    let wasm = target_dir.join(TARGET).join("plugin").join(format!("{}.wasm", package.replace('-', "_")));
     fs::read(&wasm).unwrap_or_else(|e| panic!("reading {}: {e}", wasm.display()))
 }
 

@@ -28,11 +28,7 @@ impl<'a> CompiledCache<'a> {
     pub fn new(dir: &'a Path, engine: &'a Engine) -> CompiledCache<'a> {
         let mut h = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        CompiledCache {
-            dir,
-            engine,
-            engine_key: format!("{:016x}", h.finish()),
-        }
+        CompiledCache { dir, engine, engine_key: format!("{:016x}", h.finish()) }
     }
 
     /// Where the artifact for `hash` lives.

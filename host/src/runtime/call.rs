@@ -67,12 +67,7 @@ const MAX_MEMORIES: usize = 8;
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl ResourceLimiter for CallState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired as u64 > self.memory_cap {
             // Deny the growth; the guest sees `memory.grow` fail. Remember
             // it, so a resulting trap is reported as `MemoryLimit`.
@@ -82,12 +77,7 @@ impl ResourceLimiter for CallState {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 
@@ -132,10 +122,7 @@ pub struct CallRecord<H: Hook> {
     pub logs_dropped: usize,
 }
 
-fn serialize_result<S: serde::Serializer, T: Serialize>(
-    r: &Result<T, HookError>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_result<S: serde::Serializer, T: Serialize>(r: &Result<T, HookError>, s: S) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     #[serde(rename_all = "lowercase")]
     enum Outcome<'a, T> {
@@ -163,12 +150,7 @@ impl Runtime {
     /// Calls hook `H` of `plugin` with `input`, in a fresh instance under
     /// `limits`. Never panics and never fails the host: every failure is a
     /// [`HookError`] in the returned record.
-    pub fn call<H: Hook>(
-        &self,
-        plugin: &Plugin,
-        limits: &Limits,
-        input: H::Input,
-    ) -> CallRecord<H> {
+    pub fn call<H: Hook>(&self, plugin: &Plugin, limits: &Limits, input: H::Input) -> CallRecord<H> {
         let started = Instant::now();
         let mut store = Store::new(&self.engine, CallState::new(limits));
         store.limiter(|state| state);
@@ -213,20 +195,10 @@ impl Runtime {
         input: &H::Input,
     ) -> (Result<H::Output, HookError>, u64) {
         if !plugin.exports(H::KIND) {
-            return (
-                Err(HookError::NotExported {
-                    hook: H::KIND.to_string(),
-                }),
-                0,
-            );
+            return (Err(HookError::NotExported { hook: H::KIND.to_string() }), 0);
         }
         if let Err(e) = store.set_fuel(limits.fuel) {
-            return (
-                Err(HookError::Host {
-                    message: format!("{e:#}"),
-                }),
-                0,
-            );
+            return (Err(HookError::Host { message: format!("{e:#}") }), 0);
         }
         let ticks = limits.deadline_ms.div_ceil(EPOCH_TICK.as_millis() as u64);
         // One extra tick: the first may come at once.
@@ -236,17 +208,12 @@ impl Runtime {
             .pre
             .instantiate(&mut *store)
             .map_err(Failure::Instantiate)
-            .and_then(|instance| {
-                invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call)
-            });
+            .and_then(|instance| invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call));
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
 
         let result = match outcome {
             Ok(Ok(output)) => check_output::<H>(limits, input, output),
-            Ok(Err(e)) => Err(HookError::Policy {
-                code: e.code,
-                message: e.message,
-            }),
+            Ok(Err(e)) => Err(HookError::Policy { code: e.code, message: e.message }),
             Err(failure) => Err(classify(failure, store.data(), limits)),
         };
         (result, fuel_used)
@@ -263,17 +230,11 @@ fn invoke<H: Hook>(
     instance: &Instance,
     input: &H::Input,
 ) -> wasmtime::Result<Result<H::Output, PolicyError>> {
-    let index = plugin.functions[H::KIND as usize]
-        .as_ref()
-        .expect("checked that the plugin exports the hook");
-    let func = instance
-        .get_func(&mut *store, index)
-        .expect("export indexed at load");
+    let index = plugin.functions[H::KIND as usize].as_ref().expect("checked that the plugin exports the hook");
+    let func = instance.get_func(&mut *store, index).expect("export indexed at load");
     // SAFETY: `Runtime::typecheck` checked this export of this component
     // against exactly these parameter and result types at load.
-    let typed = unsafe {
-        TypedFunc::<(&H::Input,), (Result<H::Output, PolicyError>,)>::new_unchecked(func)
-    };
+    let typed = unsafe { TypedFunc::<(&H::Input,), (Result<H::Output, PolicyError>,)>::new_unchecked(func) };
     let (result,) = typed.call(&mut *store, (input,))?;
     Ok(result)
 }
@@ -289,52 +250,27 @@ fn classify(failure: Failure, state: &CallState, limits: &Limits) -> HookError {
         Failure::Call(e) => (e, false),
     };
     if state.memory_cap_hit {
-        return HookError::MemoryLimit {
-            limit_bytes: limits.memory_bytes,
-        };
+        return HookError::MemoryLimit { limit_bytes: limits.memory_bytes };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => HookError::Timeout {
-            deadline_ms: limits.deadline_ms,
-        },
+        Some(Trap::Interrupt) => HookError::Timeout { deadline_ms: limits.deadline_ms },
         Some(Trap::OutOfFuel) => HookError::OutOfFuel { fuel: limits.fuel },
         Some(trap) => {
             // A Rust plugin's panic hook logs the panic's message just
             // before the module aborts: report the guest's own words.
-            let guest = state
-                .log
-                .iter()
-                .rev()
-                .find(|l| l.level == LogLevel::Error)
-                .map(|l| l.message.clone());
-            HookError::Trap {
-                message: guest.unwrap_or_else(|| trap.to_string()),
-            }
+            let guest = state.log.iter().rev().find(|l| l.level == LogLevel::Error).map(|l| l.message.clone());
+            HookError::Trap { message: guest.unwrap_or_else(|| trap.to_string()) }
         }
-        None if instantiating => HookError::Host {
-            message: format!("instantiating the plugin: {error:#}"),
-        },
-        None => HookError::Trap {
-            message: format!("{error:#}"),
-        },
+        None if instantiating => HookError::Host { message: format!("instantiating the plugin: {error:#}") },
+        None => HookError::Trap { message: format!("{error:#}") },
     }
 }
 
-fn check_output<H: Hook>(
-    limits: &Limits,
-    input: &H::Input,
-    output: H::Output,
-) -> Result<H::Output, HookError> {
-    let mut counter = CappedCounter {
-        written: 0,
-        cap: limits.output_bytes,
-    };
+fn check_output<H: Hook>(limits: &Limits, input: &H::Input, output: H::Output) -> Result<H::Output, HookError> {
+    let mut counter = CappedCounter { written: 0, cap: limits.output_bytes };
     if serde_json::to_writer(&mut counter, &output).is_err() {
         return Err(HookError::InvalidOutput {
-            reason: format!(
-                "the output is larger than the limit of {} bytes",
-                limits.output_bytes
-            ),
+            reason: format!("the output is larger than the limit of {} bytes", limits.output_bytes),
         });
     }
     H::validate(input, &output).map_err(|reason| HookError::InvalidOutput { reason })?;
@@ -351,11 +287,7 @@ struct CappedCounter {
 impl io::Write for CappedCounter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.written += buf.len();
-        if self.written > self.cap {
-            Err(io::Error::other("over the output cap"))
-        } else {
-            Ok(buf.len())
-        }
+        if self.written > self.cap { Err(io::Error::other("over the output cap")) } else { Ok(buf.len()) }
     }
 
     fn flush(&mut self) -> io::Result<()> {

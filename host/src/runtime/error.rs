@@ -28,9 +28,7 @@ pub enum LoadError {
     #[error("the component does not compile: {0}")]
     Compile(String),
     /// It exports no Pactum hook.
-    #[error(
-        "the component exports no Pactum hook (it exports: {exports}); expected at least one of {expected}"
-    )]
+    #[error("the component exports no Pactum hook (it exports: {exports}); expected at least one of {expected}")]
     NoHook {
         /// What it does export, comma-separated (or "nothing").
         exports: String,
@@ -143,10 +141,6 @@ pub(crate) struct ListOrNothing<'a>(pub &'a [String]);
 
 impl fmt::Display for ListOrNothing<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            f.write_str("nothing")
-        } else {
-            f.write_str(&self.0.join(", "))
-        }
+        if self.0.is_empty() { f.write_str("nothing") } else { f.write_str(&self.0.join(", ")) }
     }
 }

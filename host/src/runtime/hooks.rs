@@ -23,12 +23,8 @@ pub enum HookKind {
 
 impl HookKind {
     /// Every hook.
-    pub const ALL: [HookKind; 4] = [
-        HookKind::Routing,
-        HookKind::Approval,
-        HookKind::Commission,
-        HookKind::TierEvaluation,
-    ];
+    pub const ALL: [HookKind; 4] =
+        [HookKind::Routing, HookKind::Approval, HookKind::Commission, HookKind::TierEvaluation];
 
     /// The WIT interface name, as in `pactum:policy/<name>@0.1.0`.
     pub fn interface(self) -> &'static str {
@@ -58,24 +54,9 @@ pub trait Hook: Sized + 'static {
     /// Which hook this is.
     const KIND: HookKind;
     /// What the plugin receives.
-    type Input: ComponentType
-        + Lower
-        + Serialize
-        + DeserializeOwned
-        + Clone
-        + fmt::Debug
-        + Send
-        + Sync;
+    type Input: ComponentType + Lower + Serialize + DeserializeOwned + Clone + fmt::Debug + Send + Sync;
     /// What the plugin answers.
-    type Output: ComponentType
-        + Lift
-        + Serialize
-        + DeserializeOwned
-        + Clone
-        + fmt::Debug
-        + PartialEq
-        + Send
-        + Sync;
+    type Output: ComponentType + Lift + Serialize + DeserializeOwned + Clone + fmt::Debug + PartialEq + Send + Sync;
 
     /// The input's context (company, event time, parameters).
     fn context(input: &Self::Input) -> &Context;
@@ -97,11 +78,7 @@ pub enum Commission {}
 pub enum TierEvaluation {}
 
 fn require_text(field: &str, value: &str) -> Result<(), String> {
-    if value.trim().is_empty() {
-        Err(format!("`{field}` is empty: every decision must say why"))
-    } else {
-        Ok(())
-    }
+    if value.trim().is_empty() { Err(format!("`{field}` is empty: every decision must say why")) } else { Ok(()) }
 }
 
 impl Hook for Routing {
@@ -118,8 +95,8 @@ impl Hook for Routing {
         require_text("reason", &output.reason)?;
         require_text("attribution", &output.attribution)?;
         if let Destination::Partner(id) = &output.destination {
-            let known = input.partners.iter().any(|p| &p.id == id)
-                || input.registrations.iter().any(|r| &r.partner_id == id);
+            let known =
+                input.partners.iter().any(|p| &p.id == id) || input.registrations.iter().any(|r| &r.partner_id == id);
             if !known {
                 return Err(format!(
                     "routes to partner `{id}`, which is neither among the input's partners nor holds a live registration"
@@ -186,19 +163,14 @@ impl Hook for Commission {
             }
             require_text(&format!("{at} description"), &line.description)?;
             match input.event {
-                CommissionEvent::Won
-                    if line.amount.amount < 0 || line.kind == LineKind::Clawback =>
-                {
+                CommissionEvent::Won if line.amount.amount < 0 || line.kind == LineKind::Clawback => {
                     return Err(format!(
                         "{at} is a negative payout or clawback ({}) on a won deal",
                         line.amount.amount
                     ));
                 }
                 CommissionEvent::Refund(_) if line.amount.amount > 0 => {
-                    return Err(format!(
-                        "{at} pays {} on a refund; refunds only claw back",
-                        line.amount.amount
-                    ));
+                    return Err(format!("{at} pays {} on a refund; refunds only claw back", line.amount.amount));
                 }
                 _ => {}
             }
@@ -206,25 +178,15 @@ impl Hook for Commission {
         }
         match &input.event {
             CommissionEvent::Won => {
-                let value = i128::from(input.deal.first_year_acv.amount)
-                    + i128::from(input.deal.services.amount);
+                let value = i128::from(input.deal.first_year_acv.amount) + i128::from(input.deal.services.amount);
                 if total > value {
-                    return Err(format!(
-                        "pays {total} in total, more than the deal's whole value of {value}"
-                    ));
+                    return Err(format!("pays {total} in total, more than the deal's whole value of {value}"));
                 }
             }
             CommissionEvent::Refund(_) => {
-                let outstanding: i128 = input
-                    .prior_lines
-                    .iter()
-                    .map(|l| i128::from(l.amount.amount))
-                    .sum();
+                let outstanding: i128 = input.prior_lines.iter().map(|l| i128::from(l.amount.amount)).sum();
                 if -total > outstanding.max(0) {
-                    return Err(format!(
-                        "claws back {} but only {outstanding} is outstanding on the deal",
-                        -total
-                    ));
+                    return Err(format!("claws back {} but only {outstanding} is outstanding on the deal", -total));
                 }
             }
         }

@@ -31,12 +31,10 @@ pub use plugin::{Plugin, PluginHash};
 /// The WIT types of `pactum:policy@0.1.0`, as the host sees them.
 pub mod types {
     pub use super::bindings::v0_1_0::exports::pactum::policy::approval::{
-        ApprovalDecision, ApprovalInput, ApprovalOutcome, ExistingRegistration, Registration,
-        RegistrationStatus,
+        ApprovalDecision, ApprovalInput, ApprovalOutcome, ExistingRegistration, Registration, RegistrationStatus,
     };
     pub use super::bindings::v0_1_0::exports::pactum::policy::commission::{
-        CommissionDecision, CommissionEvent, CommissionInput, CommissionLine, Deal, DealSource,
-        LineKind, PriorLine,
+        CommissionDecision, CommissionEvent, CommissionInput, CommissionLine, Deal, DealSource, LineKind, PriorLine,
     };
     pub use super::bindings::v0_1_0::exports::pactum::policy::routing::{
         Destination, Lead, LiveRegistration, RoutingDecision, RoutingInput,
@@ -148,10 +146,7 @@ impl Runtime {
     pub fn new(config: RuntimeConfig) -> wasmtime::Result<Runtime> {
         let engine = Engine::new(&engine_config(&config))?;
         let mut linker = Linker::new(&engine);
-        bindings::v0_1_0::Program::add_to_linker::<_, HasSelf<call::CallState>>(
-            &mut linker,
-            |state| state,
-        )?;
+        bindings::v0_1_0::Program::add_to_linker::<_, HasSelf<call::CallState>>(&mut linker, |state| state)?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Runtime {
             engine,

@@ -89,10 +89,7 @@ impl Plugin {
 
 impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plugin")
-            .field("hash", &self.hash)
-            .field("hooks", &self.hooks)
-            .finish()
+        f.debug_struct("Plugin").field("hash", &self.hash).field("hooks", &self.hooks).finish()
     }
 }
 
@@ -117,26 +114,17 @@ impl Runtime {
 
     /// The loaded plugin with this hash, if any.
     pub fn plugin(&self, hash: &PluginHash) -> Option<Arc<Plugin>> {
-        self.plugins
-            .lock()
-            .expect("plugin map poisoned")
-            .get(hash)
-            .cloned()
+        self.plugins.lock().expect("plugin map poisoned").get(hash).cloned()
     }
 
     fn compile(&self, hash: PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
-        let cache = self
-            .config
-            .cache_dir
-            .as_deref()
-            .map(|dir| cache::CompiledCache::new(dir, &self.engine));
+        let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, &self.engine));
         if let Some(component) = cache.as_ref().and_then(|c| c.get(&hash)) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(component);
         }
         let started = std::time::Instant::now();
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
         tracing::info!(plugin = %hash, bytes = bytes.len(), ms = started.elapsed().as_millis() as u64, "compiled plugin");
         if let Some(cache) = cache
@@ -147,30 +135,19 @@ impl Runtime {
         Ok(component)
     }
 
-    fn link(
-        &self,
-        hash: PluginHash,
-        size: usize,
-        component: Component,
-    ) -> Result<Plugin, LoadError> {
+    fn link(&self, hash: PluginHash, size: usize, component: Component) -> Result<Plugin, LoadError> {
         let ty = component.component_type();
         for (name, _) in ty.imports(&self.engine) {
-            let allowed = parse_interface(name).is_some_and(|(iface, version)| {
-                ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION
-            });
+            let allowed = parse_interface(name)
+                .is_some_and(|(iface, version)| ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION);
             if !allowed {
-                return Err(LoadError::ForbiddenImport {
-                    import: name.to_string(),
-                });
+                return Err(LoadError::ForbiddenImport { import: name.to_string() });
             }
         }
 
         let mut hooks = Vec::new();
         let mut unsupported = None;
-        let exports: Vec<String> = ty
-            .exports(&self.engine)
-            .map(|(name, _)| name.to_string())
-            .collect();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
         for name in &exports {
             let Some((iface, version)) = parse_interface(name) else {
                 continue;
@@ -186,10 +163,7 @@ impl Runtime {
         }
         if hooks.is_empty() {
             return Err(match unsupported {
-                Some(export) => LoadError::UnsupportedVersion {
-                    export,
-                    supported: super::WIT_VERSION.into(),
-                },
+                Some(export) => LoadError::UnsupportedVersion { export, supported: super::WIT_VERSION.into() },
                 None => LoadError::NoHook {
                     exports: ListOrNothing(&exports).to_string(),
                     expected: HookKind::ALL
@@ -202,34 +176,21 @@ impl Runtime {
         }
         hooks.sort();
 
-        let pre =
-            self.linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::ForbiddenImport {
-                    import: format!("{e:#}"),
-                })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
         let mut functions = [None; 4];
         for &hook in &hooks {
             let export = format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION);
-            let bad = |reason: String| LoadError::BadExport {
-                export: export.clone(),
-                reason,
-            };
-            let iface = component
-                .get_export_index(None, &export)
-                .ok_or_else(|| bad("missing".into()))?;
+            let bad = |reason: String| LoadError::BadExport { export: export.clone(), reason };
+            let iface = component.get_export_index(None, &export).ok_or_else(|| bad("missing".into()))?;
             let func = component
                 .get_export_index(Some(&iface), hook_function(hook))
                 .ok_or_else(|| bad(format!("it has no `{}` function", hook_function(hook))))?;
             functions[hook as usize] = Some(func);
         }
-        let plugin = Plugin {
-            hash,
-            size,
-            hooks,
-            pre,
-            functions,
-        };
+        let plugin = Plugin { hash, size, hooks, pre, functions };
         self.typecheck(&plugin)?;
         Ok(plugin)
     }
@@ -237,30 +198,22 @@ impl Runtime {
     /// Instantiates the plugin once and checks every hook function's type
     /// against the contract, so calls can skip the check.
     fn typecheck(&self, plugin: &Plugin) -> Result<(), LoadError> {
-        let limits = super::Limits {
-            memory_bytes: self.config.max_memory_bytes,
-            ..super::Limits::default()
-        };
+        let limits = super::Limits { memory_bytes: self.config.max_memory_bytes, ..super::Limits::default() };
         let mut store = wasmtime::Store::new(&self.engine, CallState::new(&limits));
         store.limiter(|state| state);
         // A start function that spins must not hang the load.
         store.set_fuel(1_000_000_000).expect("fuel is enabled");
         store.set_epoch_deadline(5_000 / super::EPOCH_TICK.as_millis() as u64);
-        let instance = plugin
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| LoadError::BadExport {
-                export: "(instantiation)".into(),
-                reason: format!("the component does not instantiate: {e:#}"),
-            })?;
+        let instance = plugin.pre.instantiate(&mut store).map_err(|e| LoadError::BadExport {
+            export: "(instantiation)".into(),
+            reason: format!("the component does not instantiate: {e:#}"),
+        })?;
         for &hook in &plugin.hooks {
             let check = match hook {
                 HookKind::Routing => typecheck::<Routing>(&mut store, &instance, plugin),
                 HookKind::Approval => typecheck::<Approval>(&mut store, &instance, plugin),
                 HookKind::Commission => typecheck::<Commission>(&mut store, &instance, plugin),
-                HookKind::TierEvaluation => {
-                    typecheck::<TierEvaluation>(&mut store, &instance, plugin)
-                }
+                HookKind::TierEvaluation => typecheck::<TierEvaluation>(&mut store, &instance, plugin),
             };
             check.map_err(|e| LoadError::BadExport {
                 export: format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION),
@@ -285,11 +238,8 @@ fn typecheck<H: Hook>(
     instance: &Instance,
     plugin: &Plugin,
 ) -> wasmtime::Result<()> {
-    let index = plugin.functions[H::KIND as usize]
-        .as_ref()
-        .expect("indexed at load");
-    instance
-        .get_typed_func::<(&H::Input,), (Result<H::Output, PolicyError>,)>(&mut *store, index)?;
+    let index = plugin.functions[H::KIND as usize].as_ref().expect("indexed at load");
+    instance.get_typed_func::<(&H::Input,), (Result<H::Output, PolicyError>,)>(&mut *store, index)?;
     Ok(())
 }
 
@@ -308,10 +258,7 @@ fn check_header(bytes: &[u8], limit: usize) -> Result<(), LoadError> {
         return Err(LoadError::NotAComponent);
     }
     if bytes.len() > limit {
-        return Err(LoadError::TooLarge {
-            size: bytes.len(),
-            limit,
-        });
+        return Err(LoadError::TooLarge { size: bytes.len(), limit });
     }
     Ok(())
 }

@@ -171,12 +171,7 @@ impl Db {
     }
 
     /// Leads, newest first, optionally those routed to one partner.
-    pub async fn leads(
-        &self,
-        tenant: &str,
-        partner: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<LeadRow>, StoreError> {
+    pub async fn leads(&self, tenant: &str, partner: Option<&str>, limit: i64) -> Result<Vec<LeadRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM leads WHERE tenant = ? AND (? IS NULL OR partner_id = ?) ORDER BY created_at DESC, id DESC LIMIT ?",
         )
@@ -191,12 +186,7 @@ impl Db {
 
     /// Marks an open deal lost at `at`, and the partner's registration on
     /// its account as lost.
-    pub async fn lose_deal(
-        &self,
-        tenant: &str,
-        deal: &super::DealRow,
-        at: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn lose_deal(&self, tenant: &str, deal: &super::DealRow, at: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE deals SET stage = 'lost', closed_at = ? WHERE tenant = ? AND id = ?")
             .bind(at)
@@ -254,26 +244,12 @@ impl Db {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                (
-                    r.get(0),
-                    DealCounts {
-                        won: r.get(1),
-                        lost: r.get(2),
-                        won_revenue: r.get(3),
-                    },
-                )
-            })
+            .map(|r| (r.get(0), DealCounts { won: r.get(1), lost: r.get(2), won_revenue: r.get(3) }))
             .collect())
     }
 
     /// Stores (or replaces) a scorecard and applies its tier.
-    pub async fn put_scorecard(
-        &self,
-        tenant: &str,
-        s: &ScorecardRow,
-        at: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn put_scorecard(&self, tenant: &str, s: &ScorecardRow, at: i64) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT OR REPLACE INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, won_revenue, \
@@ -330,12 +306,7 @@ impl Db {
     }
 
     /// The numbers behind the program metrics for `[from, to)`.
-    pub async fn program_numbers(
-        &self,
-        tenant: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<ProgramNumbers, StoreError> {
+    pub async fn program_numbers(&self, tenant: &str, from: i64, to: i64) -> Result<ProgramNumbers, StoreError> {
         let revenue = sqlx::query(
             "SELECT COALESCE(SUM(first_year_acv), 0), COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN first_year_acv ELSE 0 END), 0), \
              COALESCE(SUM(partner_id IS NOT NULL AND stage = 'won'), 0) FROM deals \
@@ -394,9 +365,6 @@ impl Db {
         .bind(to)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| r.get::<i64, _>(0).max(0))
-            .collect())
+        Ok(rows.into_iter().map(|r| r.get::<i64, _>(0).max(0)).collect())
     }
 }

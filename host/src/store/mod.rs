@@ -22,6 +22,8 @@ macro_rules! select_decision {
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub mod insights;
+pub mod outbox;
+pub use outbox::{DueEvent, OutboxEvent};
 pub mod records;
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
 pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
@@ -30,9 +32,7 @@ pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database URL is not one this build supports.
-    #[error(
-        "unsupported database URL {0:?}: use sqlite://<file> (PostgreSQL support is not built yet)"
-    )]
+    #[error("unsupported database URL {0:?}: use sqlite://<file> (PostgreSQL support is not built yet)")]
     UnsupportedUrl(String),
     /// The database failed.
     #[error("database: {0}")]
@@ -101,10 +101,7 @@ pub struct TenantRow {
 }
 
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 impl Db {
@@ -117,30 +114,19 @@ impl Db {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Db { pool })
     }
 
     /// Whether no tenant exists yet.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&self.pool).await?;
         Ok(n == 0)
     }
 
     /// Creates a tenant.
-    pub async fn create_tenant(
-        &self,
-        slug: &str,
-        name: &str,
-        currency: &str,
-        program: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn create_tenant(&self, slug: &str, name: &str, currency: &str, program: &str) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO tenants (slug, name, currency, program, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(slug)
             .bind(name)
@@ -154,16 +140,8 @@ impl Db {
 
     /// Every tenant.
     pub async fn tenants(&self) -> Result<Vec<TenantRow>, StoreError> {
-        let rows = sqlx::query("SELECT slug, program FROM tenants ORDER BY slug")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| TenantRow {
-                slug: r.get(0),
-                program: r.get(1),
-            })
-            .collect())
+        let rows = sqlx::query("SELECT slug, program FROM tenants ORDER BY slug").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| TenantRow { slug: r.get(0), program: r.get(1) }).collect())
     }
 
     /// Stores a plugin (content-addressed: storing the same bytes twice is a no-op).
@@ -191,21 +169,11 @@ impl Db {
 
     /// A stored plugin's bytes.
     pub async fn plugin_wasm(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT wasm FROM plugins WHERE hash = ?")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT wasm FROM plugins WHERE hash = ?").bind(hash).fetch_optional(&self.pool).await?)
     }
 
     /// Binds `hook` of `tenant` to a plugin.
-    pub async fn bind(
-        &self,
-        tenant: &str,
-        hook: HookKind,
-        plugin: PluginHash,
-    ) -> Result<(), StoreError> {
+    pub async fn bind(&self, tenant: &str, hook: HookKind, plugin: PluginHash) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO bindings (tenant, hook, plugin_hash) VALUES (?, ?, ?) ON CONFLICT (tenant, hook) DO UPDATE SET plugin_hash = excluded.plugin_hash",
         )
@@ -219,55 +187,41 @@ impl Db {
 
     /// A tenant's bindings, `(hook, plugin hash)`.
     pub async fn bindings(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT hook, plugin_hash FROM bindings WHERE tenant = ? ORDER BY hook")
-                .bind(tenant)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query("SELECT hook, plugin_hash FROM bindings WHERE tenant = ? ORDER BY hook")
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Stores an API key's hash for `tenant` with `role`.
-    pub async fn add_key(
-        &self,
-        tenant: &str,
-        key_hash: &str,
-        role: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_keys (key_hash, tenant, role, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(key_hash)
-        .bind(tenant)
-        .bind(role)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Stores a partner key's hash, bound to `partner_id`.
-    pub async fn add_partner_key(
-        &self,
-        tenant: &str,
-        key_hash: &str,
-        partner_id: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO api_keys (key_hash, tenant, role, partner_id, created_at) VALUES (?, ?, 'partner', ?, ?)")
+    pub async fn add_key(&self, tenant: &str, key_hash: &str, role: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO api_keys (key_hash, tenant, role, created_at) VALUES (?, ?, ?, ?)")
             .bind(key_hash)
             .bind(tenant)
-            .bind(partner_id)
+            .bind(role)
             .bind(now())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
+    /// Stores a partner key's hash, bound to `partner_id`.
+    pub async fn add_partner_key(&self, tenant: &str, key_hash: &str, partner_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, tenant, role, partner_id, created_at) VALUES (?, ?, 'partner', ?, ?)",
+        )
+        .bind(key_hash)
+        .bind(tenant)
+        .bind(partner_id)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The tenant, role and (for partner keys) partner of the key with this hash.
-    pub async fn key(
-        &self,
-        key_hash: &str,
-    ) -> Result<Option<(String, String, Option<String>)>, StoreError> {
+    pub async fn key(&self, key_hash: &str) -> Result<Option<(String, String, Option<String>)>, StoreError> {
         let row = sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = ?")
             .bind(key_hash)
             .fetch_optional(&self.pool)
@@ -297,11 +251,13 @@ impl Db {
         if claimed.rows_affected() == 1 {
             return Ok(None);
         }
-        let row = sqlx::query("SELECT request_hash, status, COALESCE(body, x'') FROM idempotency WHERE scope = ? AND key = ?")
-            .bind(scope)
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT request_hash, status, COALESCE(body, x'') FROM idempotency WHERE scope = ? AND key = ?",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(Some((row.get(0), row.get(1), row.get(2))))
     }
 
@@ -315,15 +271,13 @@ impl Db {
     ) -> Result<(), StoreError> {
         match response {
             Some((status, body)) => {
-                sqlx::query(
-                    "UPDATE idempotency SET status = ?, body = ? WHERE scope = ? AND key = ?",
-                )
-                .bind(i64::from(status))
-                .bind(body)
-                .bind(scope)
-                .bind(key)
-                .execute(&self.pool)
-                .await?;
+                sqlx::query("UPDATE idempotency SET status = ?, body = ? WHERE scope = ? AND key = ?")
+                    .bind(i64::from(status))
+                    .bind(body)
+                    .bind(scope)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
             }
             None => {
                 sqlx::query("DELETE FROM idempotency WHERE scope = ? AND key = ?")
@@ -388,8 +342,7 @@ impl Db {
 }
 
 fn decision_row(r: sqlx::sqlite::SqliteRow) -> DecisionRow {
-    let json =
-        |i: usize| serde_json::from_str(&r.get::<String, _>(i)).unwrap_or(serde_json::Value::Null);
+    let json = |i: usize| serde_json::from_str(&r.get::<String, _>(i)).unwrap_or(serde_json::Value::Null);
     DecisionRow {
         id: r.get(0),
         hook: r.get(1),

@@ -136,8 +136,7 @@ fn partner(r: SqliteRow) -> PartnerRow {
         kind: r.get("kind"),
         tier: r.get("tier"),
         territories: serde_json::from_str(&r.get::<String, _>("territories")).unwrap_or_default(),
-        certifications: serde_json::from_str(&r.get::<String, _>("certifications"))
-            .unwrap_or_default(),
+        certifications: serde_json::from_str(&r.get::<String, _>("certifications")).unwrap_or_default(),
         manager: r.get("manager"),
         status: r.get("status"),
         joined_at: r.get("joined_at"),
@@ -255,11 +254,7 @@ impl Db {
     }
 
     /// One account.
-    pub async fn account(
-        &self,
-        tenant: &str,
-        domain: &str,
-    ) -> Result<Option<AccountRow>, StoreError> {
+    pub async fn account(&self, tenant: &str, domain: &str) -> Result<Option<AccountRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM accounts WHERE tenant = ? AND domain = ?")
             .bind(tenant)
             .bind(domain)
@@ -269,9 +264,7 @@ impl Db {
             domain: r.get("domain"),
             name: r.get("name"),
             industry: r.get("industry"),
-            employees: r
-                .get::<Option<i64>, _>("employees")
-                .and_then(|e| u32::try_from(e).ok()),
+            employees: r.get::<Option<i64>, _>("employees").and_then(|e| u32::try_from(e).ok()),
             country: r.get("country"),
             region: r.get("region"),
         }))
@@ -299,11 +292,7 @@ impl Db {
     }
 
     /// Stores a registration.
-    pub async fn insert_registration(
-        &self,
-        tenant: &str,
-        r: &RegistrationRow,
-    ) -> Result<(), StoreError> {
+    pub async fn insert_registration(&self, tenant: &str, r: &RegistrationRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO registrations (tenant, id, partner_id, account_domain, amount, currency, expected_close, status, \
              protected_until, reason, decision_id, plugin_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -327,11 +316,7 @@ impl Db {
     }
 
     /// One registration.
-    pub async fn registration(
-        &self,
-        tenant: &str,
-        id: &str,
-    ) -> Result<Option<RegistrationRow>, StoreError> {
+    pub async fn registration(&self, tenant: &str, id: &str) -> Result<Option<RegistrationRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM registrations WHERE tenant = ? AND id = ?")
             .bind(tenant)
             .bind(id)
@@ -366,10 +351,12 @@ impl Db {
     /// Marks approved registrations whose protection ended by `at` as
     /// expired; returns how many.
     pub async fn expire_registrations(&self, at: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE registrations SET status = 'expired' WHERE status = 'approved' AND protected_until <= ?")
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE registrations SET status = 'expired' WHERE status = 'approved' AND protected_until <= ?",
+        )
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -430,12 +417,7 @@ impl Db {
     }
 
     /// Adds `amount` to a deal's refunded total.
-    pub async fn add_refund(
-        &self,
-        tenant: &str,
-        deal_id: &str,
-        amount: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn add_refund(&self, tenant: &str, deal_id: &str, amount: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE deals SET refunded = refunded + ? WHERE tenant = ? AND id = ?")
             .bind(amount)
             .bind(tenant)
@@ -446,11 +428,7 @@ impl Db {
     }
 
     /// Stores commission lines.
-    pub async fn insert_lines(
-        &self,
-        tenant: &str,
-        lines: &[CommissionLineRow],
-    ) -> Result<(), StoreError> {
+    pub async fn insert_lines(&self, tenant: &str, lines: &[CommissionLineRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for l in lines {
             sqlx::query(
@@ -477,18 +455,12 @@ impl Db {
     }
 
     /// A deal's commission lines, oldest first.
-    pub async fn deal_lines(
-        &self,
-        tenant: &str,
-        deal_id: &str,
-    ) -> Result<Vec<CommissionLineRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM commission_lines WHERE tenant = ? AND deal_id = ? ORDER BY id",
-        )
-        .bind(tenant)
-        .bind(deal_id)
-        .fetch_all(&self.pool)
-        .await?;
+    pub async fn deal_lines(&self, tenant: &str, deal_id: &str) -> Result<Vec<CommissionLineRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM commission_lines WHERE tenant = ? AND deal_id = ? ORDER BY id")
+            .bind(tenant)
+            .bind(deal_id)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.into_iter().map(line).collect())
     }
 
@@ -513,13 +485,7 @@ impl Db {
     }
 
     /// First-year ACV of the partner's deals won in `[from, to)`.
-    pub async fn won_acv(
-        &self,
-        tenant: &str,
-        partner: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<i64, StoreError> {
+    pub async fn won_acv(&self, tenant: &str, partner: &str, from: i64, to: i64) -> Result<i64, StoreError> {
         let sum: Option<i64> = sqlx::query_scalar(
             "SELECT SUM(first_year_acv) FROM deals WHERE tenant = ? AND partner_id = ? AND stage = 'won' AND closed_at >= ? AND closed_at < ?",
         )

@@ -33,12 +33,7 @@ impl Service {
     /// Routes a lead (admin or manager): a live registration on the account
     /// sends it to that partner, a partner territory to that partner,
     /// otherwise to direct sales, as the company's routing plugin decides.
-    pub async fn route_lead(
-        &self,
-        caller: &Caller,
-        new: NewLead,
-        at: i64,
-    ) -> Result<LeadRow, ServiceError> {
+    pub async fn route_lead(&self, caller: &Caller, new: NewLead, at: i64) -> Result<LeadRow, ServiceError> {
         forbidden_unless_staff(caller)?;
         let tenant = self.tenant(&caller.tenant)?;
         let domain = check_domain(&new.account_domain)?;
@@ -48,9 +43,7 @@ impl Service {
         if let Some(email) = &new.contact_email
             && !email.contains('@')
         {
-            return Err(bad(format!(
-                "`contact_email` {email:?} is not an email address"
-            )));
+            return Err(bad(format!("`contact_email` {email:?} is not an email address")));
         }
 
         // Identify: what the lead does not say comes from the account record.
@@ -79,29 +72,17 @@ impl Service {
             .into_iter()
             .filter(|r| r.status == "approved")
             .filter_map(|r| {
-                Some(wit::LiveRegistration {
-                    protected_until: r.protected_until?,
-                    id: r.id,
-                    partner_id: r.partner_id,
-                })
+                Some(wit::LiveRegistration { protected_until: r.protected_until?, id: r.id, partner_id: r.partner_id })
             })
             .collect();
-        let keys: Vec<String> = [&account.region, &account.country]
-            .into_iter()
-            .flatten()
-            .map(|k| k.to_lowercase())
-            .collect();
+        let keys: Vec<String> =
+            [&account.region, &account.country].into_iter().flatten().map(|k| k.to_lowercase()).collect();
         let partners = self
             .db
             .partners(&caller.tenant)
             .await?
             .iter()
-            .filter(|p| {
-                p.status == "active"
-                    && p.territories
-                        .iter()
-                        .any(|t| keys.contains(&t.to_lowercase()))
-            })
+            .filter(|p| p.status == "active" && p.territories.iter().any(|t| keys.contains(&t.to_lowercase())))
             .map(wit_partner)
             .collect::<Result<Vec<_>, _>>()?;
 
@@ -138,6 +119,7 @@ impl Service {
             created_at: at,
         };
         self.db.insert_lead(&caller.tenant, &row).await?;
+        self.notify(&caller.tenant, "lead.routed", &row).await;
         tracing::info!(tenant = %caller.tenant, lead = %row.id, destination, partner = ?row.partner_id, "lead routed");
         Ok(row)
     }

@@ -112,28 +112,12 @@ pub(crate) fn bad(message: impl Into<String>) -> ServiceError {
 }
 
 pub(crate) fn forbidden_unless_staff(caller: &Caller) -> Result<(), ServiceError> {
-    if caller.is_staff() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(
-            "this needs an admin or manager key".into(),
-        ))
-    }
+    if caller.is_staff() { Ok(()) } else { Err(ServiceError::Forbidden("this needs an admin or manager key".into())) }
 }
 
 pub(crate) fn check_id(field: &str, id: &str) -> Result<(), ServiceError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(format!(
-            "`{field}` must be 1 to 64 letters, digits, `-` or `_`"
-        )))
-    }
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok { Ok(()) } else { Err(bad(format!("`{field}` must be 1 to 64 letters, digits, `-` or `_`"))) }
 }
 
 pub(crate) fn check_domain(domain: &str) -> Result<String, ServiceError> {
@@ -141,37 +125,18 @@ pub(crate) fn check_domain(domain: &str) -> Result<String, ServiceError> {
     let ok = d.contains('.')
         && !d.starts_with('.')
         && !d.ends_with('.')
-        && d.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    if ok {
-        Ok(d)
-    } else {
-        Err(bad(format!(
-            "`account_domain` {domain:?} is not a domain like globex.com"
-        )))
-    }
+        && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if ok { Ok(d) } else { Err(bad(format!("`account_domain` {domain:?} is not a domain like globex.com"))) }
 }
 
-fn check_money(
-    field: &str,
-    m: &wit::Money,
-    currency: &str,
-    positive: bool,
-) -> Result<(), ServiceError> {
+fn check_money(field: &str, m: &wit::Money, currency: &str, positive: bool) -> Result<(), ServiceError> {
     if m.currency != currency {
-        return Err(bad(format!(
-            "`{field}.currency` is {:?}; this program runs in {currency}",
-            m.currency
-        )));
+        return Err(bad(format!("`{field}.currency` is {:?}; this program runs in {currency}", m.currency)));
     }
     if m.amount < 0 || (positive && m.amount == 0) {
         return Err(bad(format!(
             "`{field}.amount` must be {} minor units",
-            if positive {
-                "a positive number of"
-            } else {
-                "zero or more"
-            }
+            if positive { "a positive number of" } else { "zero or more" }
         )));
     }
     Ok(())
@@ -179,24 +144,17 @@ fn check_money(
 
 pub(crate) fn random_id(prefix: &str) -> Result<String, ServiceError> {
     let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
     Ok(format!("{prefix}_{}", hex::encode(bytes)))
 }
 
-pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(
-    field: &str,
-    value: &str,
-) -> Result<T, ServiceError> {
+pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ServiceError> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
         .map_err(|_| ServiceError::Internal(format!("stored {field} {value:?} is not valid")))
 }
 
 pub(crate) fn enum_name<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// The WIT view of a stored partner.
@@ -218,24 +176,13 @@ fn payment_terms(tenant: &Tenant) -> i64 {
         .params
         .iter()
         .find(|p| p.name == "payment-terms-days")
-        .and_then(|p| {
-            if let wit::ParamValue::Integer(d) = p.value {
-                Some(d)
-            } else {
-                None
-            }
-        })
+        .and_then(|p| if let wit::ParamValue::Integer(d) = p.value { Some(d) } else { None })
         .unwrap_or(DEFAULT_PAYMENT_TERMS_DAYS)
 }
 
 impl Service {
     /// Creates a partner (admin or manager).
-    pub async fn create_partner(
-        &self,
-        caller: &Caller,
-        new: NewPartner,
-        at: i64,
-    ) -> Result<PartnerRow, ServiceError> {
+    pub async fn create_partner(&self, caller: &Caller, new: NewPartner, at: i64) -> Result<PartnerRow, ServiceError> {
         forbidden_unless_staff(caller)?;
         check_id("id", &new.id)?;
         if new.name.trim().is_empty() {
@@ -254,10 +201,7 @@ impl Service {
             joined_at: at,
         };
         if !self.db.create_partner(&caller.tenant, &row).await? {
-            return Err(ServiceError::Conflict(format!(
-                "partner `{}` exists already",
-                row.id
-            )));
+            return Err(ServiceError::Conflict(format!("partner `{}` exists already", row.id)));
         }
         Ok(row)
     }
@@ -267,10 +211,7 @@ impl Service {
         if caller.partner.as_deref().is_some_and(|own| own != id) {
             return Err(ServiceError::NotFound(format!("no partner `{id}`")));
         }
-        self.db
-            .partner(&caller.tenant, id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no partner `{id}`")))
+        self.db.partner(&caller.tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("no partner `{id}`")))
     }
 
     /// Every partner (admin or manager).
@@ -280,17 +221,11 @@ impl Service {
     }
 
     /// Creates an API key bound to a partner (admin or manager). Shown once.
-    pub async fn create_partner_key(
-        &self,
-        caller: &Caller,
-        partner: &str,
-    ) -> Result<String, ServiceError> {
+    pub async fn create_partner_key(&self, caller: &Caller, partner: &str) -> Result<String, ServiceError> {
         forbidden_unless_staff(caller)?;
         self.partner(caller, partner).await?;
         let key = new_key(&caller.tenant)?;
-        self.db
-            .add_partner_key(&caller.tenant, &key_hash(&key), partner)
-            .await?;
+        self.db.add_partner_key(&caller.tenant, &key_hash(&key), partner).await?;
         Ok(key)
     }
 
@@ -303,19 +238,11 @@ impl Service {
         new: NewRegistration,
         at: i64,
     ) -> Result<RegistrationRow, ServiceError> {
-        if caller
-            .partner
-            .as_deref()
-            .is_some_and(|own| own != new.partner_id)
-        {
-            return Err(ServiceError::Forbidden(
-                "a partner key can register deals only for its own partner".into(),
-            ));
+        if caller.partner.as_deref().is_some_and(|own| own != new.partner_id) {
+            return Err(ServiceError::Forbidden("a partner key can register deals only for its own partner".into()));
         }
         if !caller.is_staff() && caller.partner.is_none() {
-            return Err(ServiceError::Forbidden(
-                "this key cannot register deals".into(),
-            ));
+            return Err(ServiceError::Forbidden("this key cannot register deals".into()));
         }
         let tenant = self.tenant(&caller.tenant)?;
         let domain = check_domain(&new.account_domain)?;
@@ -334,17 +261,9 @@ impl Service {
         let account = crate::store::records::AccountRow {
             domain: domain.clone(),
             name: new.account_name.clone(),
-            industry: new
-                .industry
-                .clone()
-                .or_else(|| known.as_ref().and_then(|a| a.industry.clone())),
-            employees: new
-                .employees
-                .or_else(|| known.as_ref().and_then(|a| a.employees)),
-            country: new
-                .country
-                .clone()
-                .or_else(|| known.as_ref().and_then(|a| a.country.clone())),
+            industry: new.industry.clone().or_else(|| known.as_ref().and_then(|a| a.industry.clone())),
+            employees: new.employees.or_else(|| known.as_ref().and_then(|a| a.employees)),
+            country: new.country.clone().or_else(|| known.as_ref().and_then(|a| a.country.clone())),
             region: known.as_ref().and_then(|a| a.region.clone()),
         };
         self.db.upsert_account(&caller.tenant, &account).await?;
@@ -402,24 +321,16 @@ impl Service {
             created_at: at,
         };
         self.db.insert_registration(&caller.tenant, &row).await?;
+        self.notify(&caller.tenant, "registration.decided", &row).await;
         tracing::info!(tenant = %caller.tenant, registration = %row.id, status, "deal registration decided");
         Ok(row)
     }
 
     /// One registration; a partner key sees only its partner's.
-    pub async fn registration(
-        &self,
-        caller: &Caller,
-        id: &str,
-    ) -> Result<RegistrationRow, ServiceError> {
+    pub async fn registration(&self, caller: &Caller, id: &str) -> Result<RegistrationRow, ServiceError> {
         let row = self.db.registration(&caller.tenant, id).await?;
-        row.filter(|r| {
-            caller
-                .partner
-                .as_ref()
-                .is_none_or(|own| own == &r.partner_id)
-        })
-        .ok_or_else(|| ServiceError::NotFound(format!("no registration `{id}`")))
+        row.filter(|r| caller.partner.as_ref().is_none_or(|own| own == &r.partner_id))
+            .ok_or_else(|| ServiceError::NotFound(format!("no registration `{id}`")))
     }
 
     /// Registrations, newest first; a partner key sees only its partner's.
@@ -430,32 +341,18 @@ impl Service {
         status: Option<&str>,
         limit: i64,
     ) -> Result<Vec<RegistrationRow>, ServiceError> {
-        const STATUSES: [&str; 7] = [
-            "submitted",
-            "approved",
-            "rejected",
-            "review",
-            "won",
-            "lost",
-            "expired",
-        ];
+        const STATUSES: [&str; 7] = ["submitted", "approved", "rejected", "review", "won", "lost", "expired"];
         if let Some(s) = status
             && !STATUSES.contains(&s)
         {
-            return Err(bad(format!(
-                "`status` must be one of {}",
-                STATUSES.join(", ")
-            )));
+            return Err(bad(format!("`status` must be one of {}", STATUSES.join(", "))));
         }
         let partner = match (&caller.partner, partner) {
             (Some(own), Some(asked)) if own != asked => return Ok(Vec::new()),
             (Some(own), _) => Some(own.as_str()),
             (None, asked) => asked,
         };
-        Ok(self
-            .db
-            .registrations(&caller.tenant, partner, status, limit)
-            .await?)
+        Ok(self.db.registrations(&caller.tenant, partner, status, limit).await?)
     }
 
     /// Expires approved registrations whose protection ended (the
@@ -465,12 +362,7 @@ impl Service {
     }
 
     /// Creates a deal (admin or manager).
-    pub async fn create_deal(
-        &self,
-        caller: &Caller,
-        new: NewDeal,
-        at: i64,
-    ) -> Result<DealRow, ServiceError> {
+    pub async fn create_deal(&self, caller: &Caller, new: NewDeal, at: i64) -> Result<DealRow, ServiceError> {
         forbidden_unless_staff(caller)?;
         let tenant = self.tenant(&caller.tenant)?;
         let id = match new.id {
@@ -483,10 +375,7 @@ impl Service {
         let domain = check_domain(&new.account_domain)?;
         let currency = tenant.program.currency.clone();
         check_money("first_year_acv", &new.first_year_acv, &currency, true)?;
-        let services = new.services.unwrap_or(wit::Money {
-            amount: 0,
-            currency: currency.clone(),
-        });
+        let services = new.services.unwrap_or(wit::Money { amount: 0, currency: currency.clone() });
         check_money("services", &services, &currency, false)?;
         match (new.source.as_str(), &new.partner_id) {
             ("Direct", None) => {}
@@ -502,9 +391,7 @@ impl Service {
                 return Err(bad("`partner_id` is required for a partner deal"));
             }
             (other, _) => {
-                return Err(bad(format!(
-                    "`source` {other:?} must be PartnerSourced, PartnerInfluenced or Direct"
-                )));
+                return Err(bad(format!("`source` {other:?} must be PartnerSourced, PartnerInfluenced or Direct")));
             }
         }
         let row = DealRow {
@@ -521,20 +408,13 @@ impl Service {
             created_at: at,
         };
         if !self.db.create_deal(&caller.tenant, &row).await? {
-            return Err(ServiceError::Conflict(format!(
-                "deal `{}` exists already",
-                row.id
-            )));
+            return Err(ServiceError::Conflict(format!("deal `{}` exists already", row.id)));
         }
         Ok(row)
     }
 
     /// A deal and its commission lines (admin or manager, or its partner).
-    pub async fn deal(
-        &self,
-        caller: &Caller,
-        id: &str,
-    ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+    pub async fn deal(&self, caller: &Caller, id: &str) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
         let deal = self
             .db
             .deal(&caller.tenant, id)
@@ -558,20 +438,12 @@ impl Service {
         forbidden_unless_staff(caller)?;
         let (deal, _) = self.deal(caller, id).await?;
         if deal.stage != "open" {
-            return Err(ServiceError::Conflict(format!(
-                "deal `{id}` is {} already",
-                deal.stage
-            )));
+            return Err(ServiceError::Conflict(format!("deal `{id}` is {} already", deal.stage)));
         }
         self.db.win_deal(&caller.tenant, &deal, at).await?;
-        let deal = DealRow {
-            stage: "won".into(),
-            closed_at: Some(at),
-            ..deal
-        };
+        let deal = DealRow { stage: "won".into(), closed_at: Some(at), ..deal };
         if deal.partner_id.is_some() {
-            self.commission(caller, &deal, wit::CommissionEvent::Won, at)
-                .await?;
+            self.commission(caller, &deal, wit::CommissionEvent::Won, at).await?;
         }
         self.deal(caller, id).await
     }
@@ -586,10 +458,7 @@ impl Service {
         forbidden_unless_staff(caller)?;
         let (deal, _) = self.deal(caller, id).await?;
         if deal.stage != "open" {
-            return Err(ServiceError::Conflict(format!(
-                "deal `{id}` is {} already",
-                deal.stage
-            )));
+            return Err(ServiceError::Conflict(format!("deal `{id}` is {} already", deal.stage)));
         }
         self.db.lose_deal(&caller.tenant, &deal, at).await?;
         self.deal(caller, id).await
@@ -620,12 +489,9 @@ impl Service {
                 deal.first_year_acv - deal.refunded
             )));
         }
-        self.db
-            .add_refund(&caller.tenant, id, amount.amount)
-            .await?;
+        self.db.add_refund(&caller.tenant, id, amount.amount).await?;
         if deal.partner_id.is_some() {
-            self.commission(caller, &deal, wit::CommissionEvent::Refund(amount), at)
-                .await?;
+            self.commission(caller, &deal, wit::CommissionEvent::Refund(amount), at).await?;
         }
         self.deal(caller, id).await
     }
@@ -644,34 +510,18 @@ impl Service {
             .partner(&caller.tenant, partner_id)
             .await?
             .ok_or_else(|| ServiceError::Internal("deal partner vanished".into()))?;
-        let money = |amount| wit::Money {
-            amount,
-            currency: deal.currency.clone(),
-        };
+        let money = |amount| wit::Money { amount, currency: deal.currency.clone() };
         let prior_lines = self
             .db
             .deal_lines(&caller.tenant, &deal.id)
             .await?
             .into_iter()
             .filter(|l| l.status != "held")
-            .map(|l| {
-                Ok(wit::PriorLine {
-                    kind: parse_enum("line kind", &l.kind)?,
-                    amount: money(l.amount),
-                })
-            })
+            .map(|l| Ok(wit::PriorLine { kind: parse_enum("line kind", &l.kind)?, amount: money(l.amount) }))
             .collect::<Result<Vec<_>, ServiceError>>()?;
         let closed_at = deal.closed_at.unwrap_or(at);
         // Won ACV earlier in the same calendar quarter, before this deal.
-        let quarter_to_date = self
-            .db
-            .won_acv(
-                &caller.tenant,
-                partner_id,
-                quarter_start(closed_at),
-                closed_at,
-            )
-            .await?;
+        let quarter_to_date = self.db.won_acv(&caller.tenant, partner_id, quarter_start(closed_at), closed_at).await?;
         let input = wit::CommissionInput {
             context: tenant.program.context(at),
             event,
@@ -728,6 +578,14 @@ impl Service {
                 .collect()
         };
         self.db.insert_lines(&caller.tenant, &lines).await?;
+        let event = if matches!(lines.first(), Some(l) if l.status == "held") {
+            "commission.held"
+        } else if lines.iter().any(|l| l.amount < 0) {
+            "commission.clawback"
+        } else {
+            "commission.created"
+        };
+        self.notify(&caller.tenant, event, &serde_json::json!({ "deal_id": deal.id, "lines": lines })).await;
         Ok(())
     }
 
@@ -744,10 +602,7 @@ impl Service {
         }
         self.partner(caller, partner).await?;
         let tenant = self.tenant(&caller.tenant)?;
-        let lines = self
-            .db
-            .partner_lines(&caller.tenant, partner, from, to)
-            .await?;
+        let lines = self.db.partner_lines(&caller.tenant, partner, from, to).await?;
         let mut by_status = std::collections::BTreeMap::new();
         for l in &lines {
             *by_status.entry(l.status.clone()).or_insert(0) += l.amount;

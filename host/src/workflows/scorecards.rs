@@ -19,8 +19,7 @@ fn month(period: &str) -> Result<(i64, i64), ServiceError> {
         let (y, m) = (y.parse::<i64>().ok()?, m.parse::<u32>().ok()?);
         (period.len() == 7 && (1..=12).contains(&m) && (1970..=9999).contains(&y)).then_some((y, m))
     });
-    let (y, m) =
-        parsed.ok_or_else(|| bad(format!("period {period:?} must be a month like 2026-10")))?;
+    let (y, m) = parsed.ok_or_else(|| bad(format!("period {period:?} must be a month like 2026-10")))?;
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     Ok((days_from_civil(y, m, 1), days_from_civil(ny, nm, 1)))
 }
@@ -28,11 +27,7 @@ fn month(period: &str) -> Result<(i64, i64), ServiceError> {
 impl Service {
     /// Runs the scorecard for `period` (`YYYY-MM`) over every active
     /// partner (admin or manager). Running it again replaces it.
-    pub async fn run_scorecards(
-        &self,
-        caller: &Caller,
-        period: &str,
-    ) -> Result<Vec<ScorecardRow>, ServiceError> {
+    pub async fn run_scorecards(&self, caller: &Caller, period: &str) -> Result<Vec<ScorecardRow>, ServiceError> {
         forbidden_unless_staff(caller)?;
         let (from, to) = month(period)?;
         // The trailing twelve months end with the period.
@@ -40,40 +35,17 @@ impl Service {
         let trailing_from = days_from_civil(end_year - 1, end_month, 1);
         let tenant = self.tenant(&caller.tenant)?;
         let currency = tenant.program.currency.clone();
-        let registered = self
-            .db
-            .registrations_by_partner(&caller.tenant, from, to)
-            .await?;
+        let registered = self.db.registrations_by_partner(&caller.tenant, from, to).await?;
         let deals = self.db.deals_by_partner(&caller.tenant, from, to).await?;
-        let trailing = self
-            .db
-            .deals_by_partner(&caller.tenant, trailing_from, to)
-            .await?;
-        let money = |amount| wit::Money {
-            amount,
-            currency: currency.clone(),
-        };
+        let trailing = self.db.deals_by_partner(&caller.tenant, trailing_from, to).await?;
+        let money = |amount| wit::Money { amount, currency: currency.clone() };
 
         let mut cards = Vec::new();
-        for partner in self
-            .db
-            .partners(&caller.tenant)
-            .await?
-            .into_iter()
-            .filter(|p| p.status == "active")
-        {
+        for partner in self.db.partners(&caller.tenant).await?.into_iter().filter(|p| p.status == "active") {
             let counts = deals.get(&partner.id).copied().unwrap_or_default();
             let decided_deals = counts.won + counts.lost;
-            let win_rate = if decided_deals == 0 {
-                0
-            } else {
-                counts.won * 10_000 / decided_deals
-            };
-            let average = if counts.won == 0 {
-                0
-            } else {
-                counts.won_revenue / counts.won
-            };
+            let win_rate = if decided_deals == 0 { 0 } else { counts.won * 10_000 / decided_deals };
+            let average = if counts.won == 0 { 0 } else { counts.won_revenue / counts.won };
             let trailing_revenue = trailing.get(&partner.id).map_or(0, |c| c.won_revenue);
             let input = wit::TierInput {
                 context: tenant.program.context(to),
@@ -81,10 +53,8 @@ impl Service {
                 scorecard: wit::Scorecard {
                     period: period.to_string(),
                     trailing_revenue: money(trailing_revenue),
-                    registered_deals: u32::try_from(
-                        registered.get(&partner.id).copied().unwrap_or(0),
-                    )
-                    .unwrap_or(u32::MAX),
+                    registered_deals: u32::try_from(registered.get(&partner.id).copied().unwrap_or(0))
+                        .unwrap_or(u32::MAX),
                     won_deals: u32::try_from(counts.won).unwrap_or(u32::MAX),
                     lost_deals: u32::try_from(counts.lost).unwrap_or(u32::MAX),
                     win_rate: win_rate as u32,
@@ -115,6 +85,7 @@ impl Service {
             if card.escalate {
                 tracing::info!(tenant = %caller.tenant, partner = %card.partner_id, from = %card.tier_before,
                     to = %card.tier_after, "tier change escalated to the partner manager");
+                self.notify(&caller.tenant, "tier.escalated", &card).await;
             }
             cards.push(card);
         }
@@ -122,26 +93,14 @@ impl Service {
     }
 
     /// A period's scorecards; a partner key sees only its own.
-    pub async fn scorecards(
-        &self,
-        caller: &Caller,
-        period: &str,
-    ) -> Result<Vec<ScorecardRow>, ServiceError> {
+    pub async fn scorecards(&self, caller: &Caller, period: &str) -> Result<Vec<ScorecardRow>, ServiceError> {
         month(period)?;
-        Ok(self
-            .db
-            .scorecards(&caller.tenant, period, caller.partner.as_deref())
-            .await?)
+        Ok(self.db.scorecards(&caller.tenant, period, caller.partner.as_deref()).await?)
     }
 
     /// The program metrics for `[from, to)` beside the seed's benchmarks
     /// (admin or manager).
-    pub async fn program_metrics(
-        &self,
-        caller: &Caller,
-        from: i64,
-        to: i64,
-    ) -> Result<ProgramMetrics, ServiceError> {
+    pub async fn program_metrics(&self, caller: &Caller, from: i64, to: i64) -> Result<ProgramMetrics, ServiceError> {
         forbidden_unless_staff(caller)?;
         if from >= to {
             return Err(bad("`from` must be before `to`"));
@@ -152,38 +111,13 @@ impl Service {
         let median_days = (!days.is_empty()).then(|| days[days.len() / 2]);
         let bps = |num: i64, den: i64| (den > 0).then(|| num * 10_000 / den);
         let metrics = vec![
-            Benchmark::higher(
-                "partner-revenue",
-                bps(n.partner_won_revenue, n.won_revenue),
-                1_500,
-                3_000,
-            ),
-            Benchmark::higher(
-                "active-partners",
-                bps(n.engaged_partners, n.active_partners),
-                4_000,
-                6_000,
-            ),
-            Benchmark::higher(
-                "partner-win-rate",
-                bps(n.partner_won, n.partner_won + n.partner_lost),
-                2_500,
-                4_000,
-            ),
+            Benchmark::higher("partner-revenue", bps(n.partner_won_revenue, n.won_revenue), 1_500, 3_000),
+            Benchmark::higher("active-partners", bps(n.engaged_partners, n.active_partners), 4_000, 6_000),
+            Benchmark::higher("partner-win-rate", bps(n.partner_won, n.partner_won + n.partner_lost), 2_500, 4_000),
             Benchmark::lower("time-to-first-deal", median_days, 182, 91),
-            Benchmark::higher(
-                "partner-retention",
-                bps(n.cohort_active, n.cohort),
-                7_000,
-                8_500,
-            ),
+            Benchmark::higher("partner-retention", bps(n.cohort_active, n.cohort), 7_000, 8_500),
         ];
-        Ok(ProgramMetrics {
-            from,
-            to,
-            numbers: n,
-            metrics,
-        })
+        Ok(ProgramMetrics { from, to, numbers: n, metrics })
     }
 }
 
@@ -212,14 +146,7 @@ impl Benchmark {
             Some(v) if v >= good => "good",
             Some(_) => "below",
         };
-        Benchmark {
-            metric,
-            value,
-            unit: "bps",
-            good,
-            great,
-            rating,
-        }
+        Benchmark { metric, value, unit: "bps", good, great, rating }
     }
 
     fn lower(metric: &'static str, value: Option<i64>, good: i64, great: i64) -> Benchmark {
@@ -229,14 +156,7 @@ impl Benchmark {
             Some(v) if v <= good => "good",
             Some(_) => "below",
         };
-        Benchmark {
-            metric,
-            value,
-            unit: "days",
-            good,
-            great,
-            rating,
-        }
+        Benchmark { metric, value, unit: "days", good, great, rating }
     }
 }
 
@@ -259,10 +179,7 @@ mod tests {
 
     #[test]
     fn months() {
-        assert_eq!(
-            month("2026-11").unwrap(),
-            (days_from_civil(2026, 11, 1), days_from_civil(2026, 12, 1))
-        );
+        assert_eq!(month("2026-11").unwrap(), (days_from_civil(2026, 11, 1), days_from_civil(2026, 12, 1)));
         assert_eq!(month("2026-12").unwrap().1, days_from_civil(2027, 1, 1));
         for bad in ["2026-13", "2026-1", "26-01", "2026/01", ""] {
             assert!(month(bad).is_err(), "{bad}");
@@ -271,18 +188,9 @@ mod tests {
 
     #[test]
     fn ratings() {
-        assert_eq!(
-            Benchmark::higher("x", Some(3_000), 1_500, 3_000).rating,
-            "great"
-        );
-        assert_eq!(
-            Benchmark::higher("x", Some(1_500), 1_500, 3_000).rating,
-            "good"
-        );
-        assert_eq!(
-            Benchmark::higher("x", Some(1_499), 1_500, 3_000).rating,
-            "below"
-        );
+        assert_eq!(Benchmark::higher("x", Some(3_000), 1_500, 3_000).rating, "great");
+        assert_eq!(Benchmark::higher("x", Some(1_500), 1_500, 3_000).rating, "good");
+        assert_eq!(Benchmark::higher("x", Some(1_499), 1_500, 3_000).rating, "below");
         assert_eq!(Benchmark::lower("t", Some(91), 182, 91).rating, "great");
         assert_eq!(Benchmark::lower("t", Some(200), 182, 91).rating, "below");
         assert_eq!(Benchmark::higher("x", None, 1, 2).rating, "no-data");

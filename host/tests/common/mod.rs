@@ -27,17 +27,12 @@ pub fn load(runtime: &Runtime, path: &str) -> Arc<Plugin> {
 }
 
 pub fn program(company: &str) -> Program {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../policies")
-        .join(company);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../policies").join(company);
     Program::load(&dir).expect("example program parses")
 }
 
 pub fn usd(amount: i64) -> Money {
-    Money {
-        amount,
-        currency: "USD".into(),
-    }
+    Money { amount, currency: "USD".into() }
 }
 
 pub fn partner(id: &str, kind: PartnerKind, tier: Tier) -> Partner {
@@ -53,12 +48,7 @@ pub fn partner(id: &str, kind: PartnerKind, tier: Tier) -> Partner {
 }
 
 /// A won deal of `acv` cents first-year ACV.
-pub fn won_deal(
-    program: &Program,
-    kind: PartnerKind,
-    acv: i64,
-    quarter_to_date: i64,
-) -> CommissionInput {
+pub fn won_deal(program: &Program, kind: PartnerKind, acv: i64, quarter_to_date: i64) -> CommissionInput {
     CommissionInput {
         context: program.context(NOW),
         event: CommissionEvent::Won,
@@ -78,10 +68,7 @@ pub fn won_deal(
 /// A commission input for the hostile plugin in `mode`.
 pub fn hostile(mode: &str) -> CommissionInput {
     let mut input = won_deal(&program("acme"), PartnerKind::Referral, 12_000_000, 0);
-    input.context.params = vec![Param {
-        name: "mode".into(),
-        value: ParamValue::Text(mode.into()),
-    }];
+    input.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text(mode.into()) }];
     input
 }
 

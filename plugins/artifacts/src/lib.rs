@@ -16,12 +16,7 @@ include!(concat!(env!("OUT_DIR"), "/paths.rs"));
 pub static STOCK_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pactum_stock.wasm"));
 
 /// Northwind's commission plugin, embedded for the demo program.
-pub static NORTHWIND_BYTES: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/northwind_commission.wasm"));
+pub static NORTHWIND_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/northwind_commission.wasm"));
 
 /// Every plugin built here, as `(name, path)`.
-pub const ALL: &[(&str, &str)] = &[
-    ("stock", STOCK),
-    ("northwind", NORTHWIND),
-    ("hostile", HOSTILE),
-];
+pub const ALL: &[(&str, &str)] = &[("stock", STOCK), ("northwind", NORTHWIND), ("hostile", HOSTILE)];

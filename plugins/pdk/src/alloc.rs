@@ -23,10 +23,7 @@ unsafe impl Sync for Bump {}
 
 impl Bump {
     pub(crate) const fn new() -> Bump {
-        Bump {
-            next: Cell::new(0),
-            end: Cell::new(0),
-        }
+        Bump { next: Cell::new(0), end: Cell::new(0) }
     }
 
     /// Makes `[next, next + size)` available, growing memory if needed.

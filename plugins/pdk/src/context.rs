@@ -9,10 +9,7 @@ use crate::types::{Context, Money, ParamValue, PolicyError, Tier};
 impl Context {
     /// The raw value of parameter `name`, if the company declares it.
     pub fn param(&self, name: &str) -> Option<&ParamValue> {
-        self.params
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| &p.value)
+        self.params.iter().find(|p| p.name == name).map(|p| &p.value)
     }
 
     /// Integer parameter `name`.
@@ -25,25 +22,15 @@ impl Context {
 
     /// Integer parameter `name`, or `default` when the company does not set it.
     pub fn integer_or(&self, name: &str, default: i64) -> Result<i64, PolicyError> {
-        if self.param(name).is_none() {
-            Ok(default)
-        } else {
-            self.integer(name)
-        }
+        if self.param(name).is_none() { Ok(default) } else { self.integer(name) }
     }
 
     /// Rate parameter `name` in basis points, 0 to 10 000 (100 %).
     pub fn bps(&self, name: &str) -> Result<u32, PolicyError> {
         let v = self.integer(name)?;
-        u32::try_from(v)
-            .ok()
-            .filter(|v| *v <= crate::money::FULL_BPS)
-            .ok_or_else(|| {
-                PolicyError::new(
-                    "bad-param",
-                    format!("parameter `{name}` must be 0 to 10000 basis points, got {v}"),
-                )
-            })
+        u32::try_from(v).ok().filter(|v| *v <= crate::money::FULL_BPS).ok_or_else(|| {
+            PolicyError::new("bad-param", format!("parameter `{name}` must be 0 to 10000 basis points, got {v}"))
+        })
     }
 
     /// Money parameter `name`.
@@ -90,10 +77,7 @@ fn bad_param(name: &str, wanted: &str, got: Option<&ParamValue>) -> PolicyError 
         Some(ParamValue::Flag(f)) => format!("the flag {f}"),
         Some(ParamValue::Money(m)) => format!("the amount {m}"),
     };
-    PolicyError::new(
-        "bad-param",
-        format!("parameter `{name}` must be {wanted}, got {got}"),
-    )
+    PolicyError::new("bad-param", format!("parameter `{name}` must be {wanted}, got {got}"))
 }
 
 impl Tier {

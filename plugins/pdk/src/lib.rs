@@ -89,9 +89,7 @@ pub mod types {
 pub mod prelude {
     pub use crate::money::{DAY, apply_bps};
     pub use crate::time::format_date;
-    pub use crate::types::{
-        Certification, Context, Money, Param, ParamValue, Partner, PartnerKind, PolicyError, Tier,
-    };
+    pub use crate::types::{Certification, Context, Money, Param, ParamValue, Partner, PartnerKind, PolicyError, Tier};
 }
 
 macro_rules! hook {
@@ -218,7 +216,7 @@ macro_rules! export_routing {
                     <$ty as $crate::routing::Routing>::route(input)
                 }
             }
-            $crate::routing_world::__export_routing_world!(__PactumExport with_types_in $crate::routing_world);
+    $crate::routing_world::__export_routing_world!(__PactumExport with_types_in $crate::routing_world);
         };
     };
 }
@@ -238,7 +236,7 @@ macro_rules! export_approval {
                     <$ty as $crate::approval::Approval>::evaluate(input)
                 }
             }
-            $crate::approval_world::__export_approval_world!(__PactumExport with_types_in $crate::approval_world);
+    $crate::approval_world::__export_approval_world!(__PactumExport with_types_in $crate::approval_world);
         };
     };
 }
@@ -253,11 +251,12 @@ macro_rules! export_commission {
             impl $crate::commission::__Guest for __PactumExport {
                 fn compute(
                     input: $crate::commission::CommissionInput,
-                ) -> ::core::result::Result<$crate::commission::CommissionDecision, $crate::types::PolicyError> {
+                ) -> ::core::result::Result<$crate::commission::CommissionDecision, $crate::types::PolicyError>
+                {
                     $crate::__private::install_panic_hook();
                     <$ty as $crate::commission::Commission>::compute(input)
                 }
-            }
+    }
             $crate::commission_world::__export_commission_world!(__PactumExport with_types_in $crate::commission_world);
         };
     };

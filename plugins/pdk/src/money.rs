@@ -37,11 +37,7 @@ pub fn mul_div_round(amount: i64, numerator: i128, denominator: i128) -> Option<
     let (q, r) = (product / denominator, product % denominator);
     // Round half away from zero: compare twice the remainder with the divisor.
     let rounded = if 2 * r.abs() >= denominator.abs() {
-        if (product < 0) != (denominator < 0) {
-            q - 1
-        } else {
-            q + 1
-        }
+        if (product < 0) != (denominator < 0) { q - 1 } else { q + 1 }
     } else {
         q
     };
@@ -51,10 +47,7 @@ pub fn mul_div_round(amount: i64, numerator: i128, denominator: i128) -> Option<
 impl Money {
     /// `amount` minor units of `currency`.
     pub fn new(amount: i64, currency: &str) -> Money {
-        Money {
-            amount,
-            currency: currency.to_string(),
-        }
+        Money { amount, currency: currency.to_string() }
     }
 
     /// Zero in `currency`.
@@ -65,10 +58,7 @@ impl Money {
     /// This amount times `bps` basis points, rounded half away from zero.
     pub fn times_bps(&self, bps: u32) -> Result<Money, PolicyError> {
         apply_bps(self.amount, bps)
-            .map(|amount| Money {
-                amount,
-                currency: self.currency.clone(),
-            })
+            .map(|amount| Money { amount, currency: self.currency.clone() })
             .ok_or_else(|| PolicyError::new("overflow", format!("{self} × {bps} bp overflows")))
     }
 
@@ -77,10 +67,7 @@ impl Money {
         self.same_currency(other)?;
         self.amount
             .checked_add(other.amount)
-            .map(|amount| Money {
-                amount,
-                currency: self.currency.clone(),
-            })
+            .map(|amount| Money { amount, currency: self.currency.clone() })
             .ok_or_else(|| PolicyError::new("overflow", format!("{self} + {other} overflows")))
     }
 
@@ -89,29 +76,19 @@ impl Money {
         self.same_currency(other)?;
         self.amount
             .checked_sub(other.amount)
-            .map(|amount| Money {
-                amount,
-                currency: self.currency.clone(),
-            })
+            .map(|amount| Money { amount, currency: self.currency.clone() })
             .ok_or_else(|| PolicyError::new("overflow", format!("{self} - {other} overflows")))
     }
 
     /// The smaller of two amounts of the same currency.
     pub fn min(&self, other: &Money) -> Result<Money, PolicyError> {
         self.same_currency(other)?;
-        Ok(if self.amount <= other.amount {
-            self.clone()
-        } else {
-            other.clone()
-        })
+        Ok(if self.amount <= other.amount { self.clone() } else { other.clone() })
     }
 
     /// The negated amount (for clawbacks).
     pub fn negated(&self) -> Money {
-        Money {
-            amount: -self.amount,
-            currency: self.currency.clone(),
-        }
+        Money { amount: -self.amount, currency: self.currency.clone() }
     }
 
     fn same_currency(&self, other: &Money) -> Result<(), PolicyError> {
@@ -147,12 +124,7 @@ impl fmt::Display for Money {
         if decimals == 0 {
             write!(f, "{sign}{} {grouped}", self.currency)
         } else {
-            write!(
-                f,
-                "{sign}{} {grouped}.{minor:0width$}",
-                self.currency,
-                width = decimals as usize
-            )
+            write!(f, "{sign}{} {grouped}.{minor:0width$}", self.currency, width = decimals as usize)
         }
     }
 }
@@ -169,10 +141,7 @@ pub fn minor_unit_digits(currency: &str) -> u32 {
 impl PolicyError {
     /// A policy error with a machine-readable `code` and a message.
     pub fn new(code: &str, message: impl Into<String>) -> PolicyError {
-        PolicyError {
-            code: code.to_string(),
-            message: message.into(),
-        }
+        PolicyError { code: code.to_string(), message: message.into() }
     }
 }
 
@@ -196,18 +165,12 @@ mod tests {
     fn never_wraps() {
         assert_eq!(apply_bps(i64::MAX, 20_000), None);
         assert_eq!(apply_bps(i64::MAX, 10_000), Some(i64::MAX));
-        assert!(
-            Money::new(i64::MAX, "USD")
-                .checked_add(&Money::new(1, "USD"))
-                .is_err()
-        );
+        assert!(Money::new(i64::MAX, "USD").checked_add(&Money::new(1, "USD")).is_err());
     }
 
     #[test]
     fn refuses_mixed_currencies() {
-        let err = Money::new(1, "USD")
-            .checked_add(&Money::new(1, "EUR"))
-            .unwrap_err();
+        let err = Money::new(1, "USD").checked_add(&Money::new(1, "EUR")).unwrap_err();
         assert_eq!(err.code, "currency-mismatch");
     }
 

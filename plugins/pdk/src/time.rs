@@ -59,9 +59,6 @@ mod tests {
         assert_eq!(days_from_civil(2026, 11, 26), 1_795_651_200);
         assert_eq!(days_from_civil(2000, 2, 29), 951_782_400);
         assert_eq!(format_date(quarter_start(1_795_651_200)), "2026-10-01");
-        assert_eq!(
-            format_date(quarter_start(days_from_civil(2027, 3, 31))),
-            "2027-01-01"
-        );
+        assert_eq!(format_date(quarter_start(days_from_civil(2027, 3, 31))), "2027-01-01");
     }
 }

@@ -20,17 +20,10 @@ impl Approval for Stock {
         let ctx = &input.context;
         let reg = &input.registration;
         if !input.partner.active {
-            return Ok(reject(format!(
-                "Partner {} is not active and cannot register deals.",
-                input.partner.id
-            )));
+            return Ok(reject(format!("Partner {} is not active and cannot register deals.", input.partner.id)));
         }
         if let Some(other) = input.existing.first() {
-            let what = if other.partner_id == input.partner.id {
-                "a duplicate of"
-            } else {
-                "in conflict with"
-            };
+            let what = if other.partner_id == input.partner.id { "a duplicate of" } else { "in conflict with" };
             let status = match (other.status, other.protected_until) {
                 (RegistrationStatus::Approved, Some(until)) => {
                     format!("approved, protected until {}", format_date(until))
@@ -50,10 +43,7 @@ impl Approval for Stock {
         if !industries.is_empty() {
             match &reg.industry {
                 Some(i) if industries.iter().any(|x| x.eq_ignore_ascii_case(i)) => {}
-                Some(i) => misses.push(format!(
-                    "industry {i} is not in the ideal profile ({})",
-                    industries.join(", ")
-                )),
+                Some(i) => misses.push(format!("industry {i} is not in the ideal profile ({})", industries.join(", "))),
                 None => misses.push("industry is unknown".to_string()),
             }
         }
@@ -61,10 +51,7 @@ impl Approval for Stock {
         if !countries.is_empty() {
             match &reg.country {
                 Some(c) if countries.iter().any(|x| x.eq_ignore_ascii_case(c)) => {}
-                Some(c) => misses.push(format!(
-                    "country {c} is outside the program ({})",
-                    countries.join(", ")
-                )),
+                Some(c) => misses.push(format!("country {c} is outside the program ({})", countries.join(", "))),
                 None => misses.push("country is unknown".to_string()),
             }
         }
@@ -72,24 +59,17 @@ impl Approval for Stock {
         if min_employees > 0 {
             match reg.employees {
                 Some(e) if i64::from(e) >= min_employees => {}
-                Some(e) => misses.push(format!(
-                    "{e} employees is below the minimum of {min_employees}"
-                )),
+                Some(e) => misses.push(format!("{e} employees is below the minimum of {min_employees}")),
                 None => misses.push("employee count is unknown".to_string()),
             }
         }
         if ctx.param("icp-min-deal").is_some() {
             let min = ctx.money("icp-min-deal")?;
             if min.currency == reg.amount.currency && reg.amount.amount < min.amount {
-                misses.push(format!(
-                    "deal size {} is below the minimum of {min}",
-                    reg.amount
-                ));
+                misses.push(format!("deal size {} is below the minimum of {min}", reg.amount));
             } else if min.currency != reg.amount.currency {
-                misses.push(format!(
-                    "deal currency {} differs from the program's {}",
-                    reg.amount.currency, min.currency
-                ));
+                misses
+                    .push(format!("deal currency {} differs from the program's {}", reg.amount.currency, min.currency));
             }
         }
         if !misses.is_empty() {
@@ -103,9 +83,7 @@ impl Approval for Stock {
         let days = u32::try_from(days).ok().filter(|d| *d > 0).ok_or_else(|| {
             PolicyError::new(
                 "bad-param",
-                format!(
-                    "parameter `protection-days` must be a positive number of days, got {days}"
-                ),
+                format!("parameter `protection-days` must be a positive number of days, got {days}"),
             )
         })?;
         let until = ctx.event_time.saturating_add(i64::from(days) * DAY);
@@ -121,10 +99,7 @@ impl Approval for Stock {
 }
 
 fn reject(reason: String) -> ApprovalDecision {
-    ApprovalDecision {
-        outcome: ApprovalOutcome::Reject,
-        reason,
-    }
+    ApprovalDecision { outcome: ApprovalOutcome::Reject, reason }
 }
 
 #[cfg(test)]
@@ -173,12 +148,7 @@ mod tests {
         });
         let d = Stock::evaluate(i).unwrap();
         assert_eq!(d.outcome, ApprovalOutcome::Reject);
-        assert!(
-            d.reason
-                .contains("in conflict with registration r-1 by partner p-9"),
-            "{}",
-            d.reason
-        );
+        assert!(d.reason.contains("in conflict with registration r-1 by partner p-9"), "{}", d.reason);
     }
 
     #[test]
@@ -191,11 +161,7 @@ mod tests {
             protected_until: None,
         });
         let d = Stock::evaluate(i).unwrap();
-        assert!(
-            d.reason.contains("a duplicate of registration r-1"),
-            "{}",
-            d.reason
-        );
+        assert!(d.reason.contains("a duplicate of registration r-1"), "{}", d.reason);
     }
 
     #[test]
@@ -205,10 +171,6 @@ mod tests {
         i.registration.employees = Some(10);
         let d = Stock::evaluate(i).unwrap();
         assert_eq!(d.outcome, ApprovalOutcome::Review);
-        assert!(
-            d.reason.contains("industry mining") && d.reason.contains("10 employees"),
-            "{}",
-            d.reason
-        );
+        assert!(d.reason.contains("industry mining") && d.reason.contains("10 employees"), "{}", d.reason);
     }
 }

@@ -19,9 +19,7 @@ use pactum_pdk::commission::*;
 impl Commission for Stock {
     fn compute(input: CommissionInput) -> Result<CommissionDecision, PolicyError> {
         match &input.event {
-            CommissionEvent::Refund(refund) => {
-                pactum_pdk::clawback::proportional_clawback(&input, refund)
-            }
+            CommissionEvent::Refund(refund) => pactum_pdk::clawback::proportional_clawback(&input, refund),
             CommissionEvent::Won => won(&input),
         }
     }
@@ -41,23 +39,13 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
                 ),
             });
         }
-        (PartnerKind::Referral, DealSource::PartnerSourced) => {
-            (LineKind::Fee, "referral-rate-bps", "referral fee")
-        }
-        (PartnerKind::Referral, DealSource::PartnerInfluenced) => {
-            (LineKind::Fee, "cosell-rate-bps", "co-sell fee")
-        }
-        (PartnerKind::Reseller, _) => (
-            LineKind::Margin,
-            "reseller-margin-bps",
-            "reseller margin off list",
-        ),
+        (PartnerKind::Referral, DealSource::PartnerSourced) => (LineKind::Fee, "referral-rate-bps", "referral fee"),
+        (PartnerKind::Referral, DealSource::PartnerInfluenced) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
+        (PartnerKind::Reseller, _) => (LineKind::Margin, "reseller-margin-bps", "reseller margin off list"),
         (PartnerKind::Technology, _) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
-        (PartnerKind::Strategic, _) if ctx.param("strategic-rate-bps").is_some() => (
-            LineKind::Fee,
-            "strategic-rate-bps",
-            "strategic alliance fee",
-        ),
+        (PartnerKind::Strategic, _) if ctx.param("strategic-rate-bps").is_some() => {
+            (LineKind::Fee, "strategic-rate-bps", "strategic alliance fee")
+        }
         (PartnerKind::Strategic, _) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
     };
     let rate = ctx.bps(param)?;
@@ -86,9 +74,7 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
 
 fn label_cap(label: &str) -> String {
     let mut c = label.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -122,21 +108,13 @@ mod tests {
         assert_eq!(d.lines.len(), 1);
         assert_eq!(d.lines[0].amount, Money::new(1_800_000, "USD")); // $18,000.00
         assert_eq!(d.lines[0].kind, LineKind::Fee);
-        assert!(
-            d.explanation
-                .contains("Referral fee USD 18,000.00: 15.00 %"),
-            "{}",
-            d.explanation
-        );
+        assert!(d.explanation.contains("Referral fee USD 18,000.00: 15.00 %"), "{}", d.explanation);
     }
 
     #[test]
     fn reseller_margin_and_cosell() {
         let d = Stock::compute(input(PartnerKind::Reseller, 12_000_000)).unwrap();
-        assert_eq!(
-            (d.lines[0].kind, d.lines[0].amount.amount),
-            (LineKind::Margin, 3_000_000)
-        );
+        assert_eq!((d.lines[0].kind, d.lines[0].amount.amount), (LineKind::Margin, 3_000_000));
         let d = Stock::compute(input(PartnerKind::Technology, 12_000_000)).unwrap();
         assert_eq!(d.lines[0].amount.amount, 1_440_000);
         let mut i = input(PartnerKind::Referral, 12_000_000);
@@ -148,30 +126,19 @@ mod tests {
     fn implementation_partner_gets_no_software_commission() {
         let d = Stock::compute(input(PartnerKind::Implementation, 12_000_000)).unwrap();
         assert!(d.lines.is_empty());
-        assert!(
-            d.explanation
-                .contains("keeps the services revenue (USD 30,000.00)"),
-            "{}",
-            d.explanation
-        );
+        assert!(d.explanation.contains("keeps the services revenue (USD 30,000.00)"), "{}", d.explanation);
     }
 
     #[test]
     fn refund_claws_back_the_refunded_share() {
         let mut i = input(PartnerKind::Referral, 12_000_000);
         i.event = CommissionEvent::Refund(Money::new(6_000_000, "USD"));
-        i.prior_lines.push(PriorLine {
-            kind: LineKind::Fee,
-            amount: Money::new(1_800_000, "USD"),
-        });
+        i.prior_lines.push(PriorLine { kind: LineKind::Fee, amount: Money::new(1_800_000, "USD") });
         let d = Stock::compute(i.clone()).unwrap();
         assert_eq!(d.lines[0].amount, Money::new(-900_000, "USD"));
         assert_eq!(d.lines[0].kind, LineKind::Clawback);
         // A second full refund cannot take back more than is outstanding.
-        i.prior_lines.push(PriorLine {
-            kind: LineKind::Clawback,
-            amount: Money::new(-900_000, "USD"),
-        });
+        i.prior_lines.push(PriorLine { kind: LineKind::Clawback, amount: Money::new(-900_000, "USD") });
         i.event = CommissionEvent::Refund(Money::new(12_000_000, "USD"));
         assert_eq!(Stock::compute(i).unwrap().lines[0].amount.amount, -900_000);
     }

@@ -31,28 +31,17 @@ impl Routing for Stock {
             });
         }
         if input.context.flag_or("territory-routing", true)? {
-            let keys: Vec<String> = [&lead.region, &lead.country]
-                .into_iter()
-                .flatten()
-                .map(|k| k.to_lowercase())
-                .collect();
+            let keys: Vec<String> =
+                [&lead.region, &lead.country].into_iter().flatten().map(|k| k.to_lowercase()).collect();
             let best = input
                 .partners
                 .iter()
                 .filter(|p| p.active)
                 .filter_map(|p| {
-                    let hit = p
-                        .territories
-                        .iter()
-                        .find(|t| keys.contains(&t.to_lowercase()))?;
+                    let hit = p.territories.iter().find(|t| keys.contains(&t.to_lowercase()))?;
                     Some((p, hit))
                 })
-                .min_by(|(a, _), (b, _)| {
-                    b.tier
-                        .rank()
-                        .cmp(&a.tier.rank())
-                        .then_with(|| a.id.cmp(&b.id))
-                });
+                .min_by(|(a, _), (b, _)| b.tier.rank().cmp(&a.tier.rank()).then_with(|| a.id.cmp(&b.id)));
             if let Some((partner, territory)) = best {
                 return Ok(RoutingDecision {
                     destination: Destination::Partner(partner.id.clone()),
@@ -130,11 +119,7 @@ mod tests {
     #[test]
     fn expired_registration_is_ignored_and_territory_picks_highest_tier() {
         let mut i = input();
-        i.registrations.push(LiveRegistration {
-            id: "r-1".into(),
-            partner_id: "p-reg".into(),
-            protected_until: NOW,
-        });
+        i.registrations.push(LiveRegistration { id: "r-1".into(), partner_id: "p-reg".into(), protected_until: NOW });
         let d = Stock::route(i).unwrap();
         assert_eq!(d.destination, Destination::Partner("p-emea-gold".into()));
         assert_eq!(d.attribution, "partner-territory");
@@ -147,20 +132,13 @@ mod tests {
         i.lead.country = Some("JP".into());
         let d = Stock::route(i).unwrap();
         assert_eq!(d.destination, Destination::Direct);
-        assert!(
-            d.reason.contains("region apac / country JP"),
-            "{}",
-            d.reason
-        );
+        assert!(d.reason.contains("region apac / country JP"), "{}", d.reason);
     }
 
     #[test]
     fn territory_routing_can_be_turned_off() {
         let mut i = input();
-        i.context.params.push(Param {
-            name: "territory-routing".into(),
-            value: ParamValue::Flag(false),
-        });
+        i.context.params.push(Param { name: "territory-routing".into(), value: ParamValue::Flag(false) });
         assert_eq!(Stock::route(i).unwrap().destination, Destination::Direct);
     }
 }

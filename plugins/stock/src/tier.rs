@@ -18,12 +18,9 @@ impl TierEvaluation for Stock {
     fn evaluate(input: TierInput) -> Result<TierDecision, PolicyError> {
         let ctx = &input.context;
         let revenue = &input.scorecard.trailing_revenue;
-        let valid_certs = input
-            .partner
-            .certifications
-            .iter()
-            .filter(|c| c.expires_at.is_none_or(|at| at > ctx.event_time))
-            .count() as i64;
+        let valid_certs =
+            input.partner.certifications.iter().filter(|c| c.expires_at.is_none_or(|at| at > ctx.event_time)).count()
+                as i64;
 
         let mut by_revenue = Tier::Registered;
         let mut qualified = Tier::Registered;
@@ -75,12 +72,7 @@ impl TierEvaluation for Stock {
                 format!(" Demoted from {} to {}.", title(current), title(qualified))
             }
         });
-        Ok(TierDecision {
-            tier: qualified,
-            change,
-            escalate: change != TierChange::Keep,
-            reason,
-        })
+        Ok(TierDecision { tier: qualified, change, escalate: change != TierChange::Keep, reason })
     }
 }
 
@@ -103,12 +95,8 @@ mod tests {
     fn input(revenue_cents: i64, tier: Tier, certs: usize) -> TierInput {
         let mut p = partner("p-1", PartnerKind::Reseller);
         p.tier = tier;
-        p.certifications = (0..certs)
-            .map(|i| Certification {
-                name: format!("cert-{i}"),
-                expires_at: Some(NOW + DAY),
-            })
-            .collect();
+        p.certifications =
+            (0..certs).map(|i| Certification { name: format!("cert-{i}"), expires_at: Some(NOW + DAY) }).collect();
         TierInput {
             context: context("acme", NOW)
                 .with_money("silver-revenue", 5_000_000, "USD")
@@ -131,11 +119,7 @@ mod tests {
 
     #[test]
     fn seed_thresholds() {
-        let tier = |rev, certs| {
-            Stock::evaluate(input(rev, Tier::Registered, certs))
-                .unwrap()
-                .tier
-        };
+        let tier = |rev, certs| Stock::evaluate(input(rev, Tier::Registered, certs)).unwrap().tier;
         assert_eq!(tier(4_999_999, 5), Tier::Registered);
         assert_eq!(tier(5_000_000, 0), Tier::Silver);
         assert_eq!(tier(21_000_000, 1), Tier::Gold); // $210,000 -> Gold
@@ -146,32 +130,18 @@ mod tests {
     fn certifications_hold_back_and_expired_ones_do_not_count() {
         let d = Stock::evaluate(input(60_000_000, Tier::Registered, 0)).unwrap();
         assert_eq!(d.tier, Tier::Silver);
-        assert!(
-            d.reason.contains("Gold needs 1 certification"),
-            "{}",
-            d.reason
-        );
+        assert!(d.reason.contains("Gold needs 1 certification"), "{}", d.reason);
         let mut i = input(21_000_000, Tier::Gold, 1);
         i.partner.certifications[0].expires_at = Some(NOW);
         let d = Stock::evaluate(i).unwrap();
-        assert_eq!(
-            (d.tier, d.change, d.escalate),
-            (Tier::Silver, TierChange::Demote, true)
-        );
+        assert_eq!((d.tier, d.change, d.escalate), (Tier::Silver, TierChange::Demote, true));
     }
 
     #[test]
     fn promotion_escalates_and_keep_does_not() {
         let d = Stock::evaluate(input(21_000_000, Tier::Silver, 1)).unwrap();
-        assert_eq!(
-            (d.tier, d.change, d.escalate),
-            (Tier::Gold, TierChange::Promote, true)
-        );
-        assert!(
-            d.reason.contains("Promoted from Silver to Gold"),
-            "{}",
-            d.reason
-        );
+        assert_eq!((d.tier, d.change, d.escalate), (Tier::Gold, TierChange::Promote, true));
+        assert!(d.reason.contains("Promoted from Silver to Gold"), "{}", d.reason);
         let d = Stock::evaluate(input(21_000_000, Tier::Gold, 1)).unwrap();
         assert_eq!((d.change, d.escalate), (TierChange::Keep, false));
     }

@@ -17,9 +17,7 @@ pub struct Northwind;
 impl Commission for Northwind {
     fn compute(input: CommissionInput) -> Result<CommissionDecision, PolicyError> {
         match &input.event {
-            CommissionEvent::Refund(refund) => {
-                pactum_pdk::clawback::proportional_clawback(&input, refund)
-            }
+            CommissionEvent::Refund(refund) => pactum_pdk::clawback::proportional_clawback(&input, refund),
             CommissionEvent::Won => won(&input),
         }
     }
@@ -41,26 +39,16 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
     let base_rate = ctx.bps("base-rate-bps")?;
     let accel_rate = ctx.bps("accelerator-rate-bps")?;
     if accel_rate < base_rate {
-        return Err(PolicyError::new(
-            "bad-param",
-            "accelerator-rate-bps must not be below base-rate-bps",
-        ));
+        return Err(PolicyError::new("bad-param", "accelerator-rate-bps must not be below base-rate-bps"));
     }
     let quota = ctx.money("quarterly-quota")?;
     let cap = ctx.money("deal-cap")?;
     let acv = &deal.first_year_acv;
-    for (name, m) in [
-        ("quarterly-quota", &quota),
-        ("deal-cap", &cap),
-        ("quarter-to-date", &input.quarter_to_date),
-    ] {
+    for (name, m) in [("quarterly-quota", &quota), ("deal-cap", &cap), ("quarter-to-date", &input.quarter_to_date)] {
         if m.currency != acv.currency {
             return Err(PolicyError::new(
                 "currency-mismatch",
-                format!(
-                    "{name} is in {} but the deal is in {}",
-                    m.currency, acv.currency
-                ),
+                format!("{name} is in {} but the deal is in {}", m.currency, acv.currency),
             ));
         }
     }
@@ -70,15 +58,12 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
     let room = (quota.amount - input.quarter_to_date.amount).max(0);
     let above = (acv.amount - room).clamp(0, acv.amount);
     let bonus_rate = accel_rate - base_rate;
-    let bonus = apply_bps(above, bonus_rate)
-        .ok_or_else(|| PolicyError::new("overflow", "bonus overflows"))?;
+    let bonus = apply_bps(above, bonus_rate).ok_or_else(|| PolicyError::new("overflow", "bonus overflows"))?;
 
     // The cap trims the bonus first, then the base.
     let total = base.amount.saturating_add(bonus);
     let capped_total = total.min(cap.amount);
-    let bonus_paid = bonus
-        .min(capped_total)
-        .min((capped_total - base.amount).max(0));
+    let bonus_paid = bonus.min(capped_total).min((capped_total - base.amount).max(0));
     let base_paid = capped_total - bonus_paid;
 
     let mut lines = vec![CommissionLine {
@@ -87,11 +72,7 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
         amount: Money::new(base_paid, &acv.currency),
         basis: acv.clone(),
         rate: base_rate,
-        description: format!(
-            "Base fee at {}.{:02} % of first-year ACV {acv}",
-            base_rate / 100,
-            base_rate % 100
-        ),
+        description: format!("Base fee at {}.{:02} % of first-year ACV {acv}", base_rate / 100, base_rate % 100),
     }];
     if bonus_paid > 0 {
         lines.push(CommissionLine {
@@ -117,17 +98,11 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
         Money::new(base_paid, &acv.currency)
     );
     if bonus_paid > 0 {
-        explanation.push_str(&format!(
-            " + {} accelerator",
-            Money::new(bonus_paid, &acv.currency)
-        ));
+        explanation.push_str(&format!(" + {} accelerator", Money::new(bonus_paid, &acv.currency)));
     }
     explanation.push(')');
     if capped_total < total {
-        explanation.push_str(&format!(
-            ", capped at {cap} per deal (uncapped {})",
-            Money::new(total, &acv.currency)
-        ));
+        explanation.push_str(&format!(", capped at {cap} per deal (uncapped {})", Money::new(total, &acv.currency)));
     }
     explanation.push('.');
     debug_assert!(base_rate <= FULL_BPS);
@@ -187,10 +162,6 @@ mod tests {
         // $300K deal fully above quota: 12 % + 6 % = $54,000, capped at $25,000.
         let d = Northwind::compute(input(30_000_000, 20_000_000)).unwrap();
         assert_eq!(total(&d), 2_500_000);
-        assert!(
-            d.explanation.contains("capped at USD 25,000.00"),
-            "{}",
-            d.explanation
-        );
+        assert!(d.explanation.contains("capped at USD 25,000.00"), "{}", d.explanation);
     }
 }

@@ -1,0 +1,118 @@
+//! Notifications: decisions land in the outbox, are delivered to the
+//! tenant's webhook with a verifiable signature, retried with backoff after
+//! a failure, and survive a restart.
+
+mod common;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use common::app::app;
+use pactum::metrics::Metrics;
+use pactum::notify::signature;
+use pactum::runtime::{Runtime, RuntimeConfig};
+use pactum::service::{Service, now};
+use pactum::store::Db;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Receiver {
+    status: AtomicU16,
+    got: Mutex<Vec<(HeaderMap, String)>>,
+}
+
+/// A webhook receiver on a local port that answers with `status`.
+async fn receiver() -> (String, Arc<Receiver>) {
+    let state = Arc::new(Receiver { status: AtomicU16::new(500), ..Default::default() });
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(|State(r): State<Arc<Receiver>>, headers: HeaderMap, body: String| async move {
+                r.got.lock().unwrap().push((headers, body));
+                StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
+            }),
+        )
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, state)
+}
+
+const SECRET: &str = "whsec-0123456789abcdef";
+
+#[tokio::test]
+async fn decisions_are_delivered_signed_retried_and_survive_a_restart() {
+    let app = app().await;
+    let (url, hook) = receiver().await;
+    let admin = app.key("acme").to_string();
+    let (status, body) =
+        app.send("PUT", "/v1/webhook", Some(&admin), Some(json!({ "url": url, "secret": SECRET }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" }))).await;
+    let registration = json!({
+        "partner_id": "p-1", "account_domain": "globex.com", "account_name": "Globex", "industry": "software",
+        "employees": 400, "country": "US", "amount": { "amount": 12_000_000, "currency": "USD" }
+    });
+    let (_, reg) = app.send("POST", "/v1/registrations", Some(&admin), Some(registration)).await;
+
+    // The receiver is down: the attempt fails and is scheduled again.
+    let t = now();
+    let report = app.service.deliver_due(t).await.unwrap();
+    assert_eq!((report.delivered, report.failed), (0, 1));
+    let (_, outbox) = app.send("GET", "/v1/notifications", Some(&admin), None).await;
+    let event = &outbox["notifications"][0];
+    assert_eq!((event["event"].as_str(), event["attempts"].as_i64()), (Some("registration.decided"), Some(1)));
+    assert_eq!(event["last_error"], "HTTP 500 Internal Server Error");
+    assert!(event["next_attempt_at"].as_i64().unwrap() > t);
+    assert_eq!(app.service.deliver_due(t).await.unwrap().failed, 0, "not due again yet");
+
+    // It comes back: the retry is delivered, signed.
+    hook.status.store(200, Ordering::SeqCst);
+    let report = app.service.deliver_due(t + 60).await.unwrap();
+    assert_eq!((report.delivered, report.failed), (1, 0));
+    let (headers, body) = hook.got.lock().unwrap().last().cloned().unwrap();
+    let sent: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(sent["event"], "registration.decided");
+    assert_eq!(sent["data"]["id"], reg["id"]);
+    assert_eq!(headers["pactum-event-id"].to_str().unwrap(), sent["id"].to_string());
+    let sig = headers["pactum-signature"].to_str().unwrap();
+    let t_sent: i64 = sig.split(',').next().unwrap().trim_start_matches("t=").parse().unwrap();
+    assert_eq!(sig, signature(SECRET, t_sent, body.as_bytes()), "the receiver can verify the signature");
+    assert_ne!(sig, signature("wrong-secret-0123456", t_sent, body.as_bytes()));
+
+    // An event recorded before a restart is delivered by the next process.
+    app.send("POST", "/v1/leads", Some(&admin), Some(json!({ "account_domain": "hooli.com", "source": "inbound" })))
+        .await;
+    let db = Db::open(&app.database_url).await.unwrap();
+    let restarted =
+        Service::open(db, Arc::new(Runtime::new(RuntimeConfig::default()).unwrap()), Arc::new(Metrics::default()))
+            .await
+            .unwrap();
+    assert_eq!(restarted.deliver_due(now() + 120).await.unwrap().delivered, 1);
+    assert_eq!(hook.got.lock().unwrap().len(), 3);
+    let (_, body) = hook.got.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["event"], "lead.routed");
+}
+
+#[tokio::test]
+async fn webhook_settings_are_checked() {
+    let app = app().await;
+    let admin = app.key("acme").to_string();
+    for (body, field) in [
+        (json!({ "url": "https://example.com/hook", "secret": SECRET }), "https"),
+        (json!({ "url": "not a url", "secret": SECRET }), "url"),
+        (json!({ "url": "http://127.0.0.1:9/hook", "secret": "short" }), "secret"),
+    ] {
+        let (status, error) = app.send("PUT", "/v1/webhook", Some(&admin), Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains(field), "{error}");
+    }
+    let manager = app.service.create_key("acme", "manager", None).await.unwrap();
+    let (status, _) = app
+        .send("PUT", "/v1/webhook", Some(&manager), Some(json!({ "url": "http://127.0.0.1:9/h", "secret": SECRET })))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
