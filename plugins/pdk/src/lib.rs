@@ -201,23 +201,41 @@ hook! {
     doc = "The `tier-evaluation` hook: a partner's tier after the monthly scorecard.",
 }
 
+#[doc(hidden)]
+#[macro_export]
+#[rustfmt::skip]
+macro_rules! __export_hook {
+    ($ty:ty, $module:ident, $world:ident, $export:ident, $trait:ident, $func:ident, $input:ident, $output:ident) => {
+        const _: () = {
+            struct __PactumExport;
+            impl $crate::$module::__Guest for __PactumExport {
+                fn $func(
+                    input: $crate::$module::$input,
+                ) -> ::core::result::Result<$crate::$module::$output, $crate::types::PolicyError> {
+                    $crate::__private::install_panic_hook();
+                    <$ty as $crate::$module::$trait>::$func(input)
+                }
+            }
+            $crate::$world::$export!(__PactumExport with_types_in $crate::$world);
+        };
+    };
+}
+
 /// Exports a type implementing [`routing::Routing`] as the plugin's
 /// `pactum:policy/routing` hook. Needs the `routing` feature.
 #[macro_export]
 macro_rules! export_routing {
     ($ty:ty) => {
-        const _: () = {
-            struct __PactumExport;
-            impl $crate::routing::__Guest for __PactumExport {
-                fn route(
-                    input: $crate::routing::RoutingInput,
-                ) -> ::core::result::Result<$crate::routing::RoutingDecision, $crate::types::PolicyError> {
-                    $crate::__private::install_panic_hook();
-                    <$ty as $crate::routing::Routing>::route(input)
-                }
-            }
-    $crate::routing_world::__export_routing_world!(__PactumExport with_types_in $crate::routing_world);
-        };
+        $crate::__export_hook!(
+            $ty,
+            routing,
+            routing_world,
+            __export_routing_world,
+            Routing,
+            route,
+            RoutingInput,
+            RoutingDecision
+        );
     };
 }
 
@@ -226,18 +244,16 @@ macro_rules! export_routing {
 #[macro_export]
 macro_rules! export_approval {
     ($ty:ty) => {
-        const _: () = {
-            struct __PactumExport;
-            impl $crate::approval::__Guest for __PactumExport {
-                fn evaluate(
-                    input: $crate::approval::ApprovalInput,
-                ) -> ::core::result::Result<$crate::approval::ApprovalDecision, $crate::types::PolicyError> {
-                    $crate::__private::install_panic_hook();
-                    <$ty as $crate::approval::Approval>::evaluate(input)
-                }
-            }
-    $crate::approval_world::__export_approval_world!(__PactumExport with_types_in $crate::approval_world);
-        };
+        $crate::__export_hook!(
+            $ty,
+            approval,
+            approval_world,
+            __export_approval_world,
+            Approval,
+            evaluate,
+            ApprovalInput,
+            ApprovalDecision
+        );
     };
 }
 
@@ -246,19 +262,16 @@ macro_rules! export_approval {
 #[macro_export]
 macro_rules! export_commission {
     ($ty:ty) => {
-        const _: () = {
-            struct __PactumExport;
-            impl $crate::commission::__Guest for __PactumExport {
-                fn compute(
-                    input: $crate::commission::CommissionInput,
-                ) -> ::core::result::Result<$crate::commission::CommissionDecision, $crate::types::PolicyError>
-                {
-                    $crate::__private::install_panic_hook();
-                    <$ty as $crate::commission::Commission>::compute(input)
-                }
-    }
-            $crate::commission_world::__export_commission_world!(__PactumExport with_types_in $crate::commission_world);
-        };
+        $crate::__export_hook!(
+            $ty,
+            commission,
+            commission_world,
+            __export_commission_world,
+            Commission,
+            compute,
+            CommissionInput,
+            CommissionDecision
+        );
     };
 }
 
@@ -268,17 +281,15 @@ macro_rules! export_commission {
 #[macro_export]
 macro_rules! export_tier_evaluation {
     ($ty:ty) => {
-        const _: () = {
-            struct __PactumExport;
-            impl $crate::tier_evaluation::__Guest for __PactumExport {
-                fn evaluate(
-                    input: $crate::tier_evaluation::TierInput,
-                ) -> ::core::result::Result<$crate::tier_evaluation::TierDecision, $crate::types::PolicyError> {
-                    $crate::__private::install_panic_hook();
-                    <$ty as $crate::tier_evaluation::TierEvaluation>::evaluate(input)
-                }
-            }
-            $crate::tier_evaluation_world::__export_tier_evaluation_world!(__PactumExport with_types_in $crate::tier_evaluation_world);
-        };
+        $crate::__export_hook!(
+            $ty,
+            tier_evaluation,
+            tier_evaluation_world,
+            __export_tier_evaluation_world,
+            TierEvaluation,
+            evaluate,
+            TierInput,
+            TierDecision
+        );
     };
 }
