@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /healthz` | liveness |
 //! | `GET /metrics` | Prometheus metrics |
+//! | `GET /openapi.json` | the OpenAPI 3.1 document, generated from the code ([`crate::openapi`]) |
 //! | `GET /v1/program` | the caller's company: parameters, limits, the plugin bound to each hook |
 //! | `POST /v1/decisions/{hook}` | run a hook on an event: `{"event_time": <unix s, optional>, "input": {...}}` |
 //! | `GET /v1/decisions?hook=&limit=` | the latest decisions, newest first |
@@ -52,6 +53,7 @@ pub fn router(service: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(|| async { Json(crate::openapi::document()) }))
         .route("/v1/program", get(program))
         .route("/v1/decisions", get(list_decisions))
         // One path for both: `{key}` is a hook name to POST to, or a
@@ -249,9 +251,9 @@ async fn program(State(service): State<AppState>, caller: Caller) -> Result<Json
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DecideBody {
+pub(crate) struct DecideBody {
     /// Unix seconds; the server's clock when absent.
     event_time: Option<i64>,
     /// The hook's input without `context`.
@@ -460,9 +462,9 @@ async fn get_deal(
     deal_json(service.deal(&caller, &id).await?)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct WonBody {
+pub(crate) struct WonBody {
     /// When the deal closed; now when absent.
     closed_at: Option<i64>,
 }
@@ -476,9 +478,9 @@ async fn win_deal(
     deal_json(service.win_deal(&caller, &id, body.closed_at.unwrap_or_else(now)).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RefundBody {
+pub(crate) struct RefundBody {
     /// How much the customer was refunded.
     amount: Money,
     /// When; now when absent.
@@ -564,9 +566,9 @@ async fn program_metrics(
     to_json(&service.program_metrics(&caller, period.from, period.to).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct WebhookBody {
+pub(crate) struct WebhookBody {
     url: String,
     secret: String,
 }

@@ -25,6 +25,7 @@
 pub mod api;
 pub mod metrics;
 pub mod notify;
+pub mod openapi;
 pub mod program;
 pub mod runtime;
 pub mod service;

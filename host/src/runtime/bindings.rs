@@ -10,7 +10,7 @@ pub mod v0_1_0 {
     wasmtime::component::bindgen!({
         world: "program",
         path: "../wit",
-        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
+        additional_derives: [serde::Serialize, serde::Deserialize, schemars::JsonSchema, PartialEq, Eq],
     });
 
     /// The version string of this package.

@@ -8,7 +8,7 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 /// A routed lead.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LeadRow {
     /// Its id.
     pub id: String,
@@ -33,7 +33,7 @@ pub struct LeadRow {
 }
 
 /// A partner's monthly scorecard.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ScorecardRow {
     /// The partner.
     pub partner_id: String,
@@ -81,7 +81,7 @@ pub struct DealCounts {
 }
 
 /// The raw numbers behind the program metrics for a period.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ProgramNumbers {
     /// First-year ACV of every deal won in the period.
     pub won_revenue: i64,

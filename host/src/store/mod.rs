@@ -49,7 +49,7 @@ pub struct Db {
 }
 
 /// A row of the decision log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DecisionRow {
     /// The decision's id.
     pub id: i64,

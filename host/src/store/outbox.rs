@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 /// An event waiting for (or done with) delivery.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct OutboxEvent {
     /// Its id: receivers use it to drop duplicates (delivery is at least once).
     pub id: i64,

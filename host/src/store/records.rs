@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 /// A partner as stored and served.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartnerRow {
     /// Its id within the tenant.
     pub id: String,
@@ -30,7 +30,7 @@ pub struct PartnerRow {
 }
 
 /// An account (the customer a deal is with).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AccountRow {
     /// Its domain, unique per tenant.
     pub domain: String,
@@ -47,7 +47,7 @@ pub struct AccountRow {
 }
 
 /// A deal registration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RegistrationRow {
     /// Its id.
     pub id: String,
@@ -76,7 +76,7 @@ pub struct RegistrationRow {
 }
 
 /// A deal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DealRow {
     /// Its id.
     pub id: String,
@@ -103,7 +103,7 @@ pub struct DealRow {
 }
 
 /// A commission line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CommissionLineRow {
     /// Its id.
     pub id: i64,

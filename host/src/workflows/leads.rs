@@ -10,7 +10,7 @@ use crate::store::records::AccountRow;
 use serde::Deserialize;
 
 /// A new inbound lead.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLead {
     /// The account's domain.

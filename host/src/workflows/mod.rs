@@ -27,7 +27,7 @@ pub(crate) const DAY: i64 = 86_400;
 pub const DEFAULT_PAYMENT_TERMS_DAYS: i64 = 30;
 
 /// A new partner.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPartner {
     /// Its id within the company (letters, digits, `-`, `_`).
@@ -49,7 +49,7 @@ pub struct NewPartner {
 }
 
 /// A deal registration as a partner submits it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRegistration {
     /// The registering partner (a partner key may only name itself).
@@ -71,7 +71,7 @@ pub struct NewRegistration {
 }
 
 /// A new deal.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDeal {
     /// Its id; generated when absent.
@@ -89,7 +89,7 @@ pub struct NewDeal {
 }
 
 /// A partner's statement for a period.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Statement {
     /// The partner.
     pub partner_id: String,

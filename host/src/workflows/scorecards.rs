@@ -122,7 +122,7 @@ impl Service {
 }
 
 /// One program metric beside the seed's good and great benchmarks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Benchmark {
     /// Its name.
     pub metric: &'static str,
@@ -161,7 +161,7 @@ impl Benchmark {
 }
 
 /// The program metrics of a period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProgramMetrics {
     /// Period start (inclusive).
     pub from: i64,

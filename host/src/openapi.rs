@@ -1,0 +1,195 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, generated from the
+//! code: every request and response schema is derived (schemars) from the
+//! Rust types the handlers use, WIT records included, so the document
+//! cannot drift from what the API parses and returns.
+
+use crate::api::{DecideBody, RefundBody, WebhookBody, WonBody};
+use crate::store::{DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, RegistrationRow, ScorecardRow};
+use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, ProgramMetrics, Statement};
+use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
+use serde_json::{Map, Value, json};
+
+/// One documented operation.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    request: Option<Value>,
+    status: u16,
+    response: Value,
+    auth: bool,
+}
+
+struct Doc {
+    generator: SchemaGenerator,
+    ops: Vec<Op>,
+}
+
+impl Doc {
+    fn schema<T: JsonSchema>(&mut self) -> Value {
+        serde_json::to_value(self.generator.subschema_for::<T>()).unwrap_or(Value::Null)
+    }
+
+    fn op(&mut self, method: &'static str, path: &'static str, summary: &'static str) -> OpBuilder<'_> {
+        OpBuilder {
+            doc: self,
+            op: Op { method, path, summary, request: None, status: 200, response: json!({}), auth: true },
+        }
+    }
+}
+
+struct OpBuilder<'a> {
+    doc: &'a mut Doc,
+    op: Op,
+}
+
+impl OpBuilder<'_> {
+    fn request<T: JsonSchema>(mut self) -> Self {
+        self.op.request = Some(self.doc.schema::<T>());
+        self
+    }
+
+    fn returns<T: JsonSchema>(mut self, status: u16) -> Self {
+        self.op.status = status;
+        self.op.response = self.doc.schema::<T>();
+        self
+    }
+
+    fn returns_list<T: JsonSchema>(mut self, field: &str) -> Self {
+        let item = self.doc.schema::<T>();
+        self.op.response = json!({ "type": "object", "properties": { field: { "type": "array", "items": item } } });
+        self
+    }
+
+    fn public(mut self) -> Self {
+        self.op.auth = false;
+        self
+    }
+
+    fn add(self) {
+        self.doc.ops.push(self.op);
+    }
+}
+
+/// Every documented `(method, path)`.
+pub fn operations() -> Vec<(&'static str, &'static str)> {
+    build().ops.iter().map(|o| (o.method, o.path)).collect()
+}
+
+fn build() -> Doc {
+    let settings = SchemaSettings::draft2020_12().with(|s| s.definitions_path = "#/components/schemas/".into());
+    let mut d = Doc { generator: settings.into_generator(), ops: Vec::new() };
+    d.op("get", "/healthz", "Liveness").public().add();
+    d.op("get", "/metrics", "Prometheus metrics (text)").public().add();
+    d.op("get", "/openapi.json", "This document").public().add();
+    d.op("get", "/v1/program", "The caller's company: parameters, limits, plugin per hook").add();
+    d.op("post", "/v1/decisions/{key}", "Run a hook (`key` = routing, approval, commission, tier-evaluation) on an event; the server adds `input.context`")
+        .request::<DecideBody>()
+        .returns::<DecisionRow>(201)
+        .add();
+    d.op("get", "/v1/decisions/{key}", "One decision by id (`key`), with its call record")
+        .returns::<DecisionRow>(200)
+        .add();
+    d.op("get", "/v1/decisions", "Latest decisions (`hook`, `limit`)").returns_list::<DecisionRow>("decisions").add();
+    d.op("post", "/v1/partners", "Create a partner (admin, manager)")
+        .request::<NewPartner>()
+        .returns::<PartnerRow>(201)
+        .add();
+    d.op("get", "/v1/partners", "Every partner (admin, manager)").returns_list::<PartnerRow>("partners").add();
+    d.op("get", "/v1/partners/{id}", "One partner").returns::<PartnerRow>(200).add();
+    d.op("post", "/v1/partners/{id}/keys", "An API key bound to the partner (shown once)").add();
+    d.op("get", "/v1/partners/{id}/statement", "Commission lines due in [`from`, `to`) with totals")
+        .returns::<Statement>(200)
+        .add();
+    d.op(
+        "post",
+        "/v1/registrations",
+        "Register a deal: duplicates and conflicts checked, approval hook, protection period",
+    )
+    .request::<NewRegistration>()
+    .returns::<RegistrationRow>(201)
+    .add();
+    d.op("get", "/v1/registrations", "Registrations (`partner`, `status`, `limit`)")
+        .returns_list::<RegistrationRow>("registrations")
+        .add();
+    d.op("get", "/v1/registrations/{id}", "One registration").returns::<RegistrationRow>(200).add();
+    d.op("post", "/v1/deals", "Create a deal (admin, manager)").request::<NewDeal>().returns::<DealRow>(201).add();
+    d.op("get", "/v1/deals/{id}", "A deal with its `commission_lines`").returns::<DealRow>(200).add();
+    d.op("post", "/v1/deals/{id}/won", "Close won: commission hook, lines due on the payment terms")
+        .request::<WonBody>()
+        .returns::<DealRow>(200)
+        .add();
+    d.op("post", "/v1/deals/{id}/lost", "Close lost").request::<WonBody>().returns::<DealRow>(200).add();
+    d.op("post", "/v1/deals/{id}/refund", "Refund: commission hook claws back")
+        .request::<RefundBody>()
+        .returns::<DealRow>(200)
+        .add();
+    d.op("post", "/v1/leads", "Route a lead: registration, territory or direct")
+        .request::<NewLead>()
+        .returns::<LeadRow>(201)
+        .add();
+    d.op("get", "/v1/leads", "Leads (`partner`, `limit`)").returns_list::<LeadRow>("leads").add();
+    d.op("get", "/v1/leads/{id}", "One lead").returns::<LeadRow>(200).add();
+    d.op("post", "/v1/scorecards/{period}", "Run the monthly scorecard (`YYYY-MM`): tier hook per partner")
+        .returns_list::<ScorecardRow>("scorecards")
+        .add();
+    d.op("get", "/v1/scorecards/{period}", "A month's scorecards").returns_list::<ScorecardRow>("scorecards").add();
+    d.op("get", "/v1/program/metrics", "Program metrics in [`from`, `to`) beside the seed's benchmarks")
+        .returns::<ProgramMetrics>(200)
+        .add();
+    d.op("put", "/v1/webhook", "Where notifications go (admin)").request::<WebhookBody>().add();
+    d.op("get", "/v1/notifications", "The outbox and delivery state (`limit`)")
+        .returns_list::<OutboxEvent>("notifications")
+        .add();
+    d
+}
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let mut doc = build();
+    let mut paths = Map::new();
+    for op in &doc.ops {
+        let mut operation = json!({
+            "summary": op.summary,
+            "responses": {
+                op.status.to_string(): { "description": "success", "content": { "application/json": { "schema": op.response } } },
+                "default": { "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+        });
+        if let Some(request) = &op.request {
+            operation["requestBody"] =
+                json!({ "required": true, "content": { "application/json": { "schema": request } } });
+        }
+        if op.auth {
+            operation["security"] = json!([{ "apiKey": [] }]);
+        }
+        let params: Vec<Value> = op
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        if !params.is_empty() {
+            operation["parameters"] = Value::Array(params);
+        }
+        let entry = paths.entry(op.path.to_string()).or_insert_with(|| json!({}));
+        entry[op.method] = operation;
+    }
+    let mut schemas: Map<String, Value> = doc.generator.take_definitions(true).into_iter().collect();
+    schemas.insert(
+        "Error".into(),
+        json!({ "type": "object", "required": ["error"], "properties": { "error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Pactum", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "B2B channel-partner programs as code. Every POST accepts an Idempotency-Key header." },
+        "components": {
+            "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer", "description": "Authorization: Bearer <api key>" } },
+            "schemas": schemas
+        },
+        "paths": paths
+    })
+}
