@@ -349,7 +349,7 @@ impl Service {
         };
         let decision = serde_json::to_value(&output).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let json = record.to_json();
-        let id = self
+        let row = self
             .db
             .record_decision(NewDecision {
                 tenant: slug,
@@ -362,8 +362,6 @@ impl Service {
                 fallback,
             })
             .await?;
-        let row =
-            self.db.decision(slug, id).await?.ok_or_else(|| ServiceError::Internal("decision vanished".into()))?;
         Ok(Decided { row, output, fallback, plugin: record.plugin })
     }
 

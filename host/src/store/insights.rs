@@ -155,7 +155,7 @@ impl Db {
         .bind(&l.attribution)
         .bind(l.decision_id)
         .bind(l.created_at)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -165,7 +165,7 @@ impl Db {
         let row = sqlx::query("SELECT * FROM leads WHERE tenant = ? AND id = ?")
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.map(lead))
     }
@@ -179,7 +179,7 @@ impl Db {
         .bind(partner)
         .bind(partner)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(lead).collect())
     }
@@ -187,7 +187,7 @@ impl Db {
     /// Marks an open deal lost at `at`, and the partner's registration on
     /// its account as lost.
     pub async fn lose_deal(&self, tenant: &str, deal: &super::DealRow, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE deals SET stage = 'lost', closed_at = ? WHERE tenant = ? AND id = ?")
             .bind(at)
             .bind(tenant)
@@ -221,7 +221,7 @@ impl Db {
         .bind(tenant)
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
@@ -240,7 +240,7 @@ impl Db {
         .bind(tenant)
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows
             .into_iter()
@@ -250,7 +250,7 @@ impl Db {
 
     /// Stores (or replaces) a scorecard and applies its tier.
     pub async fn put_scorecard(&self, tenant: &str, s: &ScorecardRow, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT OR REPLACE INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, won_revenue, \
              win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, change, escalate, reason, \
@@ -300,7 +300,7 @@ impl Db {
         .bind(period)
         .bind(partner)
         .bind(partner)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(scorecard).collect())
     }
@@ -315,7 +315,7 @@ impl Db {
         .bind(tenant)
         .bind(from)
         .bind(to)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         let lost: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM deals WHERE tenant = ? AND partner_id IS NOT NULL AND stage = 'lost' AND closed_at >= ? AND closed_at < ?",
@@ -323,7 +323,7 @@ impl Db {
         .bind(tenant)
         .bind(from)
         .bind(to)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         let partners = sqlx::query(
             "SELECT COALESCE(SUM(status = 'active'), 0), \
@@ -340,7 +340,7 @@ impl Db {
         .bind(from)
         .bind(from)
         .bind(tenant)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         Ok(ProgramNumbers {
             won_revenue: revenue.get(0),
@@ -363,7 +363,7 @@ impl Db {
         )
         .bind(tenant)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(|r| r.get::<i64, _>(0).max(0)).collect())
     }

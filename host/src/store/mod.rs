@@ -42,10 +42,13 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// The database.
+/// The database. SQLite takes one writer at a time: writes go through a
+/// pool of one connection, so they queue in order instead of colliding and
+/// backing off on SQLITE_BUSY; reads use their own pool, concurrently.
 #[derive(Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    read: SqlitePool,
+    write: SqlitePool,
 }
 
 /// A row of the decision log.
@@ -117,14 +120,20 @@ impl Db {
             // one fsync per checkpoint instead of per commit.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Db { pool })
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        MIGRATOR.run(&write).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        Ok(Db { read, write })
+    }
+
+    /// The writing connection, for bulk loading tools and benchmarks.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.write
     }
 
     /// Whether no tenant exists yet.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&self.read).await?;
         Ok(n == 0)
     }
 
@@ -136,14 +145,14 @@ impl Db {
             .bind(currency)
             .bind(program)
             .bind(now())
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
 
     /// Every tenant.
     pub async fn tenants(&self) -> Result<Vec<TenantRow>, StoreError> {
-        let rows = sqlx::query("SELECT slug, program FROM tenants ORDER BY slug").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT slug, program FROM tenants ORDER BY slug").fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(|r| TenantRow { slug: r.get(0), program: r.get(1) }).collect())
     }
 
@@ -165,14 +174,14 @@ impl Db {
         .bind(hooks.join(","))
         .bind(wasm)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
 
     /// A stored plugin's bytes.
     pub async fn plugin_wasm(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT wasm FROM plugins WHERE hash = ?").bind(hash).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT wasm FROM plugins WHERE hash = ?").bind(hash).fetch_optional(&self.read).await?)
     }
 
     /// Binds `hook` of `tenant` to a plugin.
@@ -183,7 +192,7 @@ impl Db {
         .bind(tenant)
         .bind(hook.interface())
         .bind(plugin.to_hex())
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -192,7 +201,7 @@ impl Db {
     pub async fn bindings(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query("SELECT hook, plugin_hash FROM bindings WHERE tenant = ? ORDER BY hook")
             .bind(tenant)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
@@ -204,7 +213,7 @@ impl Db {
             .bind(tenant)
             .bind(role)
             .bind(now())
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -218,7 +227,7 @@ impl Db {
         .bind(tenant)
         .bind(partner_id)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -227,7 +236,7 @@ impl Db {
     pub async fn key(&self, key_hash: &str) -> Result<Option<(String, String, Option<String>)>, StoreError> {
         let row = sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = ?")
             .bind(key_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
     }
@@ -249,7 +258,7 @@ impl Db {
         .bind(key)
         .bind(request_hash)
         .bind(now())
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         if claimed.rows_affected() == 1 {
             return Ok(None);
@@ -259,7 +268,7 @@ impl Db {
         )
         .bind(scope)
         .bind(key)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         Ok(Some((row.get(0), row.get(1), row.get(2))))
     }
@@ -279,22 +288,23 @@ impl Db {
                     .bind(body)
                     .bind(scope)
                     .bind(key)
-                    .execute(&self.pool)
+                    .execute(&self.write)
                     .await?;
             }
             None => {
                 sqlx::query("DELETE FROM idempotency WHERE scope = ? AND key = ?")
                     .bind(scope)
                     .bind(key)
-                    .execute(&self.pool)
+                    .execute(&self.write)
                     .await?;
             }
         }
         Ok(())
     }
 
-    /// Records a decision; returns its id.
-    pub async fn record_decision(&self, d: NewDecision<'_>) -> Result<i64, StoreError> {
+    /// Records a decision; returns it as stored.
+    pub async fn record_decision(&self, d: NewDecision<'_>) -> Result<DecisionRow, StoreError> {
+        let created_at = now();
         let id = sqlx::query(
             "INSERT INTO decisions (tenant, hook, plugin_hash, event_time, outcome, record, decision, fallback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -306,11 +316,21 @@ impl Db {
         .bind(d.record.to_string())
         .bind(d.decision.to_string())
         .bind(d.fallback)
-        .bind(now())
-        .execute(&self.pool)
+        .bind(created_at)
+        .execute(&self.write)
         .await?
         .last_insert_rowid();
-        Ok(id)
+        Ok(DecisionRow {
+            id,
+            hook: d.hook.interface().to_string(),
+            plugin: d.plugin.to_hex(),
+            event_time: d.event_time,
+            outcome: d.outcome.to_string(),
+            fallback: d.fallback,
+            decision: d.decision.clone(),
+            record: d.record.clone(),
+            created_at,
+        })
     }
 
     /// One of `tenant`'s decisions.
@@ -318,7 +338,7 @@ impl Db {
         let row = sqlx::query(concat!(select_decision!(), " WHERE tenant = ? AND id = ?"))
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.map(decision_row))
     }
@@ -338,7 +358,7 @@ impl Db {
         .bind(hook.map(|h| h.interface()))
         .bind(hook.map(|h| h.interface()))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(decision_row).collect())
     }

@@ -59,7 +59,7 @@ impl Db {
             .bind(url)
             .bind(secret)
             .bind(tenant)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -68,7 +68,7 @@ impl Db {
     pub async fn webhook(&self, tenant: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT webhook_url FROM tenants WHERE slug = ?")
             .bind(tenant)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?)
     }
 
@@ -83,7 +83,7 @@ impl Db {
         .bind(payload.to_string())
         .bind(at)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?
         .last_insert_rowid())
     }
@@ -96,7 +96,7 @@ impl Db {
         )
         .bind(at)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows
             .iter()
@@ -113,7 +113,7 @@ impl Db {
         sqlx::query("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
             .bind(at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -124,7 +124,7 @@ impl Db {
             .bind(error)
             .bind(retry_at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -134,7 +134,7 @@ impl Db {
         let rows = sqlx::query("SELECT * FROM outbox WHERE tenant = ? ORDER BY id DESC LIMIT ?")
             .bind(tenant)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         Ok(rows.iter().map(event).collect())
     }

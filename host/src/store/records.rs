@@ -209,7 +209,7 @@ impl Db {
         .bind(&p.manager)
         .bind(&p.status)
         .bind(p.joined_at)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -219,7 +219,7 @@ impl Db {
         let row = sqlx::query("SELECT * FROM partners WHERE tenant = ? AND id = ?")
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.map(partner))
     }
@@ -228,7 +228,7 @@ impl Db {
     pub async fn partners(&self, tenant: &str) -> Result<Vec<PartnerRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM partners WHERE tenant = ? ORDER BY id")
             .bind(tenant)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         Ok(rows.into_iter().map(partner).collect())
     }
@@ -248,7 +248,7 @@ impl Db {
         .bind(a.employees.map(i64::from))
         .bind(&a.country)
         .bind(&a.region)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -258,7 +258,7 @@ impl Db {
         let row = sqlx::query("SELECT * FROM accounts WHERE tenant = ? AND domain = ?")
             .bind(tenant)
             .bind(domain)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.map(|r| AccountRow {
             domain: r.get("domain"),
@@ -286,7 +286,7 @@ impl Db {
         .bind(tenant)
         .bind(domain)
         .bind(at)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(registration).collect())
     }
@@ -310,7 +310,7 @@ impl Db {
         .bind(r.decision_id)
         .bind(&r.plugin_hash)
         .bind(r.created_at)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(())
     }
@@ -320,7 +320,7 @@ impl Db {
         let row = sqlx::query("SELECT * FROM registrations WHERE tenant = ? AND id = ?")
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.map(registration))
     }
@@ -343,7 +343,7 @@ impl Db {
         .bind(status)
         .bind(status)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(registration).collect())
     }
@@ -355,7 +355,7 @@ impl Db {
             "UPDATE registrations SET status = 'expired' WHERE status = 'approved' AND protected_until <= ?",
         )
         .bind(at)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(done.rows_affected())
     }
@@ -378,7 +378,7 @@ impl Db {
         .bind(d.refunded)
         .bind(d.closed_at)
         .bind(d.created_at)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -388,14 +388,14 @@ impl Db {
         let row = sqlx::query("SELECT * FROM deals WHERE tenant = ? AND id = ?")
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.map(deal))
     }
 
     /// Marks a deal won at `at`, and the partner's registration on its account as won.
     pub async fn win_deal(&self, tenant: &str, d: &DealRow, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE deals SET stage = 'won', closed_at = ? WHERE tenant = ? AND id = ?")
             .bind(at)
             .bind(tenant)
@@ -422,14 +422,14 @@ impl Db {
             .bind(amount)
             .bind(tenant)
             .bind(deal_id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
 
     /// Stores commission lines.
     pub async fn insert_lines(&self, tenant: &str, lines: &[CommissionLineRow]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         for l in lines {
             sqlx::query(
                 "INSERT INTO commission_lines (tenant, deal_id, partner_id, kind, amount, currency, rate_bps, description, \
@@ -459,7 +459,7 @@ impl Db {
         let rows = sqlx::query("SELECT * FROM commission_lines WHERE tenant = ? AND deal_id = ? ORDER BY id")
             .bind(tenant)
             .bind(deal_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         Ok(rows.into_iter().map(line).collect())
     }
@@ -479,7 +479,7 @@ impl Db {
         .bind(partner)
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(line).collect())
     }
@@ -493,7 +493,7 @@ impl Db {
         .bind(partner)
         .bind(from)
         .bind(to)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         Ok(sum.unwrap_or(0))
     }
