@@ -144,6 +144,8 @@ where
 
 #[tokio::main]
 async fn main() {
+    // Phase timings of the scorecard run come as a tracing event.
+    tracing_subscriber::fmt().with_env_filter("pactum::workflows=info").init();
     let dir = tempfile::tempdir().unwrap();
     let (service, db) = service(dir.path()).await;
 

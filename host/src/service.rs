@@ -128,6 +128,55 @@ pub struct Decided<H: Hook> {
     pub plugin: PluginHash,
 }
 
+/// One hook call, settled: its record, what the workflow acts on (the
+/// plugin's output or the fallback's), and whether the fallback decided.
+pub(crate) struct Called<H: Hook> {
+    pub record: crate::runtime::CallRecord<H>,
+    pub output: H::Output,
+    pub fallback: bool,
+}
+
+impl<H: Fallback> Called<H> {
+    fn settle(record: crate::runtime::CallRecord<H>) -> Called<H> {
+        let (output, fallback) = match &record.result {
+            Ok(output) => (output.clone(), false),
+            Err(error) => (H::fallback(&record.input, error), true),
+        };
+        Called { record, output, fallback }
+    }
+
+    /// `ok`, or the error kind.
+    pub fn outcome(&self) -> &'static str {
+        self.record.result.as_ref().err().map(HookError::kind).unwrap_or("ok")
+    }
+
+    /// The call record and the decision, as the decision log stores them.
+    pub fn json(&self) -> Result<(serde_json::Value, serde_json::Value), ServiceError> {
+        let decision = serde_json::to_value(&self.output).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok((self.record.to_json(), decision))
+    }
+
+    /// The decision-log entry for this call.
+    pub fn decision<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        event_time: i64,
+        record: &'a serde_json::Value,
+        decision: &'a serde_json::Value,
+    ) -> NewDecision<'a> {
+        NewDecision {
+            tenant: &tenant.program.slug,
+            hook: H::KIND,
+            plugin: self.record.plugin,
+            event_time,
+            outcome: self.outcome(),
+            record,
+            decision,
+            fallback: self.fallback,
+        }
+    }
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -329,40 +378,50 @@ impl Service {
         event_time: i64,
         input: H::Input,
     ) -> Result<Decided<H>, ServiceError> {
-        let slug = tenant.program.slug.as_str();
+        let called = self.call_many::<H>(tenant, vec![input]).await?.pop().expect("one call per input");
+        let (record, decision) = called.json()?;
+        let row = self.db.record_decision(called.decision(tenant, event_time, &record, &decision)).await?;
+        Ok(Decided { row, output: called.output, fallback: called.fallback, plugin: called.record.plugin })
+    }
+
+    /// Runs hook `H` of `tenant` on many inputs, spread over the machine's
+    /// cores, taking the fallback for each failure. Nothing is recorded:
+    /// the caller records the decisions with what they decide.
+    pub(crate) async fn call_many<H: Fallback>(
+        &self,
+        tenant: &Tenant,
+        inputs: Vec<H::Input>,
+    ) -> Result<Vec<Called<H>>, ServiceError> {
         let plugin = tenant
             .plugins
             .get(&H::KIND)
             .cloned()
             .ok_or_else(|| ServiceError::NotFound(format!("no plugin bound to {}", H::KIND)))?;
-        let runtime = self.runtime.clone();
         let limits = tenant.program.limits;
-        let record = tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, input))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?;
-
-        let outcome = record.result.as_ref().err().map(HookError::kind).unwrap_or("ok");
-        self.metrics.hook_call(slug, H::KIND.interface(), outcome, record.duration);
-        let (output, fallback) = match &record.result {
-            Ok(output) => (output.clone(), false),
-            Err(error) => (H::fallback(&record.input, error), true),
-        };
-        let decision = serde_json::to_value(&output).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let json = record.to_json();
-        let row = self
-            .db
-            .record_decision(NewDecision {
-                tenant: slug,
-                hook: H::KIND,
-                plugin: record.plugin,
-                event_time,
-                outcome,
-                record: &json,
-                decision: &decision,
-                fallback,
-            })
-            .await?;
-        Ok(Decided { row, output, fallback, plugin: record.plugin })
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let per_worker = inputs.len().div_ceil(workers).max(1);
+        let mut inputs = inputs.into_iter();
+        let mut tasks = Vec::new();
+        loop {
+            let part: Vec<H::Input> = inputs.by_ref().take(per_worker).collect();
+            if part.is_empty() {
+                break;
+            }
+            let (runtime, plugin) = (self.runtime.clone(), plugin.clone());
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|input| Called::settle(runtime.call::<H>(&plugin, &limits, input)))
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut called = Vec::new();
+        for task in tasks {
+            called.extend(task.await.map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?);
+        }
+        for c in &called {
+            self.metrics.hook_call(&tenant.program.slug, H::KIND.interface(), c.outcome(), c.record.duration);
+        }
+        Ok(called)
     }
 
     /// One of `tenant`'s recorded decisions.

@@ -345,6 +345,13 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
     );
     assert_eq!(plain["trailing_revenue"], 21_000_000);
 
+    // Each escalation is queued as a notification.
+    let (_, outbox) = app.send("GET", "/v1/notifications", Some(&admin), None).await;
+    let escalations: Vec<&Value> =
+        outbox["notifications"].as_array().unwrap().iter().filter(|n| n["event"] == "tier.escalated").collect();
+    assert_eq!(escalations.len(), 2);
+    assert!(escalations.iter().any(|n| n["payload"]["partner_id"] == "p-cert" && n["payload"]["tier_after"] == "Gold"));
+
     // The partner's tier changed; the scorecard can be read back.
     let (_, p) = app.send("GET", "/v1/partners/p-cert", Some(&admin), None).await;
     assert_eq!(p["tier"], "Gold");

@@ -233,57 +233,100 @@ impl Db {
         from: i64,
         to: i64,
     ) -> Result<HashMap<String, DealCounts>, StoreError> {
+        Ok(self.deal_stats(tenant, from, from, to).await?.into_iter().map(|(p, (counts, _))| (p, counts)).collect())
+    }
+
+    /// One scan for the scorecard: per partner, the deals won and lost in
+    /// `[month_from, to)` and the first-year ACV won in `[trailing_from, to)`.
+    pub async fn deal_stats(
+        &self,
+        tenant: &str,
+        trailing_from: i64,
+        month_from: i64,
+        to: i64,
+    ) -> Result<HashMap<String, (DealCounts, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT partner_id, SUM(stage = 'won'), SUM(stage = 'lost'), SUM(CASE WHEN stage = 'won' THEN first_year_acv ELSE 0 END) \
-             FROM deals WHERE tenant = ? AND partner_id IS NOT NULL AND closed_at >= ? AND closed_at < ? GROUP BY partner_id",
+            "SELECT partner_id, \
+               SUM(CASE WHEN stage = 'won' AND closed_at >= ?1 THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN stage = 'lost' AND closed_at >= ?1 THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN stage = 'won' AND closed_at >= ?1 THEN first_year_acv ELSE 0 END), \
+               SUM(CASE WHEN stage = 'won' THEN first_year_acv ELSE 0 END) \
+             FROM deals WHERE tenant = ?2 AND closed_at >= ?3 AND closed_at < ?4 AND partner_id IS NOT NULL \
+             GROUP BY partner_id",
         )
+        .bind(month_from)
         .bind(tenant)
-        .bind(from)
+        .bind(trailing_from.min(month_from))
         .bind(to)
         .fetch_all(&self.read)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.get(0), DealCounts { won: r.get(1), lost: r.get(2), won_revenue: r.get(3) }))
+            .map(|r| (r.get(0), (DealCounts { won: r.get(1), lost: r.get(2), won_revenue: r.get(3) }, r.get(4))))
             .collect())
     }
 
-    /// Stores (or replaces) a scorecard and applies its tier.
-    pub async fn put_scorecard(&self, tenant: &str, s: &ScorecardRow, at: i64) -> Result<(), StoreError> {
+    /// Records each tier decision, stores (or replaces) its scorecard,
+    /// applies the tier and queues a `tier.escalated` notification where the
+    /// decision escalates, all in one transaction: a run is stored whole or
+    /// not at all.
+    pub async fn put_scorecards(
+        &self,
+        tenant: &str,
+        cards: Vec<(super::NewDecision<'_>, ScorecardRow)>,
+        at: i64,
+    ) -> Result<Vec<ScorecardRow>, StoreError> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, won_revenue, \
-             win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, change, escalate, reason, \
-             decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(tenant)
-        .bind(&s.partner_id)
-        .bind(&s.period)
-        .bind(s.registered_deals)
-        .bind(s.won_deals)
-        .bind(s.lost_deals)
-        .bind(s.won_revenue)
-        .bind(s.win_rate_bps)
-        .bind(s.average_deal_size)
-        .bind(s.trailing_revenue)
-        .bind(&s.currency)
-        .bind(&s.tier_before)
-        .bind(&s.tier_after)
-        .bind(&s.change)
-        .bind(s.escalate)
-        .bind(&s.reason)
-        .bind(s.decision_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE partners SET tier = ? WHERE tenant = ? AND id = ?")
-            .bind(&s.tier_after)
+        let mut stored = Vec::with_capacity(cards.len());
+        for (decision, mut s) in cards {
+            s.decision_id = super::insert_decision(&mut tx, &decision).await?.id;
+            sqlx::query(
+                "INSERT OR REPLACE INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, \
+                 won_revenue, win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, change, \
+                 escalate, reason, decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
             .bind(tenant)
             .bind(&s.partner_id)
+            .bind(&s.period)
+            .bind(s.registered_deals)
+            .bind(s.won_deals)
+            .bind(s.lost_deals)
+            .bind(s.won_revenue)
+            .bind(s.win_rate_bps)
+            .bind(s.average_deal_size)
+            .bind(s.trailing_revenue)
+            .bind(&s.currency)
+            .bind(&s.tier_before)
+            .bind(&s.tier_after)
+            .bind(&s.change)
+            .bind(s.escalate)
+            .bind(&s.reason)
+            .bind(s.decision_id)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
+            sqlx::query("UPDATE partners SET tier = ? WHERE tenant = ? AND id = ?")
+                .bind(&s.tier_after)
+                .bind(tenant)
+                .bind(&s.partner_id)
+                .execute(&mut *tx)
+                .await?;
+            if s.escalate {
+                let payload = serde_json::to_string(&s).unwrap_or_default();
+                sqlx::query(
+                    "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) VALUES (?, 'tier.escalated', ?, ?, ?)",
+                )
+                .bind(tenant)
+                .bind(payload)
+                .bind(super::now())
+                .bind(super::now())
+                .execute(&mut *tx)
+                .await?;
+            }
+            stored.push(s);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(stored)
     }
 
     /// A period's scorecards, optionally one partner's.

@@ -304,33 +304,8 @@ impl Db {
 
     /// Records a decision; returns it as stored.
     pub async fn record_decision(&self, d: NewDecision<'_>) -> Result<DecisionRow, StoreError> {
-        let created_at = now();
-        let id = sqlx::query(
-            "INSERT INTO decisions (tenant, hook, plugin_hash, event_time, outcome, record, decision, fallback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(d.tenant)
-        .bind(d.hook.interface())
-        .bind(d.plugin.to_hex())
-        .bind(d.event_time)
-        .bind(d.outcome)
-        .bind(d.record.to_string())
-        .bind(d.decision.to_string())
-        .bind(d.fallback)
-        .bind(created_at)
-        .execute(&self.write)
-        .await?
-        .last_insert_rowid();
-        Ok(DecisionRow {
-            id,
-            hook: d.hook.interface().to_string(),
-            plugin: d.plugin.to_hex(),
-            event_time: d.event_time,
-            outcome: d.outcome.to_string(),
-            fallback: d.fallback,
-            decision: d.decision.clone(),
-            record: d.record.clone(),
-            created_at,
-        })
+        let mut conn = self.write.acquire().await?;
+        insert_decision(&mut conn, &d).await
     }
 
     /// One of `tenant`'s decisions.
@@ -377,4 +352,39 @@ fn decision_row(r: sqlx::sqlite::SqliteRow) -> DecisionRow {
         record: json(7),
         created_at: r.get(8),
     }
+}
+
+/// Inserts a decision on `conn` (inside a caller's transaction or not).
+pub(crate) async fn insert_decision(
+    conn: &mut sqlx::SqliteConnection,
+    d: &NewDecision<'_>,
+) -> Result<DecisionRow, StoreError> {
+    let created_at = now();
+    let id = sqlx::query(
+        "INSERT INTO decisions (tenant, hook, plugin_hash, event_time, outcome, record, decision, fallback, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(d.tenant)
+    .bind(d.hook.interface())
+    .bind(d.plugin.to_hex())
+    .bind(d.event_time)
+    .bind(d.outcome)
+    .bind(d.record.to_string())
+    .bind(d.decision.to_string())
+    .bind(d.fallback)
+    .bind(created_at)
+    .execute(&mut *conn)
+    .await?
+    .last_insert_rowid();
+    Ok(DecisionRow {
+        id,
+        hook: d.hook.interface().to_string(),
+        plugin: d.plugin.to_hex(),
+        event_time: d.event_time,
+        outcome: d.outcome.to_string(),
+        fallback: d.fallback,
+        decision: d.decision.clone(),
+        record: d.record.clone(),
+        created_at,
+    })
 }

@@ -5,7 +5,7 @@
 //! period's end (so certifications are judged as of then and the run
 //! replays the same), stores the scorecard and applies the tier.
 
-use super::{bad, enum_name, forbidden_unless_staff, parse_enum, wit_partner};
+use super::{bad, enum_name, forbidden_unless_staff, wit_partner};
 use crate::runtime::hooks::TierEvaluation;
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError};
@@ -35,38 +35,39 @@ impl Service {
         let trailing_from = days_from_civil(end_year - 1, end_month, 1);
         let tenant = self.tenant(&caller.tenant)?;
         let currency = tenant.program.currency.clone();
+        let started = std::time::Instant::now();
         let registered = self.db.registrations_by_partner(&caller.tenant, from, to).await?;
-        let deals = self.db.deals_by_partner(&caller.tenant, from, to).await?;
-        let trailing = self.db.deals_by_partner(&caller.tenant, trailing_from, to).await?;
+        let deals = self.db.deal_stats(&caller.tenant, trailing_from, from, to).await?;
         let money = |amount| wit::Money { amount, currency: currency.clone() };
 
-        let mut cards = Vec::new();
-        for partner in self.db.partners(&caller.tenant).await?.into_iter().filter(|p| p.status == "active") {
-            let counts = deals.get(&partner.id).copied().unwrap_or_default();
+        let aggregated = started.elapsed();
+        let partners: Vec<_> =
+            self.db.partners(&caller.tenant).await?.into_iter().filter(|p| p.status == "active").collect();
+        let mut inputs = Vec::with_capacity(partners.len());
+        let mut cards = Vec::with_capacity(partners.len());
+        for partner in &partners {
+            let (counts, trailing_revenue) = deals.get(&partner.id).copied().unwrap_or_default();
+            let registered_deals = registered.get(&partner.id).copied().unwrap_or(0);
             let decided_deals = counts.won + counts.lost;
             let win_rate = if decided_deals == 0 { 0 } else { counts.won * 10_000 / decided_deals };
             let average = if counts.won == 0 { 0 } else { counts.won_revenue / counts.won };
-            let trailing_revenue = trailing.get(&partner.id).map_or(0, |c| c.won_revenue);
-            let input = wit::TierInput {
+            inputs.push(wit::TierInput {
                 context: tenant.program.context(to),
-                partner: wit_partner(&partner)?,
+                partner: wit_partner(partner)?,
                 scorecard: wit::Scorecard {
                     period: period.to_string(),
                     trailing_revenue: money(trailing_revenue),
-                    registered_deals: u32::try_from(registered.get(&partner.id).copied().unwrap_or(0))
-                        .unwrap_or(u32::MAX),
+                    registered_deals: u32::try_from(registered_deals).unwrap_or(u32::MAX),
                     won_deals: u32::try_from(counts.won).unwrap_or(u32::MAX),
                     lost_deals: u32::try_from(counts.lost).unwrap_or(u32::MAX),
                     win_rate: win_rate as u32,
                     average_deal_size: money(average),
                 },
-            };
-            let decided = self.run::<TierEvaluation>(&tenant, to, input).await?;
-            let before: wit::Tier = parse_enum("tier", &partner.tier)?;
-            let card = ScorecardRow {
+            });
+            cards.push(ScorecardRow {
                 partner_id: partner.id.clone(),
                 period: period.to_string(),
-                registered_deals: registered.get(&partner.id).copied().unwrap_or(0),
+                registered_deals,
                 won_deals: counts.won,
                 lost_deals: counts.lost,
                 won_revenue: counts.won_revenue,
@@ -74,21 +75,41 @@ impl Service {
                 average_deal_size: average,
                 trailing_revenue,
                 currency: currency.clone(),
-                tier_before: enum_name(&before),
-                tier_after: enum_name(&decided.output.tier),
-                change: enum_name(&decided.output.change),
-                escalate: decided.output.escalate,
-                reason: decided.output.reason,
-                decision_id: decided.row.id,
-            };
-            self.db.put_scorecard(&caller.tenant, &card, to).await?;
-            if card.escalate {
-                tracing::info!(tenant = %caller.tenant, partner = %card.partner_id, from = %card.tier_before,
-                    to = %card.tier_after, "tier change escalated to the partner manager");
-                self.notify(&caller.tenant, "tier.escalated", &card).await;
-            }
-            cards.push(card);
+                tier_before: partner.tier.clone(),
+                tier_after: String::new(),
+                change: String::new(),
+                escalate: false,
+                reason: String::new(),
+                decision_id: 0,
+            });
         }
+
+        // Every partner's tier decision, on both cores; then the whole run
+        // stored in one transaction.
+        let prepared = started.elapsed();
+        let called = self.call_many::<TierEvaluation>(&tenant, inputs).await?;
+        let decided = started.elapsed();
+        let json = called.iter().map(|c| c.json()).collect::<Result<Vec<_>, _>>()?;
+        let mut rows = Vec::with_capacity(cards.len());
+        for ((c, (record, decision)), mut card) in called.iter().zip(&json).zip(cards) {
+            card.tier_after = enum_name(&c.output.tier);
+            card.change = enum_name(&c.output.change);
+            card.escalate = c.output.escalate;
+            card.reason = c.output.reason.clone();
+            rows.push((c.decision(&tenant, to, record, decision), card));
+        }
+        let serialized = started.elapsed();
+        let cards = self.db.put_scorecards(&caller.tenant, rows, to).await?;
+        let escalated = cards.iter().filter(|c| c.escalate).count();
+        tracing::info!(
+            tenant = %caller.tenant, period, partners = cards.len(), escalated,
+            aggregate_ms = aggregated.as_millis() as u64,
+            prepare_ms = (prepared - aggregated).as_millis() as u64,
+            hooks_ms = (decided - prepared).as_millis() as u64,
+            serialize_ms = (serialized - decided).as_millis() as u64,
+            store_ms = (started.elapsed() - serialized).as_millis() as u64,
+            "scorecard run"
+        );
         Ok(cards)
     }
 
