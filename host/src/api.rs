@@ -300,12 +300,9 @@ async fn list_decisions(
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let query = parse_query(query)?;
     let hook = query.hook.as_deref().map(parse_hook).transpose()?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
-    }
+    let limit = check_limit(query.limit)?;
     let rows = service.decisions(&caller.tenant, hook, limit).await?;
     Ok(Json(json!({ "decisions": rows })))
 }
@@ -347,6 +344,21 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
                 format!("`{}`: {}", e.path(), e.inner()),
             )),
         }
+    }
+}
+
+/// A query string, or 400 naming what is wrong with it.
+fn parse_query<T>(query: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))
+}
+
+/// A list's `limit`: 50 by default, 1 to 500.
+fn check_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(50);
+    if (1..=500).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"))
     }
 }
 
@@ -396,7 +408,7 @@ async fn statement(
     Path(id): Path<String>,
     query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(period) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let period = parse_query(query)?;
     to_json(&service.statement(&caller, &id, period.from, period.to).await?)
 }
 
@@ -421,11 +433,8 @@ async fn list_registrations(
     caller: Caller,
     query: Result<Query<RegistrationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
-    }
+    let q = parse_query(query)?;
+    let limit = check_limit(q.limit)?;
     let rows = service.registrations(&caller, q.partner.as_deref(), q.status.as_deref(), limit).await?;
     Ok(Json(json!({ "registrations": rows })))
 }
@@ -525,11 +534,8 @@ async fn list_leads(
     caller: Caller,
     query: Result<Query<LeadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
-    }
+    let q = parse_query(query)?;
+    let limit = check_limit(q.limit)?;
     Ok(Json(json!({ "leads": service.leads(&caller, q.partner.as_deref(), limit).await? })))
 }
 
@@ -562,7 +568,7 @@ async fn program_metrics(
     caller: Caller,
     query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(period) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let period = parse_query(query)?;
     to_json(&service.program_metrics(&caller, period.from, period.to).await?)
 }
 
@@ -593,10 +599,7 @@ async fn notifications(
     caller: Caller,
     query: Result<Query<LimitQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "`limit` must be 1 to 500"));
-    }
+    let q = parse_query(query)?;
+    let limit = check_limit(q.limit)?;
     Ok(Json(json!({ "notifications": service.notifications(&caller, limit).await? })))
 }

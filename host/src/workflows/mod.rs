@@ -425,6 +425,16 @@ impl Service {
         Ok((deal, lines))
     }
 
+    /// The open deal `id`, for closing it (admin or manager).
+    async fn open_deal(&self, caller: &Caller, id: &str) -> Result<DealRow, ServiceError> {
+        forbidden_unless_staff(caller)?;
+        let (deal, _) = self.deal(caller, id).await?;
+        if deal.stage != "open" {
+            return Err(ServiceError::Conflict(format!("deal `{id}` is {} already", deal.stage)));
+        }
+        Ok(deal)
+    }
+
     /// Marks a deal won at `at` and, for a partner deal, runs the commission
     /// hook: its lines are stored pending, due on the program's payment
     /// terms after the close. When the plugin fails, a held line records
@@ -435,11 +445,7 @@ impl Service {
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
-        forbidden_unless_staff(caller)?;
-        let (deal, _) = self.deal(caller, id).await?;
-        if deal.stage != "open" {
-            return Err(ServiceError::Conflict(format!("deal `{id}` is {} already", deal.stage)));
-        }
+        let deal = self.open_deal(caller, id).await?;
         self.db.win_deal(&caller.tenant, &deal, at).await?;
         let deal = DealRow { stage: "won".into(), closed_at: Some(at), ..deal };
         if deal.partner_id.is_some() {
@@ -455,11 +461,7 @@ impl Service {
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
-        forbidden_unless_staff(caller)?;
-        let (deal, _) = self.deal(caller, id).await?;
-        if deal.stage != "open" {
-            return Err(ServiceError::Conflict(format!("deal `{id}` is {} already", deal.stage)));
-        }
+        let deal = self.open_deal(caller, id).await?;
         self.db.lose_deal(&caller.tenant, &deal, at).await?;
         self.deal(caller, id).await
     }
