@@ -184,30 +184,6 @@ impl Db {
         Ok(rows.into_iter().map(lead).collect())
     }
 
-    /// Marks an open deal lost at `at`, and the partner's registration on
-    /// its account as lost.
-    pub async fn lose_deal(&self, tenant: &str, deal: &super::DealRow, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE deals SET stage = 'lost', closed_at = ? WHERE tenant = ? AND id = ?")
-            .bind(at)
-            .bind(tenant)
-            .bind(&deal.id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(partner) = &deal.partner_id {
-            sqlx::query(
-                "UPDATE registrations SET status = 'lost' WHERE tenant = ? AND partner_id = ? AND account_domain = ? AND status = 'approved'",
-            )
-            .bind(tenant)
-            .bind(partner)
-            .bind(&deal.account_domain)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Registrations submitted in `[from, to)`, per partner.
     pub async fn registrations_by_partner(
         &self,

@@ -6,6 +6,25 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+/// How a deal closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// Won: commission follows.
+    Won,
+    /// Lost.
+    Lost,
+}
+
+impl Close {
+    /// The stage (and registration status) it sets: `won` or `lost`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Close::Won => "won",
+            Close::Lost => "lost",
+        }
+    }
+}
+
 /// A partner as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartnerRow {
@@ -393,10 +412,12 @@ impl Db {
         Ok(row.map(deal))
     }
 
-    /// Marks a deal won at `at`, and the partner's registration on its account as won.
-    pub async fn win_deal(&self, tenant: &str, d: &DealRow, at: i64) -> Result<(), StoreError> {
+    /// Closes a deal at `at` as won or lost, and the partner's approved
+    /// registration on its account the same way.
+    pub async fn close_deal(&self, tenant: &str, d: &DealRow, outcome: Close, at: i64) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE deals SET stage = 'won', closed_at = ? WHERE tenant = ? AND id = ?")
+        sqlx::query("UPDATE deals SET stage = ?, closed_at = ? WHERE tenant = ? AND id = ?")
+            .bind(outcome.as_str())
             .bind(at)
             .bind(tenant)
             .bind(&d.id)
@@ -404,8 +425,10 @@ impl Db {
             .await?;
         if let Some(partner) = &d.partner_id {
             sqlx::query(
-                "UPDATE registrations SET status = 'won' WHERE tenant = ? AND partner_id = ? AND account_domain = ? AND status = 'approved'",
+                "UPDATE registrations SET status = ? \
+                 WHERE tenant = ? AND partner_id = ? AND account_domain = ? AND status = 'approved'",
             )
+            .bind(outcome.as_str())
             .bind(tenant)
             .bind(partner)
             .bind(&d.account_domain)

@@ -16,6 +16,7 @@ pub use scorecards::{Benchmark, ProgramMetrics};
 use crate::runtime::hooks::{Approval, Commission};
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
+use crate::store::records::Close;
 use crate::store::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 use pactum_pdk::time::quarter_start;
 use serde::{Deserialize, Serialize};
@@ -425,14 +426,15 @@ impl Service {
         Ok((deal, lines))
     }
 
-    /// The open deal `id`, for closing it (admin or manager).
-    async fn open_deal(&self, caller: &Caller, id: &str) -> Result<DealRow, ServiceError> {
+    /// Closes the open deal `id` (admin or manager); returns it closed.
+    async fn close_deal(&self, caller: &Caller, id: &str, outcome: Close, at: i64) -> Result<DealRow, ServiceError> {
         forbidden_unless_staff(caller)?;
         let (deal, _) = self.deal(caller, id).await?;
         if deal.stage != "open" {
             return Err(ServiceError::Conflict(format!("deal `{id}` is {} already", deal.stage)));
         }
-        Ok(deal)
+        self.db.close_deal(&caller.tenant, &deal, outcome, at).await?;
+        Ok(DealRow { stage: outcome.as_str().into(), closed_at: Some(at), ..deal })
     }
 
     /// Marks a deal won at `at` and, for a partner deal, runs the commission
@@ -445,9 +447,7 @@ impl Service {
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
-        let deal = self.open_deal(caller, id).await?;
-        self.db.win_deal(&caller.tenant, &deal, at).await?;
-        let deal = DealRow { stage: "won".into(), closed_at: Some(at), ..deal };
+        let deal = self.close_deal(caller, id, Close::Won, at).await?;
         if deal.partner_id.is_some() {
             self.commission(caller, &deal, wit::CommissionEvent::Won, at).await?;
         }
@@ -461,8 +461,7 @@ impl Service {
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
-        let deal = self.open_deal(caller, id).await?;
-        self.db.lose_deal(&caller.tenant, &deal, at).await?;
+        self.close_deal(caller, id, Close::Lost, at).await?;
         self.deal(caller, id).await
     }
 
