@@ -48,7 +48,7 @@ impl Rng {
 }
 
 async fn seed(db: &Db) {
-    let pool = db.pool();
+    let pool = db.sqlite_pool().expect("the benchmark runs on SQLite");
     let started = Instant::now();
     let mut tx = pool.begin().await.unwrap();
     for chunk in (0..PARTNERS).collect::<Vec<_>>().chunks(1_000) {

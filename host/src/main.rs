@@ -47,7 +47,8 @@ enum Command {
     },
     /// Creates the database if needed and applies its migrations.
     Migrate {
-        /// Database URL.
+        /// Database URL: `sqlite://<file>` (the embedded default) or
+        /// `postgres://<user>@<host>/<database>` (shared by several replicas).
         #[arg(long, env = "PACTUM_DATABASE_URL", default_value = "sqlite://pactum.db")]
         database_url: String,
     },
@@ -55,7 +56,8 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Storage {
-    /// Database URL.
+    /// Database URL: `sqlite://<file>` (the embedded default) or
+    /// `postgres://<user>@<host>/<database>` (shared by several replicas).
     #[arg(long, env = "PACTUM_DATABASE_URL", default_value = "sqlite://pactum.db")]
     database_url: String,
     /// Where compiled plugins are cached between restarts.
@@ -137,8 +139,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("{key}");
         }
         Command::Migrate { database_url } => {
-            Db::open(&database_url).await?;
-            tracing::info!(%database_url, "database migrated");
+            let db = Db::open(&database_url).await?;
+            // The URL may carry a password: log the backend only.
+            tracing::info!(backend = db.kind(), "database migrated");
         }
         Command::Serve { listen, policies, storage } => {
             let empty = Db::open(&storage.database_url).await?.is_empty().await?;
@@ -182,7 +185,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             });
             let listener =
                 tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
-            tracing::info!(%listen, database_url = %storage.database_url, "pactum serving");
+            tracing::info!(%listen, backend = service.db().kind(), "pactum serving");
             axum::serve(listener, pactum::api::router(service))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;

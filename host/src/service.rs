@@ -215,6 +215,11 @@ pub fn now() -> i64 {
 }
 
 impl Service {
+    /// The database it runs on.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Loads every stored tenant and its plugins.
     pub async fn open(db: Db, runtime: Arc<Runtime>, metrics: Arc<Metrics>) -> Result<Service, ServiceError> {
         let service =
@@ -310,7 +315,7 @@ impl Service {
             self.db.bind(&slug, *hook, plugin.hash()).await?;
         }
         let key = new_key(&slug)?;
-        self.db.add_key(&slug, &key_hash(&key), "admin").await?;
+        self.db.add_key(&slug, &key_hash(&key), "admin", None).await?;
         self.tenants.write().expect("tenants").insert(slug.clone(), Arc::new(Tenant { program, plugins }));
         Ok((slug, key))
     }
@@ -471,12 +476,12 @@ impl Service {
         self.tenant(tenant)?;
         let key = new_key(tenant)?;
         match (role, partner) {
-            ("admin" | "manager", None) => self.db.add_key(tenant, &key_hash(&key), role).await?,
+            ("admin" | "manager", None) => self.db.add_key(tenant, &key_hash(&key), role, None).await?,
             ("partner", Some(p)) => {
                 if self.db.partner(tenant, p).await?.is_none() {
                     return Err(ServiceError::NotFound(format!("no partner `{p}` in tenant `{tenant}`")));
                 }
-                self.db.add_partner_key(tenant, &key_hash(&key), p).await?
+                self.db.add_key(tenant, &key_hash(&key), "partner", Some(p)).await?
             }
             ("partner", None) => {
                 return Err(ServiceError::BadInput("a partner key needs --partner <id>".into()));

@@ -2,9 +2,8 @@
 //! metrics. The aggregates are one grouped query each, so a scorecard run
 //! over thousands of partners reads the database a handful of times.
 
-use super::{Db, StoreError};
+use super::{Db, Get, StoreError};
 use serde::Serialize;
-use sqlx::Row;
 use std::collections::HashMap;
 
 /// A routed lead.
@@ -101,7 +100,7 @@ pub struct ProgramNumbers {
     pub cohort_active: i64,
 }
 
-fn lead(r: sqlx::sqlite::SqliteRow) -> LeadRow {
+fn lead(r: &impl Get) -> LeadRow {
     LeadRow {
         id: r.get("id"),
         account_domain: r.get("account_domain"),
@@ -116,7 +115,7 @@ fn lead(r: sqlx::sqlite::SqliteRow) -> LeadRow {
     }
 }
 
-fn scorecard(r: sqlx::sqlite::SqliteRow) -> ScorecardRow {
+fn scorecard(r: &impl Get) -> ScorecardRow {
     ScorecardRow {
         partner_id: r.get("partner_id"),
         period: r.get("period"),
@@ -140,48 +139,55 @@ fn scorecard(r: sqlx::sqlite::SqliteRow) -> ScorecardRow {
 impl Db {
     /// Stores a routed lead.
     pub async fn insert_lead(&self, tenant: &str, l: &LeadRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO leads (tenant, id, account_domain, contact_email, source, destination, partner_id, reason, \
-             attribution, decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(tenant)
-        .bind(&l.id)
-        .bind(&l.account_domain)
-        .bind(&l.contact_email)
-        .bind(&l.source)
-        .bind(&l.destination)
-        .bind(&l.partner_id)
-        .bind(&l.reason)
-        .bind(&l.attribution)
-        .bind(l.decision_id)
-        .bind(l.created_at)
-        .execute(&self.write)
-        .await?;
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO leads (tenant, id, account_domain, contact_email, source, destination, partner_id, reason, \
+                 attribution, decision_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(tenant)
+            .bind(&l.id)
+            .bind(&l.account_domain)
+            .bind(&l.contact_email)
+            .bind(&l.source)
+            .bind(&l.destination)
+            .bind(&l.partner_id)
+            .bind(&l.reason)
+            .bind(&l.attribution)
+            .bind(l.decision_id)
+            .bind(l.created_at)
+            .execute(e)
+            .await?;
+        });
         Ok(())
     }
 
     /// One lead.
     pub async fn lead(&self, tenant: &str, id: &str) -> Result<Option<LeadRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM leads WHERE tenant = ? AND id = ?")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(lead))
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT * FROM leads WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(e)
+                .await?;
+            row.as_ref().map(lead)
+        }))
     }
 
     /// Leads, newest first, optionally those routed to one partner.
     pub async fn leads(&self, tenant: &str, partner: Option<&str>, limit: i64) -> Result<Vec<LeadRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM leads WHERE tenant = ? AND (? IS NULL OR partner_id = ?) ORDER BY created_at DESC, id DESC LIMIT ?",
-        )
-        .bind(tenant)
-        .bind(partner)
-        .bind(partner)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(lead).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM leads WHERE tenant = $1 AND ($2 IS NULL OR partner_id = $3) \
+                 ORDER BY created_at DESC, id DESC LIMIT $4",
+            )
+            .bind(tenant)
+            .bind(partner)
+            .bind(partner)
+            .bind(limit)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(lead).collect()
+        }))
     }
 
     /// Registrations submitted in `[from, to)`, per partner.
@@ -191,15 +197,18 @@ impl Db {
         from: i64,
         to: i64,
     ) -> Result<HashMap<String, i64>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT partner_id, COUNT(*) FROM registrations WHERE tenant = ? AND created_at >= ? AND created_at < ? GROUP BY partner_id",
-        )
-        .bind(tenant)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT partner_id, COUNT(*) FROM registrations WHERE tenant = $1 AND created_at >= $2 AND created_at < $3 \
+                 GROUP BY partner_id",
+            )
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        }))
     }
 
     /// Partner deals won and lost (by close date) in `[from, to)`, per partner.
@@ -221,25 +230,26 @@ impl Db {
         month_from: i64,
         to: i64,
     ) -> Result<HashMap<String, (DealCounts, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT partner_id, \
-               SUM(CASE WHEN stage = 'won' AND closed_at >= ?1 THEN 1 ELSE 0 END), \
-               SUM(CASE WHEN stage = 'lost' AND closed_at >= ?1 THEN 1 ELSE 0 END), \
-               SUM(CASE WHEN stage = 'won' AND closed_at >= ?1 THEN first_year_acv ELSE 0 END), \
-               SUM(CASE WHEN stage = 'won' THEN first_year_acv ELSE 0 END) \
-             FROM deals WHERE tenant = ?2 AND closed_at >= ?3 AND closed_at < ?4 AND partner_id IS NOT NULL \
-             GROUP BY partner_id",
-        )
-        .bind(month_from)
-        .bind(tenant)
-        .bind(trailing_from.min(month_from))
-        .bind(to)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.get(0), (DealCounts { won: r.get(1), lost: r.get(2), won_revenue: r.get(3) }, r.get(4))))
-            .collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT partner_id, \
+                   CAST(SUM(CASE WHEN stage = 'won' AND closed_at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
+                   CAST(SUM(CASE WHEN stage = 'lost' AND closed_at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
+                   CAST(SUM(CASE WHEN stage = 'won' AND closed_at >= $1 THEN first_year_acv ELSE 0 END) AS BIGINT), \
+                   CAST(SUM(CASE WHEN stage = 'won' THEN first_year_acv ELSE 0 END) AS BIGINT) \
+                 FROM deals WHERE tenant = $2 AND closed_at >= $3 AND closed_at < $4 AND partner_id IS NOT NULL \
+                 GROUP BY partner_id",
+            )
+            .bind(month_from)
+            .bind(tenant)
+            .bind(trailing_from.min(month_from))
+            .bind(to)
+            .fetch_all(e)
+            .await?;
+            rows.iter()
+                .map(|r| (r.get(0), (DealCounts { won: r.get(1), lost: r.get(2), won_revenue: r.get(3) }, r.get(4))))
+                .collect()
+        }))
     }
 
     /// Records each tier decision, stores (or replaces) its scorecard,
@@ -252,57 +262,67 @@ impl Db {
         cards: Vec<(super::NewDecision<'_>, ScorecardRow)>,
         at: i64,
     ) -> Result<Vec<ScorecardRow>, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let mut stored = Vec::with_capacity(cards.len());
-        for (decision, mut s) in cards {
-            s.decision_id = super::insert_decision(&mut tx, &decision).await?.id;
-            sqlx::query(
-                "INSERT OR REPLACE INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, \
-                 won_revenue, win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, change, \
-                 escalate, reason, decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(tenant)
-            .bind(&s.partner_id)
-            .bind(&s.period)
-            .bind(s.registered_deals)
-            .bind(s.won_deals)
-            .bind(s.lost_deals)
-            .bind(s.won_revenue)
-            .bind(s.win_rate_bps)
-            .bind(s.average_deal_size)
-            .bind(s.trailing_revenue)
-            .bind(&s.currency)
-            .bind(&s.tier_before)
-            .bind(&s.tier_after)
-            .bind(&s.change)
-            .bind(s.escalate)
-            .bind(&s.reason)
-            .bind(s.decision_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE partners SET tier = ? WHERE tenant = ? AND id = ?")
-                .bind(&s.tier_after)
-                .bind(tenant)
-                .bind(&s.partner_id)
-                .execute(&mut *tx)
-                .await?;
-            if s.escalate {
-                let payload = serde_json::to_string(&s).unwrap_or_default();
+        Ok(with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            let mut stored = Vec::with_capacity(cards.len());
+            for (decision, mut s) in cards {
+                s.decision_id = insert_decision!(&mut *tx, &decision).id;
                 sqlx::query(
-                    "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) VALUES (?, 'tier.escalated', ?, ?, ?)",
+                    "INSERT INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, \
+                     won_revenue, win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, \
+                     change, escalate, reason, decision_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                     ON CONFLICT (tenant, partner_id, period) DO UPDATE SET registered_deals = excluded.registered_deals, \
+                     won_deals = excluded.won_deals, lost_deals = excluded.lost_deals, won_revenue = excluded.won_revenue, \
+                     win_rate_bps = excluded.win_rate_bps, average_deal_size = excluded.average_deal_size, \
+                     trailing_revenue = excluded.trailing_revenue, currency = excluded.currency, \
+                     tier_before = excluded.tier_before, tier_after = excluded.tier_after, change = excluded.change, \
+                     escalate = excluded.escalate, reason = excluded.reason, decision_id = excluded.decision_id, \
+                     created_at = excluded.created_at",
                 )
                 .bind(tenant)
-                .bind(payload)
-                .bind(super::now())
-                .bind(super::now())
+                .bind(&s.partner_id)
+                .bind(&s.period)
+                .bind(s.registered_deals)
+                .bind(s.won_deals)
+                .bind(s.lost_deals)
+                .bind(s.won_revenue)
+                .bind(s.win_rate_bps)
+                .bind(s.average_deal_size)
+                .bind(s.trailing_revenue)
+                .bind(&s.currency)
+                .bind(&s.tier_before)
+                .bind(&s.tier_after)
+                .bind(&s.change)
+                .bind(s.escalate)
+                .bind(&s.reason)
+                .bind(s.decision_id)
+                .bind(at)
                 .execute(&mut *tx)
                 .await?;
+                sqlx::query("UPDATE partners SET tier = $1 WHERE tenant = $2 AND id = $3")
+                    .bind(&s.tier_after)
+                    .bind(tenant)
+                    .bind(&s.partner_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if s.escalate {
+                    let payload = serde_json::to_string(&s).unwrap_or_default();
+                    sqlx::query(
+                        "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) \
+                         VALUES ($1, 'tier.escalated', $2, $3, $3)",
+                    )
+                    .bind(tenant)
+                    .bind(payload)
+                    .bind(super::now())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                stored.push(s);
             }
-            stored.push(s);
-        }
-        tx.commit().await?;
-        Ok(stored)
+            tx.commit().await?;
+            stored
+        }))
     }
 
     /// A period's scorecards, optionally one partner's.
@@ -312,78 +332,87 @@ impl Db {
         period: &str,
         partner: Option<&str>,
     ) -> Result<Vec<ScorecardRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM scorecards WHERE tenant = ? AND period = ? AND (? IS NULL OR partner_id = ?) ORDER BY partner_id",
-        )
-        .bind(tenant)
-        .bind(period)
-        .bind(partner)
-        .bind(partner)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(scorecard).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM scorecards WHERE tenant = $1 AND period = $2 AND ($3 IS NULL OR partner_id = $4) \
+                 ORDER BY partner_id",
+            )
+            .bind(tenant)
+            .bind(period)
+            .bind(partner)
+            .bind(partner)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(scorecard).collect()
+        }))
     }
 
     /// The numbers behind the program metrics for `[from, to)`.
     pub async fn program_numbers(&self, tenant: &str, from: i64, to: i64) -> Result<ProgramNumbers, StoreError> {
-        let revenue = sqlx::query(
-            "SELECT COALESCE(SUM(first_year_acv), 0), COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN first_year_acv ELSE 0 END), 0), \
-             COALESCE(SUM(partner_id IS NOT NULL AND stage = 'won'), 0) FROM deals \
-             WHERE tenant = ? AND stage = 'won' AND closed_at >= ? AND closed_at < ?",
-        )
-        .bind(tenant)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&self.read)
-        .await?;
-        let lost: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deals WHERE tenant = ? AND partner_id IS NOT NULL AND stage = 'lost' AND closed_at >= ? AND closed_at < ?",
-        )
-        .bind(tenant)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&self.read)
-        .await?;
-        let partners = sqlx::query(
-            "SELECT COALESCE(SUM(status = 'active'), 0), \
-             COALESCE(SUM(status = 'active' AND (\
-                 EXISTS (SELECT 1 FROM registrations r WHERE r.tenant = p.tenant AND r.partner_id = p.id AND r.created_at >= ? AND r.created_at < ?) \
-              OR EXISTS (SELECT 1 FROM deals d WHERE d.tenant = p.tenant AND d.partner_id = p.id AND d.stage = 'won' AND d.closed_at >= ? AND d.closed_at < ?))), 0), \
-             COALESCE(SUM(joined_at < ?), 0), COALESCE(SUM(joined_at < ? AND status = 'active'), 0) \
-             FROM partners p WHERE tenant = ?",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(from)
-        .bind(to)
-        .bind(from)
-        .bind(from)
-        .bind(tenant)
-        .fetch_one(&self.read)
-        .await?;
-        Ok(ProgramNumbers {
-            won_revenue: revenue.get(0),
-            partner_won_revenue: revenue.get(1),
-            partner_won: revenue.get(2),
-            partner_lost: lost,
-            active_partners: partners.get(0),
-            engaged_partners: partners.get(1),
-            cohort: partners.get(2),
-            cohort_active: partners.get(3),
-        })
+        Ok(with_reader!(self, |e| {
+            let revenue = sqlx::query(
+                "SELECT CAST(COALESCE(SUM(first_year_acv), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) FROM deals \
+                 WHERE tenant = $1 AND stage = 'won' AND closed_at >= $2 AND closed_at < $3",
+            )
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_one(e)
+            .await?;
+            let lost: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deals WHERE tenant = $1 AND partner_id IS NOT NULL AND stage = 'lost' \
+                 AND closed_at >= $2 AND closed_at < $3",
+            )
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_one(e)
+            .await?;
+            let partners = sqlx::query(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN status = 'active' AND (\
+                     EXISTS (SELECT 1 FROM registrations r WHERE r.tenant = p.tenant AND r.partner_id = p.id \
+                             AND r.created_at >= $2 AND r.created_at < $3) \
+                  OR EXISTS (SELECT 1 FROM deals d WHERE d.tenant = p.tenant AND d.partner_id = p.id AND d.stage = 'won' \
+                             AND d.closed_at >= $2 AND d.closed_at < $3)) THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN joined_at < $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN joined_at < $2 AND status = 'active' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                 FROM partners p WHERE tenant = $1",
+            )
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_one(e)
+            .await?;
+            ProgramNumbers {
+                won_revenue: revenue.get(0),
+                partner_won_revenue: revenue.get(1),
+                partner_won: revenue.get(2),
+                partner_lost: lost,
+                active_partners: partners.get(0),
+                engaged_partners: partners.get(1),
+                cohort: partners.get(2),
+                cohort_active: partners.get(3),
+            }
+        }))
     }
 
     /// Days from joining to the first won deal, for every partner that has
     /// one and joined before `to`.
     pub async fn days_to_first_deal(&self, tenant: &str, to: i64) -> Result<Vec<i64>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT (MIN(d.closed_at) - p.joined_at) / 86400 FROM partners p JOIN deals d ON d.tenant = p.tenant AND d.partner_id = p.id \
-             WHERE p.tenant = ? AND d.stage = 'won' AND d.closed_at < ? GROUP BY p.id, p.joined_at",
-        )
-        .bind(tenant)
-        .bind(to)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(|r| r.get::<i64, _>(0).max(0)).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT CAST((MIN(d.closed_at) - p.joined_at) / 86400 AS BIGINT) FROM partners p \
+                 JOIN deals d ON d.tenant = p.tenant AND d.partner_id = p.id \
+                 WHERE p.tenant = $1 AND d.stage = 'won' AND d.closed_at < $2 GROUP BY p.id, p.joined_at",
+            )
+            .bind(tenant)
+            .bind(to)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(|r| r.get::<i64>(0).max(0)).collect()
+        }))
     }
 }

@@ -1,15 +1,84 @@
-//! Storage: tenants, API keys, plugins, hook bindings and the decision log,
-//! in SQLite through sqlx (one file, WAL, created and migrated on first
-//! start).
+//! Storage: tenants, API keys, plugins, hook bindings, the program's
+//! records and the decision log, through sqlx, on one of two backends:
+//!
+//! - **SQLite** (`sqlite://<file>`), the embedded default: one file, WAL,
+//!   created and migrated on first start. One process owns it.
+//! - **PostgreSQL** (`postgres://...`): how several host replicas share one
+//!   program.
+//!
+//! Every query is written once, in the SQL both accept (`$n` parameters,
+//! `ON CONFLICT`, `RETURNING`, sums cast to `BIGINT`), and run through
+//! [`with_reader!`]/[`with_writer!`], which expand it for the backend's own driver: no
+//! type erasure on the hot path. Each backend has its own migrations
+//! (`host/migrations/{sqlite,postgres}`).
 //!
 //! Every query that reads tenant data takes the tenant's slug, so one
 //! tenant's rows never reach another's requests.
 
 use crate::runtime::{HookKind, PluginHash};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{ColumnIndex, Decode, Postgres, Sqlite, Type};
 use std::str::FromStr;
+
+/// Runs `$body` with `$e` bound to the backend's pool for reads.
+macro_rules! with_reader {
+    ($db:expr, |$e:ident| $body:expr) => {
+        match &$db.backend {
+            $crate::store::Backend::Sqlite { read: $e, .. } => $body,
+            $crate::store::Backend::Postgres($e) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$e` bound to the backend's pool for writes (on
+/// SQLite, the single writing connection).
+macro_rules! with_writer {
+    ($db:expr, |$e:ident| $body:expr) => {
+        match &$db.backend {
+            $crate::store::Backend::Sqlite { write: $e, .. } => $body,
+            $crate::store::Backend::Postgres($e) => $body,
+        }
+    };
+}
+
+/// Inserts a decision through `$conn` (a pool or a transaction of either
+/// backend) and evaluates to the stored [`DecisionRow`].
+macro_rules! insert_decision {
+    ($conn:expr, $d:expr) => {{
+        let d: &$crate::store::NewDecision<'_> = $d;
+        let created_at = $crate::store::now();
+        let row = sqlx::query(
+            "INSERT INTO decisions (tenant, hook, plugin_hash, event_time, outcome, record, decision, fallback, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(d.tenant)
+        .bind(d.hook.interface())
+        .bind(d.plugin.to_hex())
+        .bind(d.event_time)
+        .bind(d.outcome)
+        .bind(d.record.to_string())
+        .bind(d.decision.to_string())
+        .bind(d.fallback)
+        .bind(created_at)
+        .fetch_one($conn)
+        .await?;
+        $crate::store::DecisionRow {
+            id: $crate::store::Get::get(&row, 0),
+            hook: d.hook.interface().to_string(),
+            plugin: d.plugin.to_hex(),
+            event_time: d.event_time,
+            outcome: d.outcome.to_string(),
+            fallback: d.fallback,
+            decision: d.decision.clone(),
+            record: d.record.clone(),
+            created_at,
+        }
+    }};
+}
 
 /// The columns [`decision_row`] reads, in its order.
 macro_rules! select_decision {
@@ -18,8 +87,10 @@ macro_rules! select_decision {
     };
 }
 
-/// The embedded migrations (`host/migrations/sqlite`).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The embedded SQLite migrations (`host/migrations/sqlite`).
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The embedded PostgreSQL migrations (`host/migrations/postgres`).
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 pub mod insights;
 pub mod outbox;
@@ -32,7 +103,7 @@ pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database URL is not one this build supports.
-    #[error("unsupported database URL {0:?}: use sqlite://<file> (PostgreSQL support is not built yet)")]
+    #[error("unsupported database URL {0:?}: use sqlite://<file> or postgres://<user>@<host>/<database>")]
     UnsupportedUrl(String),
     /// The database failed.
     #[error("database: {0}")]
@@ -42,13 +113,51 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// The database. SQLite takes one writer at a time: writes go through a
-/// pool of one connection, so they queue in order instead of colliding and
-/// backing off on SQLITE_BUSY; reads use their own pool, concurrently.
+/// The database.
 #[derive(Clone)]
 pub struct Db {
-    read: SqlitePool,
-    write: SqlitePool,
+    pub(crate) backend: Backend,
+}
+
+/// The connection pools of one backend.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    /// SQLite takes one writer at a time: writes go through a pool of one
+    /// connection, so they queue in order instead of colliding and backing
+    /// off on SQLITE_BUSY; reads use their own pool, concurrently.
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    /// PostgreSQL: one pool for both.
+    Postgres(PgPool),
+}
+
+/// A value both backends decode.
+pub(crate) trait Value:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+impl<T> Value for T where T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+
+/// A column index (a position or a name) both backends' rows take.
+pub(crate) trait Index: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> {}
+impl<I> Index for I where I: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> {}
+
+/// A result row of either backend, so each row mapping is written once.
+pub(crate) trait Get {
+    /// The column at `index`, decoded. Panics when the column is missing or
+    /// of another type: the queries and the migrations disagree.
+    fn get<T: Value>(&self, index: impl Index) -> T;
+}
+
+impl Get for SqliteRow {
+    fn get<T: Value>(&self, index: impl Index) -> T {
+        sqlx::Row::get(self, index)
+    }
+}
+
+impl Get for PgRow {
+    fn get<T: Value>(&self, index: impl Index) -> T {
+        sqlx::Row::get(self, index)
+    }
 }
 
 /// A row of the decision log.
@@ -108,52 +217,77 @@ pub(crate) fn now() -> i64 {
 }
 
 impl Db {
-    /// Opens (creating if needed) and migrates the database at `url`.
+    /// Opens and migrates the database at `url`: `sqlite://<file>`
+    /// (created if missing) or `postgres://...`.
     pub async fn open(url: &str) -> Result<Db, StoreError> {
-        if !url.starts_with("sqlite:") {
+        let backend = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // WAL with NORMAL sync: durable across a crash of the process,
+                // one fsync per checkpoint instead of per commit.
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true);
+            let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+            SQLITE_MIGRATOR.run(&write).await?;
+            let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            Backend::Sqlite { read, write }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            // Replicas starting together: sqlx serialises them on an
+            // advisory lock, so each migration runs once.
+            POSTGRES_MIGRATOR.run(&pool).await?;
+            Backend::Postgres(pool)
+        } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL with NORMAL sync: durable across a crash of the process,
-            // one fsync per checkpoint instead of per commit.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true);
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        MIGRATOR.run(&write).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Db { read, write })
+        };
+        Ok(Db { backend })
     }
 
-    /// The writing connection, for bulk loading tools and benchmarks.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.write
+    /// Which backend this is: `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The SQLite writing connection, for bulk loading tools and
+    /// benchmarks; `None` on PostgreSQL.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => Some(write),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Whether no tenant exists yet.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&self.read).await?;
+        let n: i64 = with_reader!(self, |e| sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(e).await?);
         Ok(n == 0)
     }
 
     /// Creates a tenant.
     pub async fn create_tenant(&self, slug: &str, name: &str, currency: &str, program: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (slug, name, currency, program, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(slug)
-            .bind(name)
-            .bind(currency)
-            .bind(program)
-            .bind(now())
-            .execute(&self.write)
-            .await?;
+        with_writer!(self, |e| {
+            sqlx::query("INSERT INTO tenants (slug, name, currency, program, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(slug)
+                .bind(name)
+                .bind(currency)
+                .bind(program)
+                .bind(now())
+                .execute(e)
+                .await?;
+        });
         Ok(())
     }
 
     /// Every tenant.
     pub async fn tenants(&self) -> Result<Vec<TenantRow>, StoreError> {
-        let rows = sqlx::query("SELECT slug, program FROM tenants ORDER BY slug").fetch_all(&self.read).await?;
-        Ok(rows.into_iter().map(|r| TenantRow { slug: r.get(0), program: r.get(1) }).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query("SELECT slug, program FROM tenants ORDER BY slug").fetch_all(e).await?;
+            rows.iter().map(|r| TenantRow { slug: r.get(0), program: r.get(1) }).collect()
+        }))
     }
 
     /// Stores a plugin (content-addressed: storing the same bytes twice is a no-op).
@@ -165,80 +299,90 @@ impl Db {
         wasm: &[u8],
     ) -> Result<(), StoreError> {
         let hooks: Vec<&str> = hooks.iter().map(|h| h.interface()).collect();
-        sqlx::query(
-            "INSERT INTO plugins (hash, name, size, hooks, wasm, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-        )
-        .bind(hash.to_hex())
-        .bind(name)
-        .bind(wasm.len() as i64)
-        .bind(hooks.join(","))
-        .bind(wasm)
-        .bind(now())
-        .execute(&self.write)
-        .await?;
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO plugins (hash, name, size, hooks, wasm, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(hash.to_hex())
+            .bind(name)
+            .bind(wasm.len() as i64)
+            .bind(hooks.join(","))
+            .bind(wasm)
+            .bind(now())
+            .execute(e)
+            .await?;
+        });
         Ok(())
     }
 
     /// A stored plugin's bytes.
     pub async fn plugin_wasm(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT wasm FROM plugins WHERE hash = ?").bind(hash).fetch_optional(&self.read).await?)
+        Ok(with_reader!(self, |e| {
+            sqlx::query_scalar("SELECT wasm FROM plugins WHERE hash = $1").bind(hash).fetch_optional(e).await?
+        }))
     }
 
     /// Binds `hook` of `tenant` to a plugin.
     pub async fn bind(&self, tenant: &str, hook: HookKind, plugin: PluginHash) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO bindings (tenant, hook, plugin_hash) VALUES (?, ?, ?) ON CONFLICT (tenant, hook) DO UPDATE SET plugin_hash = excluded.plugin_hash",
-        )
-        .bind(tenant)
-        .bind(hook.interface())
-        .bind(plugin.to_hex())
-        .execute(&self.write)
-        .await?;
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO bindings (tenant, hook, plugin_hash) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant, hook) DO UPDATE SET plugin_hash = excluded.plugin_hash",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(plugin.to_hex())
+            .execute(e)
+            .await?;
+        });
         Ok(())
     }
 
     /// A tenant's bindings, `(hook, plugin hash)`.
     pub async fn bindings(&self, tenant: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT hook, plugin_hash FROM bindings WHERE tenant = ? ORDER BY hook")
-            .bind(tenant)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query("SELECT hook, plugin_hash FROM bindings WHERE tenant = $1 ORDER BY hook")
+                .bind(tenant)
+                .fetch_all(e)
+                .await?;
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+        }))
     }
 
-    /// Stores an API key's hash for `tenant` with `role`.
-    pub async fn add_key(&self, tenant: &str, key_hash: &str, role: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO api_keys (key_hash, tenant, role, created_at) VALUES (?, ?, ?, ?)")
+    /// Stores an API key's hash for `tenant` with `role`; for role
+    /// `partner`, bound to `partner_id`.
+    pub async fn add_key(
+        &self,
+        tenant: &str,
+        key_hash: &str,
+        role: &str,
+        partner_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO api_keys (key_hash, tenant, role, partner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
             .bind(key_hash)
             .bind(tenant)
             .bind(role)
+            .bind(partner_id)
             .bind(now())
-            .execute(&self.write)
+            .execute(e)
             .await?;
-        Ok(())
-    }
-
-    /// Stores a partner key's hash, bound to `partner_id`.
-    pub async fn add_partner_key(&self, tenant: &str, key_hash: &str, partner_id: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_keys (key_hash, tenant, role, partner_id, created_at) VALUES (?, ?, 'partner', ?, ?)",
-        )
-        .bind(key_hash)
-        .bind(tenant)
-        .bind(partner_id)
-        .bind(now())
-        .execute(&self.write)
-        .await?;
+        });
         Ok(())
     }
 
     /// The tenant, role and (for partner keys) partner of the key with this hash.
     pub async fn key(&self, key_hash: &str) -> Result<Option<(String, String, Option<String>)>, StoreError> {
-        let row = sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = ?")
-            .bind(key_hash)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = $1")
+                .bind(key_hash)
+                .fetch_optional(e)
+                .await?;
+            row.map(|r| (r.get(0), r.get(1), r.get(2)))
+        }))
     }
 
     /// Claims an idempotency key for a request. `Ok(None)` when it is new
@@ -251,26 +395,30 @@ impl Db {
         key: &str,
         request_hash: &str,
     ) -> Result<Option<(String, i64, Vec<u8>)>, StoreError> {
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency (scope, key, request_hash, status, created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT (scope, key) DO NOTHING",
-        )
-        .bind(scope)
-        .bind(key)
-        .bind(request_hash)
-        .bind(now())
-        .execute(&self.write)
-        .await?;
-        if claimed.rows_affected() == 1 {
+        let claimed = with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO idempotency (scope, key, request_hash, status, created_at) VALUES ($1, $2, $3, 0, $4) \
+                 ON CONFLICT (scope, key) DO NOTHING",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(request_hash)
+            .bind(now())
+            .execute(e)
+            .await?
+            .rows_affected()
+        });
+        if claimed == 1 {
             return Ok(None);
         }
-        let row = sqlx::query(
-            "SELECT request_hash, status, COALESCE(body, x'') FROM idempotency WHERE scope = ? AND key = ?",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_one(&self.read)
-        .await?;
-        Ok(Some((row.get(0), row.get(1), row.get(2))))
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT request_hash, status, body FROM idempotency WHERE scope = $1 AND key = $2")
+                .bind(scope)
+                .bind(key)
+                .fetch_one(e)
+                .await?;
+            Some((row.get(0), row.get(1), row.get::<Option<Vec<u8>>>(2).unwrap_or_default()))
+        }))
     }
 
     /// Stores the response to a claimed idempotency key, or releases the
@@ -281,41 +429,42 @@ impl Db {
         key: &str,
         response: Option<(u16, &[u8])>,
     ) -> Result<(), StoreError> {
-        match response {
+        with_writer!(self, |e| match response {
             Some((status, body)) => {
-                sqlx::query("UPDATE idempotency SET status = ?, body = ? WHERE scope = ? AND key = ?")
+                sqlx::query("UPDATE idempotency SET status = $1, body = $2 WHERE scope = $3 AND key = $4")
                     .bind(i64::from(status))
                     .bind(body)
                     .bind(scope)
                     .bind(key)
-                    .execute(&self.write)
+                    .execute(e)
                     .await?;
             }
             None => {
-                sqlx::query("DELETE FROM idempotency WHERE scope = ? AND key = ?")
+                sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2")
                     .bind(scope)
                     .bind(key)
-                    .execute(&self.write)
+                    .execute(e)
                     .await?;
             }
-        }
+        });
         Ok(())
     }
 
     /// Records a decision; returns it as stored.
     pub async fn record_decision(&self, d: NewDecision<'_>) -> Result<DecisionRow, StoreError> {
-        let mut conn = self.write.acquire().await?;
-        insert_decision(&mut conn, &d).await
+        Ok(with_writer!(self, |e| insert_decision!(e, &d)))
     }
 
     /// One of `tenant`'s decisions.
     pub async fn decision(&self, tenant: &str, id: i64) -> Result<Option<DecisionRow>, StoreError> {
-        let row = sqlx::query(concat!(select_decision!(), " WHERE tenant = ? AND id = ?"))
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(decision_row))
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query(concat!(select_decision!(), " WHERE tenant = $1 AND id = $2"))
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(e)
+                .await?;
+            row.as_ref().map(decision_row)
+        }))
     }
 
     /// `tenant`'s latest decisions, newest first, optionally of one hook.
@@ -325,22 +474,25 @@ impl Db {
         hook: Option<HookKind>,
         limit: i64,
     ) -> Result<Vec<DecisionRow>, StoreError> {
-        let rows = sqlx::query(concat!(
-            select_decision!(),
-            " WHERE tenant = ? AND (? IS NULL OR hook = ?) ORDER BY id DESC LIMIT ?"
-        ))
-        .bind(tenant)
-        .bind(hook.map(|h| h.interface()))
-        .bind(hook.map(|h| h.interface()))
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(decision_row).collect())
+        let hook = hook.map(|h| h.interface());
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(concat!(
+                select_decision!(),
+                " WHERE tenant = $1 AND ($2 IS NULL OR hook = $3) ORDER BY id DESC LIMIT $4"
+            ))
+            .bind(tenant)
+            .bind(hook)
+            .bind(hook)
+            .bind(limit)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(decision_row).collect()
+        }))
     }
 }
 
-fn decision_row(r: sqlx::sqlite::SqliteRow) -> DecisionRow {
-    let json = |i: usize| serde_json::from_str(&r.get::<String, _>(i)).unwrap_or(serde_json::Value::Null);
+fn decision_row(r: &impl Get) -> DecisionRow {
+    let json = |i: usize| serde_json::from_str(&r.get::<String>(i)).unwrap_or(serde_json::Value::Null);
     DecisionRow {
         id: r.get(0),
         hook: r.get(1),
@@ -352,39 +504,4 @@ fn decision_row(r: sqlx::sqlite::SqliteRow) -> DecisionRow {
         record: json(7),
         created_at: r.get(8),
     }
-}
-
-/// Inserts a decision on `conn` (inside a caller's transaction or not).
-pub(crate) async fn insert_decision(
-    conn: &mut sqlx::SqliteConnection,
-    d: &NewDecision<'_>,
-) -> Result<DecisionRow, StoreError> {
-    let created_at = now();
-    let id = sqlx::query(
-        "INSERT INTO decisions (tenant, hook, plugin_hash, event_time, outcome, record, decision, fallback, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(d.tenant)
-    .bind(d.hook.interface())
-    .bind(d.plugin.to_hex())
-    .bind(d.event_time)
-    .bind(d.outcome)
-    .bind(d.record.to_string())
-    .bind(d.decision.to_string())
-    .bind(d.fallback)
-    .bind(created_at)
-    .execute(&mut *conn)
-    .await?
-    .last_insert_rowid();
-    Ok(DecisionRow {
-        id,
-        hook: d.hook.interface().to_string(),
-        plugin: d.plugin.to_hex(),
-        event_time: d.event_time,
-        outcome: d.outcome.to_string(),
-        fallback: d.fallback,
-        decision: d.decision.clone(),
-        record: d.record.clone(),
-        created_at,
-    })
 }

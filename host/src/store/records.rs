@@ -1,10 +1,8 @@
 //! The program's records: partners, accounts, deal registrations, deals and
 //! commission lines. Every query is scoped by tenant.
 
-use super::{Db, StoreError, now};
+use super::{Db, Get, StoreError, now};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 /// How a deal closes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,21 +146,21 @@ pub struct CommissionLineRow {
     pub decision_id: i64,
 }
 
-fn partner(r: SqliteRow) -> PartnerRow {
+fn partner(r: &impl Get) -> PartnerRow {
     PartnerRow {
         id: r.get("id"),
         name: r.get("name"),
         kind: r.get("kind"),
         tier: r.get("tier"),
-        territories: serde_json::from_str(&r.get::<String, _>("territories")).unwrap_or_default(),
-        certifications: serde_json::from_str(&r.get::<String, _>("certifications")).unwrap_or_default(),
+        territories: serde_json::from_str(&r.get::<String>("territories")).unwrap_or_default(),
+        certifications: serde_json::from_str(&r.get::<String>("certifications")).unwrap_or_default(),
         manager: r.get("manager"),
         status: r.get("status"),
         joined_at: r.get("joined_at"),
     }
 }
 
-fn registration(r: SqliteRow) -> RegistrationRow {
+fn registration(r: &impl Get) -> RegistrationRow {
     RegistrationRow {
         id: r.get("id"),
         partner_id: r.get("partner_id"),
@@ -179,7 +177,7 @@ fn registration(r: SqliteRow) -> RegistrationRow {
     }
 }
 
-fn deal(r: SqliteRow) -> DealRow {
+fn deal(r: &impl Get) -> DealRow {
     DealRow {
         id: r.get("id"),
         partner_id: r.get("partner_id"),
@@ -195,7 +193,7 @@ fn deal(r: SqliteRow) -> DealRow {
     }
 }
 
-fn line(r: SqliteRow) -> CommissionLineRow {
+fn line(r: &impl Get) -> CommissionLineRow {
     CommissionLineRow {
         id: r.get("id"),
         deal_id: r.get("deal_id"),
@@ -214,78 +212,90 @@ fn line(r: SqliteRow) -> CommissionLineRow {
 impl Db {
     /// Creates a partner; `Ok(false)` when the id is taken.
     pub async fn create_partner(&self, tenant: &str, p: &PartnerRow) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO partners (tenant, id, name, kind, tier, territories, certifications, manager, status, joined_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&p.id)
-        .bind(&p.name)
-        .bind(&p.kind)
-        .bind(&p.tier)
-        .bind(serde_json::to_string(&p.territories).unwrap_or_default())
-        .bind(p.certifications.to_string())
-        .bind(&p.manager)
-        .bind(&p.status)
-        .bind(p.joined_at)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO partners (tenant, id, name, kind, tier, territories, certifications, manager, status, joined_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(&p.kind)
+            .bind(&p.tier)
+            .bind(serde_json::to_string(&p.territories).unwrap_or_default())
+            .bind(p.certifications.to_string())
+            .bind(&p.manager)
+            .bind(&p.status)
+            .bind(p.joined_at)
+            .execute(e)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// One partner.
     pub async fn partner(&self, tenant: &str, id: &str) -> Result<Option<PartnerRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM partners WHERE tenant = ? AND id = ?")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(partner))
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT * FROM partners WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(e)
+                .await?;
+            row.as_ref().map(partner)
+        }))
     }
 
     /// Every partner of `tenant`, by id.
     pub async fn partners(&self, tenant: &str) -> Result<Vec<PartnerRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM partners WHERE tenant = ? ORDER BY id")
-            .bind(tenant)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(rows.into_iter().map(partner).collect())
+        Ok(with_reader!(self, |e| {
+            let rows =
+                sqlx::query("SELECT * FROM partners WHERE tenant = $1 ORDER BY id").bind(tenant).fetch_all(e).await?;
+            rows.iter().map(partner).collect()
+        }))
     }
 
     /// Creates or updates an account.
     pub async fn upsert_account(&self, tenant: &str, a: &AccountRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO accounts (tenant, domain, name, industry, employees, country, region) VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (tenant, domain) DO UPDATE SET name = excluded.name, \
-             industry = COALESCE(excluded.industry, industry), employees = COALESCE(excluded.employees, employees), \
-             country = COALESCE(excluded.country, country), region = COALESCE(excluded.region, region)",
-        )
-        .bind(tenant)
-        .bind(&a.domain)
-        .bind(&a.name)
-        .bind(&a.industry)
-        .bind(a.employees.map(i64::from))
-        .bind(&a.country)
-        .bind(&a.region)
-        .execute(&self.write)
-        .await?;
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO accounts (tenant, domain, name, industry, employees, country, region) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (tenant, domain) DO UPDATE SET name = excluded.name, \
+                 industry = COALESCE(excluded.industry, accounts.industry), \
+                 employees = COALESCE(excluded.employees, accounts.employees), \
+                 country = COALESCE(excluded.country, accounts.country), \
+                 region = COALESCE(excluded.region, accounts.region)",
+            )
+            .bind(tenant)
+            .bind(&a.domain)
+            .bind(&a.name)
+            .bind(&a.industry)
+            .bind(a.employees.map(i64::from))
+            .bind(&a.country)
+            .bind(&a.region)
+            .execute(e)
+            .await?;
+        });
         Ok(())
     }
 
     /// One account.
     pub async fn account(&self, tenant: &str, domain: &str) -> Result<Option<AccountRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE tenant = ? AND domain = ?")
-            .bind(tenant)
-            .bind(domain)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(|r| AccountRow {
-            domain: r.get("domain"),
-            name: r.get("name"),
-            industry: r.get("industry"),
-            employees: r.get::<Option<i64>, _>("employees").and_then(|e| u32::try_from(e).ok()),
-            country: r.get("country"),
-            region: r.get("region"),
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT * FROM accounts WHERE tenant = $1 AND domain = $2")
+                .bind(tenant)
+                .bind(domain)
+                .fetch_optional(e)
+                .await?;
+            row.map(|r| AccountRow {
+                domain: r.get("domain"),
+                name: r.get("name"),
+                industry: r.get("industry"),
+                employees: r.get::<Option<i64>>("employees").and_then(|e| u32::try_from(e).ok()),
+                country: r.get("country"),
+                region: r.get("region"),
+            })
         }))
     }
 
@@ -297,51 +307,58 @@ impl Db {
         domain: &str,
         at: i64,
     ) -> Result<Vec<RegistrationRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM registrations WHERE tenant = ? AND account_domain = ? \
-             AND (status IN ('submitted', 'review') OR (status = 'approved' AND protected_until > ?)) \
-             ORDER BY created_at, id",
-        )
-        .bind(tenant)
-        .bind(domain)
-        .bind(at)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(registration).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM registrations WHERE tenant = $1 AND account_domain = $2 \
+                 AND (status IN ('submitted', 'review') OR (status = 'approved' AND protected_until > $3)) \
+                 ORDER BY created_at, id",
+            )
+            .bind(tenant)
+            .bind(domain)
+            .bind(at)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(registration).collect()
+        }))
     }
 
     /// Stores a registration.
     pub async fn insert_registration(&self, tenant: &str, r: &RegistrationRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO registrations (tenant, id, partner_id, account_domain, amount, currency, expected_close, status, \
-             protected_until, reason, decision_id, plugin_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(tenant)
-        .bind(&r.id)
-        .bind(&r.partner_id)
-        .bind(&r.account_domain)
-        .bind(r.amount)
-        .bind(&r.currency)
-        .bind(r.expected_close)
-        .bind(&r.status)
-        .bind(r.protected_until)
-        .bind(&r.reason)
-        .bind(r.decision_id)
-        .bind(&r.plugin_hash)
-        .bind(r.created_at)
-        .execute(&self.write)
-        .await?;
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO registrations (tenant, id, partner_id, account_domain, amount, currency, expected_close, \
+                 status, protected_until, reason, decision_id, plugin_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(tenant)
+            .bind(&r.id)
+            .bind(&r.partner_id)
+            .bind(&r.account_domain)
+            .bind(r.amount)
+            .bind(&r.currency)
+            .bind(r.expected_close)
+            .bind(&r.status)
+            .bind(r.protected_until)
+            .bind(&r.reason)
+            .bind(r.decision_id)
+            .bind(&r.plugin_hash)
+            .bind(r.created_at)
+            .execute(e)
+            .await?;
+        });
         Ok(())
     }
 
     /// One registration.
     pub async fn registration(&self, tenant: &str, id: &str) -> Result<Option<RegistrationRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM registrations WHERE tenant = ? AND id = ?")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(registration))
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT * FROM registrations WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(e)
+                .await?;
+            row.as_ref().map(registration)
+        }))
     }
 
     /// Registrations, newest first, filtered by partner and status.
@@ -352,139 +369,158 @@ impl Db {
         status: Option<&str>,
         limit: i64,
     ) -> Result<Vec<RegistrationRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM registrations WHERE tenant = ? AND (? IS NULL OR partner_id = ?) AND (? IS NULL OR status = ?) \
-             ORDER BY created_at DESC, id DESC LIMIT ?",
-        )
-        .bind(tenant)
-        .bind(partner)
-        .bind(partner)
-        .bind(status)
-        .bind(status)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(registration).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM registrations WHERE tenant = $1 AND ($2 IS NULL OR partner_id = $3) \
+                 AND ($4 IS NULL OR status = $5) ORDER BY created_at DESC, id DESC LIMIT $6",
+            )
+            .bind(tenant)
+            .bind(partner)
+            .bind(partner)
+            .bind(status)
+            .bind(status)
+            .bind(limit)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(registration).collect()
+        }))
     }
 
     /// Marks approved registrations whose protection ended by `at` as
     /// expired; returns how many.
     pub async fn expire_registrations(&self, at: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE registrations SET status = 'expired' WHERE status = 'approved' AND protected_until <= ?",
-        )
-        .bind(at)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected())
+        Ok(with_writer!(self, |e| {
+            sqlx::query(
+                "UPDATE registrations SET status = 'expired' WHERE status = 'approved' AND protected_until <= $1",
+            )
+            .bind(at)
+            .execute(e)
+            .await?
+            .rows_affected()
+        }))
     }
 
     /// Creates a deal; `Ok(false)` when the id is taken.
     pub async fn create_deal(&self, tenant: &str, d: &DealRow) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO deals (tenant, id, partner_id, account_domain, first_year_acv, services, currency, source, stage, \
-             refunded, closed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&d.id)
-        .bind(&d.partner_id)
-        .bind(&d.account_domain)
-        .bind(d.first_year_acv)
-        .bind(d.services)
-        .bind(&d.currency)
-        .bind(&d.source)
-        .bind(&d.stage)
-        .bind(d.refunded)
-        .bind(d.closed_at)
-        .bind(d.created_at)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO deals (tenant, id, partner_id, account_domain, first_year_acv, services, currency, source, \
+                 stage, refunded, closed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (tenant, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(&d.id)
+            .bind(&d.partner_id)
+            .bind(&d.account_domain)
+            .bind(d.first_year_acv)
+            .bind(d.services)
+            .bind(&d.currency)
+            .bind(&d.source)
+            .bind(&d.stage)
+            .bind(d.refunded)
+            .bind(d.closed_at)
+            .bind(d.created_at)
+            .execute(e)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// One deal.
     pub async fn deal(&self, tenant: &str, id: &str) -> Result<Option<DealRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM deals WHERE tenant = ? AND id = ?")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.map(deal))
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT * FROM deals WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(e)
+                .await?;
+            row.as_ref().map(deal)
+        }))
     }
 
     /// Closes a deal at `at` as won or lost, and the partner's approved
     /// registration on its account the same way.
     pub async fn close_deal(&self, tenant: &str, d: &DealRow, outcome: Close, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE deals SET stage = ?, closed_at = ? WHERE tenant = ? AND id = ?")
-            .bind(outcome.as_str())
-            .bind(at)
-            .bind(tenant)
-            .bind(&d.id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(partner) = &d.partner_id {
-            sqlx::query(
-                "UPDATE registrations SET status = ? \
-                 WHERE tenant = ? AND partner_id = ? AND account_domain = ? AND status = 'approved'",
-            )
-            .bind(outcome.as_str())
-            .bind(tenant)
-            .bind(partner)
-            .bind(&d.account_domain)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            sqlx::query("UPDATE deals SET stage = $1, closed_at = $2 WHERE tenant = $3 AND id = $4")
+                .bind(outcome.as_str())
+                .bind(at)
+                .bind(tenant)
+                .bind(&d.id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(partner) = &d.partner_id {
+                sqlx::query(
+                    "UPDATE registrations SET status = $1 \
+                     WHERE tenant = $2 AND partner_id = $3 AND account_domain = $4 AND status = 'approved'",
+                )
+                .bind(outcome.as_str())
+                .bind(tenant)
+                .bind(partner)
+                .bind(&d.account_domain)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Adds `amount` to a deal's refunded total.
     pub async fn add_refund(&self, tenant: &str, deal_id: &str, amount: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE deals SET refunded = refunded + ? WHERE tenant = ? AND id = ?")
-            .bind(amount)
-            .bind(tenant)
-            .bind(deal_id)
-            .execute(&self.write)
-            .await?;
+        with_writer!(self, |e| {
+            sqlx::query("UPDATE deals SET refunded = refunded + $1 WHERE tenant = $2 AND id = $3")
+                .bind(amount)
+                .bind(tenant)
+                .bind(deal_id)
+                .execute(e)
+                .await?;
+        });
         Ok(())
     }
 
     /// Stores commission lines.
     pub async fn insert_lines(&self, tenant: &str, lines: &[CommissionLineRow]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        for l in lines {
-            sqlx::query(
-                "INSERT INTO commission_lines (tenant, deal_id, partner_id, kind, amount, currency, rate_bps, description, \
-                 status, due_at, decision_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(tenant)
-            .bind(&l.deal_id)
-            .bind(&l.partner_id)
-            .bind(&l.kind)
-            .bind(l.amount)
-            .bind(&l.currency)
-            .bind(l.rate_bps)
-            .bind(&l.description)
-            .bind(&l.status)
-            .bind(l.due_at)
-            .bind(l.decision_id)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            for l in lines {
+                sqlx::query(
+                    "INSERT INTO commission_lines (tenant, deal_id, partner_id, kind, amount, currency, rate_bps, \
+                     description, status, due_at, decision_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(tenant)
+                .bind(&l.deal_id)
+                .bind(&l.partner_id)
+                .bind(&l.kind)
+                .bind(l.amount)
+                .bind(&l.currency)
+                .bind(l.rate_bps)
+                .bind(&l.description)
+                .bind(&l.status)
+                .bind(l.due_at)
+                .bind(l.decision_id)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// A deal's commission lines, oldest first.
     pub async fn deal_lines(&self, tenant: &str, deal_id: &str) -> Result<Vec<CommissionLineRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM commission_lines WHERE tenant = ? AND deal_id = ? ORDER BY id")
-            .bind(tenant)
-            .bind(deal_id)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(rows.into_iter().map(line).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query("SELECT * FROM commission_lines WHERE tenant = $1 AND deal_id = $2 ORDER BY id")
+                .bind(tenant)
+                .bind(deal_id)
+                .fetch_all(e)
+                .await?;
+            rows.iter().map(line).collect()
+        }))
     }
 
     /// A partner's commission lines due in `[from, to)`, by due date.
@@ -495,29 +531,34 @@ impl Db {
         from: i64,
         to: i64,
     ) -> Result<Vec<CommissionLineRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM commission_lines WHERE tenant = ? AND partner_id = ? AND due_at >= ? AND due_at < ? ORDER BY due_at, id",
-        )
-        .bind(tenant)
-        .bind(partner)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.read)
-        .await?;
-        Ok(rows.into_iter().map(line).collect())
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM commission_lines WHERE tenant = $1 AND partner_id = $2 AND due_at >= $3 AND due_at < $4 \
+                 ORDER BY due_at, id",
+            )
+            .bind(tenant)
+            .bind(partner)
+            .bind(from)
+            .bind(to)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(line).collect()
+        }))
     }
 
     /// First-year ACV of the partner's deals won in `[from, to)`.
     pub async fn won_acv(&self, tenant: &str, partner: &str, from: i64, to: i64) -> Result<i64, StoreError> {
-        let sum: Option<i64> = sqlx::query_scalar(
-            "SELECT SUM(first_year_acv) FROM deals WHERE tenant = ? AND partner_id = ? AND stage = 'won' AND closed_at >= ? AND closed_at < ?",
-        )
-        .bind(tenant)
-        .bind(partner)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&self.read)
-        .await?;
-        Ok(sum.unwrap_or(0))
+        Ok(with_reader!(self, |e| {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(first_year_acv), 0) AS BIGINT) FROM deals \
+                 WHERE tenant = $1 AND partner_id = $2 AND stage = 'won' AND closed_at >= $3 AND closed_at < $4",
+            )
+            .bind(tenant)
+            .bind(partner)
+            .bind(from)
+            .bind(to)
+            .fetch_one(e)
+            .await?
+        }))
     }
 }

@@ -226,7 +226,7 @@ impl Service {
         forbidden_unless_staff(caller)?;
         self.partner(caller, partner).await?;
         let key = new_key(&caller.tenant)?;
-        self.db.add_partner_key(&caller.tenant, &key_hash(&key), partner).await?;
+        self.db.add_key(&caller.tenant, &key_hash(&key), "partner", Some(partner)).await?;
         Ok(key)
     }
 

@@ -1,4 +1,7 @@
-//! An in-process app on a fresh SQLite file with the example companies.
+//! An in-process app with the example companies, on a fresh database: a
+//! new SQLite file, or, when `PACTUM_TEST_DATABASE_URL` names a PostgreSQL
+//! server (`postgres://...`), a new schema there, dropped afterwards. So the
+//! same tests run on both backends.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -8,8 +11,11 @@ use pactum::runtime::{Runtime, RuntimeConfig};
 use pactum::service::Service;
 use pactum::store::Db;
 use serde_json::Value;
+use sqlx::{Connection, PgConnection};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tower::ServiceExt;
 
 pub struct App {
@@ -17,18 +23,71 @@ pub struct App {
     pub service: Arc<Service>,
     pub keys: Vec<(String, String)>,
     pub database_url: String,
+    // Last: dropped after the service's connections.
+    _db: TestDb,
+}
+
+/// One test's database; a PostgreSQL schema is dropped with it.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("PACTUM_TEST_DATABASE_URL") {
+            Ok(base) if base.starts_with("postgres") => {
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+                let schema =
+                    format!("pactum_test_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+                let mut conn = PgConnection::connect(&base).await.expect("PACTUM_TEST_DATABASE_URL: connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
+                let separator = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{separator}options[search_path]={schema}");
+                TestDb { url, postgres: Some((base, schema)), _dir: dir }
+            }
+            Ok(other) if !other.is_empty() => {
+                panic!("PACTUM_TEST_DATABASE_URL must be a postgres:// URL, not {other:?}")
+            }
+            _ => {
+                let url = format!("sqlite://{}", dir.path().join("pactum.db").display());
+                TestDb { url, postgres: None, _dir: dir }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.postgres.take() else { return };
+        // Drop runs inside the test's runtime: drop the schema from a thread
+        // of its own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let mut conn = PgConnection::connect(&base).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut conn).await
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("dropping the test schema: {e}");
+        }
+    }
+}
+
 pub async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("pactum.db").display());
+    let test_db = TestDb::new().await;
+    let database_url = test_db.url.clone();
     let db = Db::open(&database_url).await.unwrap();
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
     let service = Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await.unwrap());
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
     let keys = service.seed_examples(&policies).await.unwrap();
-    App { router: pactum::api::router(service.clone()), service, keys, database_url, _dir: dir }
+    App { router: pactum::api::router(service.clone()), service, keys, database_url, _db: test_db }
 }
 
 impl App {
