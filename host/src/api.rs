@@ -20,6 +20,12 @@
 //! | `GET /v1/program/metrics?from=&to=` | program metrics beside the seed's good/great benchmarks |
 //! | `PUT /v1/webhook` | where notifications go: `{"url": "http://...", "secret": "..."}` (admin) |
 //! | `GET /v1/notifications?limit=` | the outbox: events and their delivery state |
+//! | `POST /v1/plugins?name=&version=` | publish a component (the body, `application/wasm`): validated, stored, not live (admin) |
+//! | `GET /v1/plugins` | the company's published plugins (admin) |
+//! | `GET /v1/bindings?hook=` | the plugin serving each hook and every change of it (admin) |
+//! | `PUT /v1/bindings/{hook}` | make a published plugin serve a hook: `{"plugin": "<sha256>", "reason": "..."}` (admin) |
+//! | `POST /v1/bindings/{hook}/rollback` | bind the hook back to its previous plugin: `{"reason": "..."}` (admin) |
+//! | `GET /v1/decisions/{id}/replay` | run a recorded decision again through its plugin and compare |
 //!
 //! Every POST accepts an `Idempotency-Key` header: a retry with the same key
 //! (and the same API key) gets the first response back, marked
@@ -76,6 +82,16 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/program/metrics", get(program_metrics))
         .route("/v1/webhook", axum::routing::put(set_webhook))
         .route("/v1/notifications", get(notifications))
+        .route(
+            "/v1/plugins",
+            post(publish_plugin)
+                .get(list_plugins)
+                .layer(axum::extract::DefaultBodyLimit::max(service.runtime().config().max_component_bytes + 1)),
+        )
+        .route("/v1/bindings", get(list_bindings))
+        .route("/v1/bindings/{hook}", axum::routing::put(activate))
+        .route("/v1/bindings/{hook}/rollback", post(rollback))
+        .route("/v1/decisions/{key}/replay", get(replay))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state(service.clone(), idempotency))
         .layer(middleware::from_fn_with_state(service.clone(), count_requests))
@@ -602,4 +618,105 @@ async fn notifications(
     let q = parse_query(query)?;
     let limit = check_limit(q.limit)?;
     Ok(Json(json!({ "notifications": service.notifications(&caller, limit).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishQuery {
+    name: String,
+    version: String,
+}
+
+async fn publish_plugin(
+    State(service): State<AppState>,
+    caller: Caller,
+    query: Result<Query<PublishQuery>, axum::extract::rejection::QueryRejection>,
+    wasm: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let q = parse_query(query)?;
+    if wasm.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-input",
+            "the request body must be the component's bytes (Content-Type: application/wasm)",
+        ));
+    }
+    let published = service.publish_plugin(&caller, &q.name, &q.version, wasm.to_vec()).await?;
+    let status = if published.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(published)).into_response())
+}
+
+async fn list_plugins(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "plugins": service.publications(&caller).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HookQuery {
+    hook: Option<String>,
+}
+
+async fn list_bindings(
+    State(service): State<AppState>,
+    caller: Caller,
+    query: Result<Query<HookQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let hook = parse_query(query)?.hook.as_deref().map(parse_hook).transpose()?;
+    let changes = service.binding_changes(&caller, hook).await?;
+    let bindings: serde_json::Map<String, Value> =
+        service.bindings(&caller.tenant).await?.into_iter().map(|(hook, hash)| (hook, Value::String(hash))).collect();
+    Ok(Json(json!({ "bindings": bindings, "changes": changes })))
+}
+
+/// `PUT /v1/bindings/{hook}`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateBody {
+    /// The published plugin's sha256 (hex).
+    pub plugin: String,
+    /// Why the binding changes (kept in the history).
+    pub reason: String,
+}
+
+async fn activate(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(hook): Path<String>,
+    Body(body): Body<ActivateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let hook = parse_hook(&hook)?;
+    let change = service.activate(&caller, hook, &body.plugin, &body.reason).await?;
+    Ok(Json(serde_json::to_value(change).map_err(|e| ServiceError::Internal(e.to_string()))?))
+}
+
+/// `POST /v1/bindings/{hook}/rollback`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// Why (kept in the history).
+    #[serde(default)]
+    pub reason: String,
+}
+
+async fn rollback(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(hook): Path<String>,
+    Body(body): Body<RollbackBody>,
+) -> Result<Json<Value>, ApiError> {
+    let hook = parse_hook(&hook)?;
+    let change = service.rollback(&caller, hook, &body.reason).await?;
+    Ok(Json(serde_json::to_value(change).map_err(|e| ServiceError::Internal(e.to_string()))?))
+}
+
+async fn replay(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not a decision id")))?;
+    let replay = service.replay(Some(&caller), id).await?;
+    Ok(Json(serde_json::to_value(replay).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }

@@ -3,8 +3,12 @@
 //! Rust types the handlers use, WIT records included, so the document
 //! cannot drift from what the API parses and returns.
 
-use crate::api::{DecideBody, RefundBody, WebhookBody, WonBody};
-use crate::store::{DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, RegistrationRow, ScorecardRow};
+use crate::api::{ActivateBody, DecideBody, RefundBody, RollbackBody, WebhookBody, WonBody};
+use crate::store::{
+    BindingChangeRow, DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, PublicationRow, RegistrationRow,
+    ScorecardRow,
+};
+use crate::workflows::lifecycle::{Published, Replay};
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, ProgramMetrics, Statement};
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
@@ -141,6 +145,42 @@ fn build() -> Doc {
     d.op("get", "/v1/notifications", "The outbox and delivery state (`limit`)")
         .returns_list::<OutboxEvent>("notifications")
         .add();
+    d.op(
+        "post",
+        "/v1/plugins",
+        "Publish a component (body: its bytes, `application/wasm`; query: `name`, `version`): validated, \
+         compiled, stored, not live (admin). 201 when new, 200 when these bytes were published before",
+    )
+    .returns::<Published>(201)
+    .add();
+    d.op("get", "/v1/plugins", "The company's published plugins, newest first (admin)")
+        .returns_list::<PublicationRow>("plugins")
+        .add();
+    d.op("get", "/v1/bindings", "The plugin serving each hook, and every change of the bindings (`hook`) (admin)")
+        .add();
+    d.op(
+        "put",
+        "/v1/bindings/{hook}",
+        "Make a published plugin serve the hook, atomically: calls already started finish on the old one (admin)",
+    )
+    .request::<ActivateBody>()
+    .returns::<BindingChangeRow>(200)
+    .add();
+    d.op(
+        "post",
+        "/v1/bindings/{hook}/rollback",
+        "Bind the hook back to the plugin it had before its latest change (admin)",
+    )
+    .request::<RollbackBody>()
+    .returns::<BindingChangeRow>(200)
+    .add();
+    d.op(
+        "get",
+        "/v1/decisions/{key}/replay",
+        "Run a recorded decision (`key` = its id) again through the plugin it records; compare",
+    )
+    .returns::<Replay>(200)
+    .add();
     d
 }
 

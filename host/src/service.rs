@@ -19,7 +19,7 @@ use crate::program::{Program, ProgramError, STOCK};
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use crate::runtime::types::*;
 use crate::runtime::{HookError, HookKind, LoadError, Plugin, PluginHash, Runtime};
-use crate::store::{Db, DecisionRow, NewDecision, StoreError};
+use crate::store::{Db, DecisionRow, NewDecision, NewPublication, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -29,9 +29,17 @@ use std::sync::{Arc, RwLock};
 pub trait Fallback: Hook {
     /// The safe decision for `input` after `error`.
     fn fallback(input: &Self::Input, error: &HookError) -> Self::Output;
+
+    /// What the decision is about (the lead, registration, deal or partner
+    /// id), recorded beside it in the decision log.
+    fn subject(input: &Self::Input) -> &str;
 }
 
 impl Fallback for Routing {
+    fn subject(input: &RoutingInput) -> &str {
+        &input.lead.id
+    }
+
     fn fallback(_input: &RoutingInput, error: &HookError) -> RoutingDecision {
         RoutingDecision {
             destination: Destination::Direct,
@@ -42,6 +50,10 @@ impl Fallback for Routing {
 }
 
 impl Fallback for Approval {
+    fn subject(input: &ApprovalInput) -> &str {
+        &input.registration.id
+    }
+
     fn fallback(_input: &ApprovalInput, error: &HookError) -> ApprovalDecision {
         ApprovalDecision {
             outcome: ApprovalOutcome::Review,
@@ -51,6 +63,10 @@ impl Fallback for Approval {
 }
 
 impl Fallback for Commission {
+    fn subject(input: &CommissionInput) -> &str {
+        &input.deal.id
+    }
+
     fn fallback(_input: &CommissionInput, error: &HookError) -> CommissionDecision {
         CommissionDecision {
             lines: Vec::new(),
@@ -62,6 +78,10 @@ impl Fallback for Commission {
 }
 
 impl Fallback for TierEvaluation {
+    fn subject(input: &TierInput) -> &str {
+        &input.partner.id
+    }
+
     fn fallback(input: &TierInput, error: &HookError) -> TierDecision {
         TierDecision {
             tier: input.partner.tier,
@@ -168,6 +188,7 @@ impl<H: Fallback> Called<H> {
             tenant: &tenant.program.slug,
             hook: H::KIND,
             plugin: self.record.plugin,
+            subject: H::subject(&self.record.input),
             event_time,
             outcome: self.outcome(),
             record,
@@ -186,6 +207,9 @@ pub struct Caller {
     pub role: String,
     /// For a partner key, the partner it is bound to.
     pub partner: Option<String>,
+    /// Who acts, as audit records name it: `key:` and the first 12 hex
+    /// digits of the API key's sha256 (never the key itself).
+    pub key: String,
 }
 
 impl Caller {
@@ -201,7 +225,9 @@ pub struct Service {
     pub(crate) http: crate::notify::HttpClient,
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
-    tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    pub(crate) tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    /// Serialises binding changes (activations, rollbacks) in this process.
+    pub(crate) swap: tokio::sync::Mutex<()>,
 }
 
 /// sha256 of an API key, hex: what the database stores.
@@ -222,8 +248,14 @@ impl Service {
 
     /// Loads every stored tenant and its plugins.
     pub async fn open(db: Db, runtime: Arc<Runtime>, metrics: Arc<Metrics>) -> Result<Service, ServiceError> {
-        let service =
-            Service { db, http: crate::notify::http_client(), runtime, metrics, tenants: RwLock::new(HashMap::new()) };
+        let service = Service {
+            db,
+            http: crate::notify::http_client(),
+            runtime,
+            metrics,
+            tenants: RwLock::new(HashMap::new()),
+            swap: tokio::sync::Mutex::new(()),
+        };
         for row in service.db.tenants().await? {
             let mut program = Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
             // The tenant may have been created under another slug than its file's.
@@ -245,7 +277,12 @@ impl Service {
         Ok(service)
     }
 
-    fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<Plugin>, ServiceError> {
+    /// The Wasm runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    pub(crate) fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<Plugin>, ServiceError> {
         self.runtime.load(wasm).map_err(|source| ServiceError::Plugin { name: name.to_string(), source })
     }
 
@@ -311,8 +348,20 @@ impl Service {
         self.db.create_tenant(&slug, &program.name, &program.currency, program_text).await?;
         for (hook, name, wasm) in &stored {
             let plugin = &plugins[hook];
-            self.db.put_plugin(plugin.hash(), name, plugin.hooks(), wasm).await?;
-            self.db.bind(&slug, *hook, plugin.hash()).await?;
+            let hash = plugin.hash().to_hex();
+            self.db
+                .publish(NewPublication {
+                    tenant: &slug,
+                    hash: &hash,
+                    name,
+                    version: "bundled",
+                    hooks: plugin.hooks(),
+                    wit_version: crate::runtime::WIT_VERSION,
+                    wasm,
+                    by: "tenant-create",
+                })
+                .await?;
+            self.db.change_binding(&slug, *hook, None, &hash, "tenant-create", "created with the company").await?;
         }
         let key = new_key(&slug)?;
         self.db.add_key(&slug, &key_hash(&key), "admin", None).await?;
@@ -322,7 +371,9 @@ impl Service {
 
     /// The caller an API key belongs to, if any.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Caller>, ServiceError> {
-        Ok(self.db.key(&key_hash(key)).await?.map(|(tenant, role, partner)| Caller { tenant, role, partner }))
+        let hash = key_hash(key);
+        let id = format!("key:{}", &hash[..12]);
+        Ok(self.db.key(&hash).await?.map(|(tenant, role, partner)| Caller { tenant, role, partner, key: id }))
     }
 
     /// The loaded tenant `slug`.

@@ -357,6 +357,19 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
     assert_eq!(p["tier"], "Gold");
     let (_, read) = app.send("GET", "/v1/scorecards/2026-10", Some(&admin), None).await;
     assert_eq!(read["scorecards"].as_array().unwrap().len(), 2);
+    // Each scorecard names its own tier decision (decisions are stored in
+    // batches and matched back by subject).
+    for card in read["scorecards"].as_array().unwrap() {
+        let (_, decision) =
+            app.send("GET", &format!("/v1/decisions/{}", card["decision_id"]), Some(&admin), None).await;
+        assert_eq!(decision["subject"], card["partner_id"]);
+        assert_eq!(decision["decision"]["reason"], card["reason"]);
+    }
+    // Running a period again replaces its scorecards instead of adding more.
+    let (status, _) = app.send("POST", "/v1/scorecards/2026-10", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, again) = app.send("GET", "/v1/scorecards/2026-10", Some(&admin), None).await;
+    assert_eq!(again["scorecards"].as_array().unwrap().len(), 2);
     let (status, _) = app.send("POST", "/v1/scorecards/2026-13", Some(&admin), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 

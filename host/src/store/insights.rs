@@ -136,6 +136,10 @@ fn scorecard(r: &impl Get) -> ScorecardRow {
     }
 }
 
+/// Scorecards stored per statement: within both backends' limits on bound
+/// parameters (18 per scorecard).
+pub const SCORECARD_BATCH: usize = 500;
+
 impl Db {
     /// Stores a routed lead.
     pub async fn insert_lead(&self, tenant: &str, l: &LeadRow) -> Result<(), StoreError> {
@@ -253,72 +257,117 @@ impl Db {
     }
 
     /// Records each tier decision, stores (or replaces) its scorecard,
-    /// applies the tier and queues a `tier.escalated` notification where the
-    /// decision escalates, all in one transaction: a run is stored whole or
-    /// not at all.
+    /// applies the tier where it changed and queues a `tier.escalated`
+    /// notification where the decision escalates, all in one transaction: a
+    /// run is stored whole or not at all. Rows go in batches of
+    /// [`SCORECARD_BATCH`] per statement (a statement is a round trip to the
+    /// database: ten thousand partners would otherwise take forty thousand).
+    /// Each decision's subject is its partner, one per run.
     pub async fn put_scorecards(
         &self,
         tenant: &str,
         cards: Vec<(super::NewDecision<'_>, ScorecardRow)>,
         at: i64,
     ) -> Result<Vec<ScorecardRow>, StoreError> {
+        let created_at = super::now();
         Ok(with_writer!(self, |e| {
             let mut tx = e.begin().await?;
             let mut stored = Vec::with_capacity(cards.len());
-            for (decision, mut s) in cards {
-                s.decision_id = insert_decision!(&mut *tx, &decision).id;
-                sqlx::query(
+            for chunk in cards.chunks(SCORECARD_BATCH) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
+                     fallback, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (d, _)| {
+                    b.push_bind(d.tenant)
+                        .push_bind(d.hook.interface())
+                        .push_bind(d.plugin.to_hex())
+                        .push_bind(d.subject)
+                        .push_bind(d.event_time)
+                        .push_bind(d.outcome)
+                        .push_bind(d.record.to_string())
+                        .push_bind(d.decision.to_string())
+                        .push_bind(d.fallback)
+                        .push_bind(created_at);
+                });
+                q.push(" RETURNING id, subject");
+                let ids: HashMap<String, i64> =
+                    q.build().fetch_all(&mut *tx).await?.iter().map(|r| (r.get(1), r.get(0))).collect();
+                let done = chunk
+                    .iter()
+                    .map(|(d, s)| match ids.get(d.subject) {
+                        Some(&decision_id) => Ok(ScorecardRow { decision_id, ..s.clone() }),
+                        None => Err(StoreError::Inconsistent(format!("no decision stored for partner {}", d.subject))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+
+                let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, \
                      won_revenue, win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, \
-                     change, escalate, reason, decision_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-                     ON CONFLICT (tenant, partner_id, period) DO UPDATE SET registered_deals = excluded.registered_deals, \
+                     change, escalate, reason, decision_id, created_at) ",
+                );
+                q.push_values(&done, |mut b, s| {
+                    b.push_bind(tenant)
+                        .push_bind(&s.partner_id)
+                        .push_bind(&s.period)
+                        .push_bind(s.registered_deals)
+                        .push_bind(s.won_deals)
+                        .push_bind(s.lost_deals)
+                        .push_bind(s.won_revenue)
+                        .push_bind(s.win_rate_bps)
+                        .push_bind(s.average_deal_size)
+                        .push_bind(s.trailing_revenue)
+                        .push_bind(&s.currency)
+                        .push_bind(&s.tier_before)
+                        .push_bind(&s.tier_after)
+                        .push_bind(&s.change)
+                        .push_bind(s.escalate)
+                        .push_bind(&s.reason)
+                        .push_bind(s.decision_id)
+                        .push_bind(at);
+                });
+                q.push(
+                    " ON CONFLICT (tenant, partner_id, period) DO UPDATE SET registered_deals = excluded.registered_deals, \
                      won_deals = excluded.won_deals, lost_deals = excluded.lost_deals, won_revenue = excluded.won_revenue, \
                      win_rate_bps = excluded.win_rate_bps, average_deal_size = excluded.average_deal_size, \
                      trailing_revenue = excluded.trailing_revenue, currency = excluded.currency, \
                      tier_before = excluded.tier_before, tier_after = excluded.tier_after, change = excluded.change, \
                      escalate = excluded.escalate, reason = excluded.reason, decision_id = excluded.decision_id, \
                      created_at = excluded.created_at",
-                )
-                .bind(tenant)
-                .bind(&s.partner_id)
-                .bind(&s.period)
-                .bind(s.registered_deals)
-                .bind(s.won_deals)
-                .bind(s.lost_deals)
-                .bind(s.won_revenue)
-                .bind(s.win_rate_bps)
-                .bind(s.average_deal_size)
-                .bind(s.trailing_revenue)
-                .bind(&s.currency)
-                .bind(&s.tier_before)
-                .bind(&s.tier_after)
-                .bind(&s.change)
-                .bind(s.escalate)
-                .bind(&s.reason)
-                .bind(s.decision_id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE partners SET tier = $1 WHERE tenant = $2 AND id = $3")
-                    .bind(&s.tier_after)
-                    .bind(tenant)
-                    .bind(&s.partner_id)
-                    .execute(&mut *tx)
-                    .await?;
-                if s.escalate {
-                    let payload = serde_json::to_string(&s).unwrap_or_default();
-                    sqlx::query(
-                        "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) \
-                         VALUES ($1, 'tier.escalated', $2, $3, $3)",
-                    )
-                    .bind(tenant)
-                    .bind(payload)
-                    .bind(super::now())
-                    .execute(&mut *tx)
-                    .await?;
+                );
+                q.build().execute(&mut *tx).await?;
+
+                // Tier changes, one statement per new tier.
+                let mut by_tier: HashMap<&str, Vec<&str>> = HashMap::new();
+                for s in done.iter().filter(|s| s.tier_after != s.tier_before) {
+                    by_tier.entry(&s.tier_after).or_default().push(&s.partner_id);
                 }
-                stored.push(s);
+                for (tier, partners) in by_tier {
+                    let mut q = sqlx::QueryBuilder::new("UPDATE partners SET tier = ");
+                    q.push_bind(tier).push(" WHERE tenant = ").push_bind(tenant).push(" AND id IN (");
+                    let mut ids = q.separated(", ");
+                    for p in partners {
+                        ids.push_bind(p);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                }
+
+                let escalated: Vec<&ScorecardRow> = done.iter().filter(|s| s.escalate).collect();
+                if !escalated.is_empty() {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) ",
+                    );
+                    q.push_values(escalated, |mut b, s| {
+                        b.push_bind(tenant)
+                            .push_bind("tier.escalated")
+                            .push_bind(serde_json::to_string(s).unwrap_or_default())
+                            .push_bind(created_at)
+                            .push_bind(created_at);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                stored.extend(done);
             }
             tx.commit().await?;
             stored

@@ -52,12 +52,13 @@ macro_rules! insert_decision {
         let d: &$crate::store::NewDecision<'_> = $d;
         let created_at = $crate::store::now();
         let row = sqlx::query(
-            "INSERT INTO decisions (tenant, hook, plugin_hash, event_time, outcome, record, decision, fallback, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, fallback, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(d.tenant)
         .bind(d.hook.interface())
         .bind(d.plugin.to_hex())
+        .bind(d.subject)
         .bind(d.event_time)
         .bind(d.outcome)
         .bind(d.record.to_string())
@@ -70,6 +71,7 @@ macro_rules! insert_decision {
             id: $crate::store::Get::get(&row, 0),
             hook: d.hook.interface().to_string(),
             plugin: d.plugin.to_hex(),
+            subject: Some(d.subject.to_string()),
             event_time: d.event_time,
             outcome: d.outcome.to_string(),
             fallback: d.fallback,
@@ -83,7 +85,8 @@ macro_rules! insert_decision {
 /// The columns [`decision_row`] reads, in its order.
 macro_rules! select_decision {
     () => {
-        "SELECT id, hook, plugin_hash, event_time, outcome, fallback, decision, record, created_at FROM decisions"
+        "SELECT id, hook, plugin_hash, event_time, outcome, fallback, decision, record, created_at, subject, tenant \
+         FROM decisions"
     };
 }
 
@@ -93,10 +96,12 @@ pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 pub mod insights;
+pub mod lifecycle;
 pub mod outbox;
 pub use outbox::{DueEvent, OutboxEvent};
 pub mod records;
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
+pub use lifecycle::{BindingChangeRow, NewPublication, PublicationRow};
 pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 
 /// A storage error.
@@ -108,6 +113,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// What was written does not read back as expected (a bug, not bad input).
+    #[error("inconsistent store: {0}")]
+    Inconsistent(String),
     /// Migrations failed.
     #[error("migrating the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -169,6 +177,8 @@ pub struct DecisionRow {
     pub hook: String,
     /// The plugin that was called.
     pub plugin: String,
+    /// What it is about: the lead, registration, deal or partner id.
+    pub subject: Option<String>,
     /// The event's time (Unix seconds).
     pub event_time: i64,
     /// `ok`, or the error kind when the plugin failed.
@@ -191,6 +201,8 @@ pub struct NewDecision<'a> {
     pub hook: HookKind,
     /// The plugin called.
     pub plugin: PluginHash,
+    /// What it is about: the lead, registration, deal or partner id.
+    pub subject: &'a str,
     /// The event's time.
     pub event_time: i64,
     /// `ok` or the error kind.
@@ -290,53 +302,11 @@ impl Db {
         }))
     }
 
-    /// Stores a plugin (content-addressed: storing the same bytes twice is a no-op).
-    pub async fn put_plugin(
-        &self,
-        hash: PluginHash,
-        name: &str,
-        hooks: &[HookKind],
-        wasm: &[u8],
-    ) -> Result<(), StoreError> {
-        let hooks: Vec<&str> = hooks.iter().map(|h| h.interface()).collect();
-        with_writer!(self, |e| {
-            sqlx::query(
-                "INSERT INTO plugins (hash, name, size, hooks, wasm, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (hash) DO NOTHING",
-            )
-            .bind(hash.to_hex())
-            .bind(name)
-            .bind(wasm.len() as i64)
-            .bind(hooks.join(","))
-            .bind(wasm)
-            .bind(now())
-            .execute(e)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// A stored plugin's bytes.
     pub async fn plugin_wasm(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(with_reader!(self, |e| {
             sqlx::query_scalar("SELECT wasm FROM plugins WHERE hash = $1").bind(hash).fetch_optional(e).await?
         }))
-    }
-
-    /// Binds `hook` of `tenant` to a plugin.
-    pub async fn bind(&self, tenant: &str, hook: HookKind, plugin: PluginHash) -> Result<(), StoreError> {
-        with_writer!(self, |e| {
-            sqlx::query(
-                "INSERT INTO bindings (tenant, hook, plugin_hash) VALUES ($1, $2, $3) \
-                 ON CONFLICT (tenant, hook) DO UPDATE SET plugin_hash = excluded.plugin_hash",
-            )
-            .bind(tenant)
-            .bind(hook.interface())
-            .bind(plugin.to_hex())
-            .execute(e)
-            .await?;
-        });
-        Ok(())
     }
 
     /// A tenant's bindings, `(hook, plugin hash)`.
@@ -503,5 +473,6 @@ fn decision_row(r: &impl Get) -> DecisionRow {
         decision: json(6),
         record: json(7),
         created_at: r.get(8),
+        subject: r.get(9),
     }
 }

@@ -63,7 +63,11 @@ impl Service {
             country: pick(&new.country, |a| a.country.clone()),
             region: pick(&new.region, |a| a.region.clone()),
         };
-        self.db.upsert_account(&caller.tenant, &account).await?;
+        // A write is a round trip to the single writer: skip it when the
+        // account record already says all of this.
+        if known.as_ref() != Some(&account) {
+            self.db.upsert_account(&caller.tenant, &account).await?;
+        }
 
         let registrations = self
             .db

@@ -8,6 +8,7 @@
 //! falls back on failure), and stores the outcome with the decision's id.
 
 mod leads;
+pub mod lifecycle;
 mod scorecards;
 
 pub use leads::NewLead;
@@ -267,7 +268,11 @@ impl Service {
             country: new.country.clone().or_else(|| known.as_ref().and_then(|a| a.country.clone())),
             region: known.as_ref().and_then(|a| a.region.clone()),
         };
-        self.db.upsert_account(&caller.tenant, &account).await?;
+        // A write is a round trip to the single writer: skip it when the
+        // account record already says all of this.
+        if known.as_ref() != Some(&account) {
+            self.db.upsert_account(&caller.tenant, &account).await?;
+        }
 
         let existing = self
             .db

@@ -96,11 +96,16 @@ impl App {
     }
 
     pub async fn send(&self, method: &str, uri: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        self.send_raw(method, uri, key, body.map(|b| b.to_string().into_bytes()).unwrap_or_default()).await
+    }
+
+    /// Like [`App::send`] with a body of raw bytes (a component to publish).
+    pub async fn send_raw(&self, method: &str, uri: &str, key: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(key) = key {
             request = request.header("authorization", format!("Bearer {key}"));
         }
-        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
+        let body = if body.is_empty() { Body::empty() } else { Body::from(body) };
         let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

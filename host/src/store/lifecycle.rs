@@ -1,0 +1,244 @@
+//! The plugin lifecycle's records: each company's published plugins and
+//! the history of its bindings.
+
+use super::{Db, DecisionRow, Get, StoreError, now};
+use crate::runtime::HookKind;
+use serde::Serialize;
+
+/// A plugin a company published.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct PublicationRow {
+    /// sha256 of the component, hex.
+    pub hash: String,
+    /// Its name, as the publisher gave it.
+    pub name: String,
+    /// Its version, as the publisher gave it.
+    pub version: String,
+    /// The hooks it exports.
+    pub hooks: Vec<String>,
+    /// The WIT package version it was built against.
+    pub wit_version: String,
+    /// Component size, bytes.
+    pub size: i64,
+    /// The key that published it.
+    pub published_by: String,
+    /// When (Unix seconds).
+    pub published_at: i64,
+}
+
+/// A change of a company's binding of one hook.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct BindingChangeRow {
+    /// Its id, in order of the changes.
+    pub id: i64,
+    /// The hook.
+    pub hook: String,
+    /// The plugin bound before, if any.
+    pub from_hash: Option<String>,
+    /// The plugin bound since.
+    pub to_hash: String,
+    /// The key that made the change.
+    pub changed_by: String,
+    /// Why.
+    pub reason: String,
+    /// When (Unix seconds).
+    pub changed_at: i64,
+}
+
+/// A new publication.
+pub struct NewPublication<'a> {
+    /// The company.
+    pub tenant: &'a str,
+    /// sha256, hex.
+    pub hash: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Version.
+    pub version: &'a str,
+    /// Exported hooks.
+    pub hooks: &'a [HookKind],
+    /// WIT version.
+    pub wit_version: &'a str,
+    /// The component's bytes.
+    pub wasm: &'a [u8],
+    /// Who publishes.
+    pub by: &'a str,
+}
+
+fn publication(r: &impl Get) -> PublicationRow {
+    PublicationRow {
+        hash: r.get("hash"),
+        name: r.get("name"),
+        version: r.get("version"),
+        hooks: r.get::<String>("hooks").split(',').filter(|h| !h.is_empty()).map(String::from).collect(),
+        wit_version: r.get("wit_version"),
+        size: r.get("size"),
+        published_by: r.get("published_by"),
+        published_at: r.get("published_at"),
+    }
+}
+
+fn change(r: &impl Get) -> BindingChangeRow {
+    BindingChangeRow {
+        id: r.get("id"),
+        hook: r.get("hook"),
+        from_hash: r.get("from_hash"),
+        to_hash: r.get("to_hash"),
+        changed_by: r.get("changed_by"),
+        reason: r.get("reason"),
+        changed_at: r.get("changed_at"),
+    }
+}
+
+impl Db {
+    /// Stores a plugin's bytes (once per hash) and the company's
+    /// publication of it; publishing the same bytes again keeps the first
+    /// publication. Returns the publication as stored and whether it is new.
+    pub async fn publish(&self, p: NewPublication<'_>) -> Result<(PublicationRow, bool), StoreError> {
+        let hooks: Vec<&str> = p.hooks.iter().map(|h| h.interface()).collect();
+        let hooks = hooks.join(",");
+        let at = now();
+        let created = with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            sqlx::query(
+                "INSERT INTO plugins (hash, name, size, hooks, wasm, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(p.hash)
+            .bind(p.name)
+            .bind(p.wasm.len() as i64)
+            .bind(&hooks)
+            .bind(p.wasm)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            let created = sqlx::query(
+                "INSERT INTO publications (tenant, hash, name, version, hooks, wit_version, size, published_by, \
+                 published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant, hash) DO NOTHING",
+            )
+            .bind(p.tenant)
+            .bind(p.hash)
+            .bind(p.name)
+            .bind(p.version)
+            .bind(&hooks)
+            .bind(p.wit_version)
+            .bind(p.wasm.len() as i64)
+            .bind(p.by)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            tx.commit().await?;
+            created
+        });
+        let row = self
+            .publication(p.tenant, p.hash)
+            .await?
+            .ok_or_else(|| StoreError::Inconsistent(format!("publication {} not found after storing it", p.hash)))?;
+        Ok((row, created))
+    }
+
+    /// One of the company's publications.
+    pub async fn publication(&self, tenant: &str, hash: &str) -> Result<Option<PublicationRow>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT * FROM publications WHERE tenant = $1 AND hash = $2")
+                .bind(tenant)
+                .bind(hash)
+                .fetch_optional(e)
+                .await?;
+            row.as_ref().map(publication)
+        }))
+    }
+
+    /// The company's publications, newest first.
+    pub async fn publications(&self, tenant: &str) -> Result<Vec<PublicationRow>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query("SELECT * FROM publications WHERE tenant = $1 ORDER BY published_at DESC, hash")
+                .bind(tenant)
+                .fetch_all(e)
+                .await?;
+            rows.iter().map(publication).collect()
+        }))
+    }
+
+    /// Binds `hook` to `to` and records the change, in one transaction.
+    /// Fails with `Ok(None)` when the binding is no longer `from` (another
+    /// change got there first).
+    pub async fn change_binding(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        from: Option<&str>,
+        to: &str,
+        by: &str,
+        reason: &str,
+    ) -> Result<Option<BindingChangeRow>, StoreError> {
+        let at = now();
+        Ok(with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT plugin_hash FROM bindings WHERE tenant = $1 AND hook = $2")
+                    .bind(tenant)
+                    .bind(hook.interface())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if current.as_deref() != from {
+                return Ok(None);
+            }
+            sqlx::query(
+                "INSERT INTO bindings (tenant, hook, plugin_hash) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant, hook) DO UPDATE SET plugin_hash = excluded.plugin_hash",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+            let row = sqlx::query(
+                "INSERT INTO binding_changes (tenant, hook, from_hash, to_hash, changed_by, reason, changed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(from)
+            .bind(to)
+            .bind(by)
+            .bind(reason)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Some(change(&row))
+        }))
+    }
+
+    /// The company's binding changes, newest first, optionally of one hook.
+    pub async fn binding_changes(
+        &self,
+        tenant: &str,
+        hook: Option<HookKind>,
+    ) -> Result<Vec<BindingChangeRow>, StoreError> {
+        let hook = hook.map(|h| h.interface());
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM binding_changes WHERE tenant = $1 AND ($2 IS NULL OR hook = $3) ORDER BY id DESC",
+            )
+            .bind(tenant)
+            .bind(hook)
+            .bind(hook)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(change).collect()
+        }))
+    }
+
+    /// A decision by id alone, with its company: for operators' tools
+    /// (replay), not for the tenant-scoped API.
+    pub async fn decision_by_id(&self, id: i64) -> Result<Option<(String, DecisionRow)>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query(concat!(select_decision!(), " WHERE id = $1")).bind(id).fetch_optional(e).await?;
+            row.as_ref().map(|r| (r.get("tenant"), super::decision_row(r)))
+        }))
+    }
+}

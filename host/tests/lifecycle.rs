@@ -1,0 +1,237 @@
+//! The plugin lifecycle over HTTP: publish (validated, stored, not live),
+//! refusals that change nothing, activation while requests run (no failed
+//! request, no mixed result), rollback, the binding history, and replay of
+//! recorded decisions.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::app::{App, app};
+use pactum_plugin_artifacts::{NORTHWIND_BYTES, STOCK_BYTES};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const T: i64 = 1_795_651_200; // 2026-11-26
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+async fn partner(app: &App, company: &str, id: &str) {
+    let admin = app.key(company).to_string();
+    let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "Referral" });
+    let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Creates and wins a $10,000 deal for p-1; returns the won deal.
+async fn win(app: &App, company: &str, id: &str) -> (StatusCode, Value) {
+    let admin = app.key(company).to_string();
+    let deal = json!({
+        "id": id, "partner_id": "p-1", "account_domain": format!("{id}.example.com"),
+        "first_year_acv": { "amount": 1_000_000, "currency": "USD" }, "source": "PartnerSourced"
+    });
+    let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
+    if status != StatusCode::CREATED {
+        return (status, body);
+    }
+    app.send("POST", &format!("/v1/deals/{id}/won"), Some(&admin), Some(json!({ "closed_at": T }))).await
+}
+
+async fn commission_binding(app: &App, company: &str) -> String {
+    let (_, program) = app.send("GET", "/v1/program", Some(app.key(company)), None).await;
+    program["plugins"]["commission"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn refused_publishes_change_nothing() {
+    let app = app().await;
+    let admin = app.key("acme").to_string();
+    let (_, before) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    let core_module = wat::parse_str("(module (func (export \"f\")))").unwrap();
+    for (body, query, status, needle) in [
+        (b"not wasm at all".to_vec(), "name=x&version=1", StatusCode::UNPROCESSABLE_ENTITY, "not a WebAssembly file"),
+        (core_module, "name=x&version=1", StatusCode::UNPROCESSABLE_ENTITY, "core WebAssembly module"),
+        (Vec::new(), "name=x&version=1", StatusCode::BAD_REQUEST, "component's bytes"),
+        (STOCK_BYTES.to_vec(), "name=x", StatusCode::BAD_REQUEST, "version"),
+        (STOCK_BYTES.to_vec(), "name=no%20spaces&version=1", StatusCode::UNPROCESSABLE_ENTITY, "`name`"),
+    ] {
+        let (got, error) = app.send_raw("POST", &format!("/v1/plugins?{query}"), Some(&admin), body).await;
+        assert_eq!(got, status, "{query}: {error}");
+        let message = error["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+    let (_, after) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    assert_eq!(before, after);
+
+    // Only an admin key manages plugins.
+    partner(&app, "acme", "p-1").await;
+    let (_, key) = app.send("POST", "/v1/partners/p-1/keys", Some(&admin), None).await;
+    let partner_key = key["key"].as_str().unwrap();
+    let (status, _) =
+        app.send_raw("POST", "/v1/plugins?name=x&version=1", Some(partner_key), NORTHWIND_BYTES.to_vec()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A published plugin for another hook cannot serve this one.
+    let (status, published) =
+        app.send_raw("POST", "/v1/plugins?name=northwind&version=1.0.0", Some(&admin), NORTHWIND_BYTES.to_vec()).await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    let hash = published["hash"].as_str().unwrap();
+    let (status, error) =
+        app.send("PUT", "/v1/bindings/routing", Some(&admin), Some(json!({ "plugin": hash, "reason": "try" }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("does not export the routing hook"));
+    // Nor can another company's plugin, or one never published.
+    let (status, _) = app
+        .send(
+            "PUT",
+            "/v1/bindings/commission",
+            Some(app.key("northwind")),
+            Some(json!({ "plugin": "00".repeat(32), "reason": "x" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(commission_binding(&app, "acme").await, sha256(STOCK_BYTES));
+}
+
+#[tokio::test]
+async fn activation_under_load_then_rollback_and_replay() {
+    let app = Arc::new(app().await);
+    partner(&app, "northwind", "p-1").await;
+    let admin = app.key("northwind").to_string();
+    let (northwind, stock) = (sha256(NORTHWIND_BYTES), sha256(STOCK_BYTES));
+    assert_eq!(commission_binding(&app, "northwind").await, northwind);
+
+    // Publishing: stored, not live. The stock plugin is there already (it
+    // serves Northwind's other hooks): the same bytes are not stored twice.
+    let (status, published) =
+        app.send_raw("POST", "/v1/plugins?name=stock&version=2.0.0", Some(&admin), STOCK_BYTES.to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!((published["hash"].as_str(), published["created"].as_bool()), (Some(stock.as_str()), Some(false)));
+    assert!(published["hooks"].as_array().unwrap().iter().any(|h| h == "commission"));
+    assert_eq!(commission_binding(&app, "northwind").await, northwind);
+
+    // Deals are won on four tasks while the commission plugin is swapped,
+    // once eight of them are done.
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let (app, done) = (app.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut results = Vec::new();
+            for i in 0..12 {
+                results.push(win(&app, "northwind", &format!("d-{t}-{i}")).await);
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+            results
+        }));
+    }
+    while done.load(Ordering::SeqCst) < 8 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let (status, change) = app
+        .send(
+            "PUT",
+            "/v1/bindings/commission",
+            Some(&admin),
+            Some(json!({ "plugin": stock, "reason": "standard rates from December" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{change}");
+    assert_eq!(
+        (change["from_hash"].as_str(), change["to_hash"].as_str()),
+        (Some(northwind.as_str()), Some(stock.as_str()))
+    );
+    let mut won = Vec::new();
+    for task in tasks {
+        won.extend(task.await.unwrap());
+    }
+    for (status, body) in &won {
+        assert_eq!(*status, StatusCode::OK, "a request failed during the swap: {body}");
+    }
+    // After the switch, every call uses the new plugin.
+    let (status, last) = win(&app, "northwind", "d-last").await;
+    assert_eq!(status, StatusCode::OK, "{last}");
+    won.push((status, last));
+
+    // Every decision names the plugin that made it and replays to the same
+    // output through that plugin: no mixed results.
+    let mut by_plugin = std::collections::HashMap::<String, usize>::new();
+    for (_, deal) in &won {
+        let decision_id = deal["commission_lines"][0]["decision_id"].as_i64().unwrap();
+        let (_, decision) = app.send("GET", &format!("/v1/decisions/{decision_id}"), Some(&admin), None).await;
+        let plugin = decision["plugin"].as_str().unwrap().to_string();
+        let (status, replay) =
+            app.send("GET", &format!("/v1/decisions/{decision_id}/replay"), Some(&admin), None).await;
+        assert_eq!(status, StatusCode::OK, "{replay}");
+        assert!(replay["same"].as_bool().unwrap(), "decision {decision_id} replays differently: {replay}");
+        assert_eq!(replay["plugin"], plugin.as_str());
+        // The stock rule pays Northwind's referral rate, 15 %; Northwind's
+        // own pays 12 % below its quota (and 18 % above).
+        let total: i64 =
+            deal["commission_lines"].as_array().unwrap().iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+        if plugin == stock {
+            assert_eq!(total, 150_000, "{deal}");
+        } else {
+            assert_eq!(plugin, northwind);
+            assert!(total == 120_000 || total > 120_000 && total <= 180_000, "{deal}");
+        }
+        *by_plugin.entry(plugin).or_default() += 1;
+    }
+    assert_eq!(
+        by_plugin.get(&stock).copied().unwrap_or(0) + by_plugin.get(&northwind).copied().unwrap_or(0),
+        won.len()
+    );
+    assert!(by_plugin.get(&northwind).copied().unwrap_or(0) >= 8, "{by_plugin:?}");
+    assert!(by_plugin.contains_key(&stock), "no decision after the switch: {by_plugin:?}");
+    let last_decision = won.last().unwrap().1["commission_lines"][0]["decision_id"].as_i64().unwrap();
+    let (_, last) = app.send("GET", &format!("/v1/decisions/{last_decision}"), Some(&admin), None).await;
+    assert_eq!(last["plugin"], stock.as_str());
+
+    // Rollback: one call back to the previous plugin, and its numbers.
+    let (status, back) = app
+        .send("POST", "/v1/bindings/commission/rollback", Some(&admin), Some(json!({ "reason": "finance said no" })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{back}");
+    assert_eq!(back["to_hash"], northwind.as_str());
+    assert_eq!(back["reason"], "rollback: finance said no");
+    assert_eq!(commission_binding(&app, "northwind").await, northwind);
+    let (_, after) = win(&app, "northwind", "d-after").await;
+    let decision_id = after["commission_lines"][0]["decision_id"].as_i64().unwrap();
+    let (_, decision) = app.send("GET", &format!("/v1/decisions/{decision_id}"), Some(&admin), None).await;
+    assert_eq!(decision["plugin"], northwind.as_str());
+
+    // The history: who, when, why, from which hash to which, newest first.
+    let (_, bindings) = app.send("GET", "/v1/bindings?hook=commission", Some(&admin), None).await;
+    let changes = bindings["changes"].as_array().unwrap();
+    let reasons: Vec<&str> = changes.iter().map(|c| c["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, ["rollback: finance said no", "standard rates from December", "created with the company"]);
+    assert!(changes[0]["changed_by"].as_str().unwrap().starts_with("key:"));
+    assert_eq!(changes[2]["from_hash"], Value::Null);
+    assert_eq!(bindings["bindings"]["commission"], northwind.as_str());
+
+    // Rolling back twice flips back; the very first binding has nothing before it.
+    let (_, bindings) = app.send("GET", "/v1/bindings?hook=routing", Some(&admin), None).await;
+    assert_eq!(bindings["changes"].as_array().unwrap().len(), 1);
+    let (status, error) = app.send("POST", "/v1/bindings/routing/rollback", Some(&admin), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+}
+
+#[tokio::test]
+async fn the_operators_replay_finds_a_decision_by_id_alone() {
+    let app = app().await;
+    partner(&app, "acme", "p-1").await;
+    let (status, won) = win(&app, "acme", "d-1").await;
+    assert_eq!(status, StatusCode::OK, "{won}");
+    let decision_id = won["commission_lines"][0]["decision_id"].as_i64().unwrap();
+    let replay = app.service.replay(None, decision_id).await.unwrap();
+    assert!(replay.same);
+    assert_eq!(replay.tenant, "acme");
+    assert_eq!(replay.recorded["ok"]["lines"][0]["amount"]["amount"], 150_000);
+    // Another company's key cannot replay it.
+    let (status, _) =
+        app.send("GET", &format!("/v1/decisions/{decision_id}/replay"), Some(app.key("northwind")), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
