@@ -23,6 +23,7 @@
 //! The `pactum` binary (`src/main.rs`) is a thin CLI over these.
 
 pub mod api;
+pub mod client;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

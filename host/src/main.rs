@@ -45,6 +45,16 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Publishes plugins to a running server.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Works on recorded decisions.
+    Decision {
+        #[command(subcommand)]
+        command: DecisionCommand,
+    },
     /// Creates the database if needed and applies its migrations.
     Migrate {
         /// Database URL: `sqlite://<file>` (the embedded default) or
@@ -97,6 +107,47 @@ enum KeyCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Publishes a component to a running server: validated, stored, not
+    /// live until an admin activates it (`PUT /v1/bindings/<hook>`).
+    Push {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// The hook it is for: the server must find it exported.
+        #[arg(long)]
+        hook: String,
+        /// The company: must be the key's.
+        #[arg(long)]
+        tenant: String,
+        /// Its name (default: the file's stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Its version (default: the first 12 hex digits of its sha256).
+        #[arg(long)]
+        version: Option<String>,
+        /// The server.
+        #[arg(long, env = "PACTUM_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// An admin API key of the company.
+        #[arg(long, env = "PACTUM_KEY", hide_env_values = true)]
+        key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DecisionCommand {
+    /// Re-runs a recorded decision's input through the plugin hash it
+    /// records and confirms the same result bit for bit (exit 0), or shows
+    /// the difference (exit 1).
+    Replay {
+        /// The decision's id.
+        id: i64,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
 async fn open_service(storage: &Storage) -> Result<Arc<Service>, Box<dyn std::error::Error>> {
     let db = Db::open(&storage.database_url).await?;
     let runtime = Arc::new(
@@ -104,6 +155,55 @@ async fn open_service(storage: &Storage) -> Result<Arc<Service>, Box<dyn std::er
             .map_err(|e| format!("starting the Wasm engine: {e}"))?,
     );
     Ok(Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await?))
+}
+
+/// `pactum plugin push`.
+async fn push(
+    file: &std::path::Path,
+    hook: &str,
+    tenant: &str,
+    name: Option<String>,
+    version: Option<String>,
+    server: &str,
+    key: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use pactum::client::{ApiClient, error_message};
+    let hook = pactum::runtime::HookKind::parse(hook)
+        .ok_or_else(|| format!("--hook {hook:?}: use routing, approval, commission or tier-evaluation"))?;
+    let wasm = std::fs::read(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let name = name.unwrap_or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    let version = version.unwrap_or_else(|| {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(&wasm))[..12].to_string()
+    });
+    let client = ApiClient::new(server, key)?;
+    let (status, program) = client.send("GET", "/v1/program", "application/json", Vec::new()).await?;
+    if status != 200 {
+        return Err(format!("{server}: {}", error_message(&program)).into());
+    }
+    if program["company"]["slug"] != tenant {
+        return Err(format!("--tenant {tenant}: the key belongs to company {}", program["company"]["slug"]).into());
+    }
+    let query = format!("/v1/plugins?name={name}&version={version}");
+    let (status, published) = client.send("POST", &query, "application/wasm", wasm).await?;
+    if !(200..300).contains(&status) {
+        return Err(format!("refused ({status}): {}", error_message(&published)).into());
+    }
+    let hash = published["hash"].as_str().unwrap_or_default();
+    let exports = published["hooks"].as_array().cloned().unwrap_or_default();
+    println!(
+        "published {name} {version}: {hash} ({} bytes, compiled in {} ms){}",
+        published["size"],
+        published["compile_ms"],
+        if published["created"] == false { ", already published before" } else { "" }
+    );
+    if !exports.iter().any(|h| h == hook.interface()) {
+        return Err(format!("{name} does not export the {hook} hook (it exports {exports:?})").into());
+    }
+    println!(
+        "not live yet: activate it with PUT {server}/v1/bindings/{hook} {{\"plugin\": \"{hash}\", \"reason\": \"...\"}}"
+    );
+    Ok(())
 }
 
 #[tokio::main]
@@ -137,6 +237,24 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let service = open_service(&storage).await?;
             let key = service.create_key(&tenant, &role, partner.as_deref()).await?;
             println!("{key}");
+        }
+        Command::Plugin { command: PluginCommand::Push { file, hook, tenant, name, version, server, key } } => {
+            push(&file, &hook, &tenant, name, version, &server, &key).await?
+        }
+        Command::Decision { command: DecisionCommand::Replay { id, storage } } => {
+            let service = open_service(&storage).await?;
+            let replay = service.replay(None, id).await?;
+            let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+            if replay.same {
+                println!(
+                    "decision {id} ({} of {}): replayed through plugin {}: same result",
+                    replay.hook, replay.tenant, replay.plugin
+                );
+            } else {
+                println!("decision {id}: replayed through plugin {}: DIFFERENT", replay.plugin);
+                println!("recorded:\n{}\nreplayed:\n{}", pretty(&replay.recorded), pretty(&replay.replayed));
+                return Err(format!("decision {id} does not replay to its recorded result").into());
+            }
         }
         Command::Migrate { database_url } => {
             let db = Db::open(&database_url).await?;

@@ -1,0 +1,87 @@
+//! The `pactum` command against real databases and a real server:
+//! `plugin push` to a running service, `decision replay` on a database.
+
+mod common;
+
+use common::app::app;
+use pactum_plugin_artifacts::NORTHWIND;
+use serde_json::json;
+use std::process::Command;
+
+fn pactum(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pactum")).args(args).env("RUST_LOG", "warn").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_push_publishes_to_a_running_server_and_replay_checks_a_decision() {
+    let app = app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
+    let admin = app.key("acme").to_string();
+
+    let push = |extra: &[&str]| {
+        let mut args = vec!["plugin", "push", NORTHWIND, "--server", &server, "--key", &admin];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || pactum(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+
+    // Wrong company for the key, wrong hook, then right.
+    let (ok, out) = run(push(&["--hook", "commission", "--tenant", "northwind"])).await.unwrap();
+    assert!(!ok && out.contains("the key belongs to company \"acme\""), "{out}");
+    let (ok, out) = run(push(&["--hook", "routing", "--tenant", "acme", "--version", "1.0.0"])).await.unwrap();
+    assert!(!ok && out.contains("does not export the routing hook"), "{out}");
+    let (ok, out) = run(push(&["--hook", "commission", "--tenant", "acme", "--version", "1.0.0"])).await.unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("already published before") && out.contains("not live yet"), "{out}");
+    let (_, plugins) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    let names: Vec<&str> = plugins["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"northwind_commission"), "{names:?}");
+    // Not a component: refused with the server's reason.
+    let junk = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(junk.path(), b"junk").unwrap();
+    let path = junk.path().to_str().unwrap().to_string();
+    let args =
+        ["plugin", "push", &path, "--hook", "commission", "--tenant", "acme", "--server", &server, "--key", &admin]
+            .map(String::from)
+            .to_vec();
+    let (ok, out) = run(args).await.unwrap();
+    assert!(!ok && out.contains("refused (422)") && out.contains("not a WebAssembly file"), "{out}");
+
+    // A recorded decision replays from the database alone.
+    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" }))).await;
+    let (_, decision) = app
+        .send(
+            "POST",
+            "/v1/decisions/commission",
+            Some(&admin),
+            Some(json!({ "input": {
+                "event": "Won",
+                "deal": { "id": "d-1", "first_year_acv": { "amount": 12_000_000, "currency": "USD" },
+                          "services": { "amount": 0, "currency": "USD" }, "source": "PartnerSourced", "closed_at": 0 },
+                "partner": { "id": "p-1", "name": "P", "kind": "Referral", "tier": "Registered", "territories": [],
+                             "certifications": [], "active": true },
+                "prior_lines": [], "quarter_to_date": { "amount": 0, "currency": "USD" }
+            }})),
+        )
+        .await;
+    let id = decision["id"].as_i64().unwrap_or_else(|| panic!("{decision}")).to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["decision", "replay", &id, "--database-url", &app.database_url, "--cache-dir"]
+        .into_iter()
+        .map(String::from)
+        .chain([cache.path().display().to_string()])
+        .collect();
+    let (ok, out) = run(args).await.unwrap();
+    assert!(ok && out.contains("same result"), "{out}");
+    let (ok, out) =
+        run(["decision", "replay", "999999", "--database-url", &app.database_url].map(String::from).to_vec())
+            .await
+            .unwrap();
+    assert!(!ok && out.contains("no decision 999999"), "{out}");
+}
