@@ -20,10 +20,10 @@
 //! | `GET /v1/program/metrics?from=&to=` | program metrics beside the seed's good/great benchmarks |
 //! | `PUT /v1/webhook` | where notifications go: `{"url": "http://...", "secret": "..."}` (admin) |
 //! | `GET /v1/notifications?limit=` | the outbox: events and their delivery state |
-//! | `POST /v1/plugins?name=&version=` | publish a component (the body, `application/wasm`): validated, stored, not live (admin) |
+//! | `POST /v1/plugins?name=&version=&hook=&override_fixtures=` | publish a component (the body, `application/wasm`): validated, its company's fixtures run, stored, not live (admin) |
 //! | `GET /v1/plugins` | the company's published plugins (admin) |
 //! | `GET /v1/bindings?hook=` | the plugin serving each hook and every change of it (admin) |
-//! | `PUT /v1/bindings/{hook}` | make a published plugin serve a hook: `{"plugin": "<sha256>", "reason": "..."}` (admin) |
+//! | `PUT /v1/bindings/{hook}` | make a published plugin serve a hook: `{"plugin": "<sha256>", "reason": "...", "override_fixtures": false}` (admin) |
 //! | `POST /v1/bindings/{hook}/rollback` | bind the hook back to its previous plugin: `{"reason": "..."}` (admin) |
 //! | `GET /v1/decisions/{id}/replay` | run a recorded decision again through its plugin and compare |
 //!
@@ -38,6 +38,7 @@
 use crate::runtime::HookKind;
 use crate::runtime::types::Money;
 use crate::service::{Caller, Service, ServiceError, now};
+use crate::workflows::lifecycle::FixturePolicy;
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration};
 use axum::extract::FromRequest;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
@@ -130,6 +131,9 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Plugin { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-plugin", e.to_string())
+            }
+            ServiceError::FixturesFailed(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "fixtures-failed", e.to_string())
             }
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "internal error");
@@ -625,6 +629,15 @@ async fn notifications(
 struct PublishQuery {
     name: String,
     version: String,
+    /// The hook it is for: its fixtures run (default: every hook it exports).
+    hook: Option<String>,
+    /// `true` publishes even if the company's fixtures fail (recorded).
+    #[serde(default)]
+    override_fixtures: bool,
+}
+
+fn fixture_policy(override_fixtures: bool) -> FixturePolicy {
+    if override_fixtures { FixturePolicy::Override } else { FixturePolicy::Enforce }
 }
 
 async fn publish_plugin(
@@ -641,7 +654,10 @@ async fn publish_plugin(
             "the request body must be the component's bytes (Content-Type: application/wasm)",
         ));
     }
-    let published = service.publish_plugin(&caller, &q.name, &q.version, wasm.to_vec()).await?;
+    let hook = q.hook.as_deref().map(parse_hook).transpose()?;
+    let published = service
+        .publish_plugin(&caller, &q.name, &q.version, hook, fixture_policy(q.override_fixtures), wasm.to_vec())
+        .await?;
     let status = if published.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(published)).into_response())
 }
@@ -676,6 +692,9 @@ pub struct ActivateBody {
     pub plugin: String,
     /// Why the binding changes (kept in the history).
     pub reason: String,
+    /// `true` activates even if the company's fixtures fail (recorded).
+    #[serde(default)]
+    pub override_fixtures: bool,
 }
 
 async fn activate(
@@ -685,7 +704,8 @@ async fn activate(
     Body(body): Body<ActivateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let hook = parse_hook(&hook)?;
-    let change = service.activate(&caller, hook, &body.plugin, &body.reason).await?;
+    let change =
+        service.activate(&caller, hook, &body.plugin, &body.reason, fixture_policy(body.override_fixtures)).await?;
     Ok(Json(serde_json::to_value(change).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }
 

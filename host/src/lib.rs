@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod client;
+pub mod fixtures;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

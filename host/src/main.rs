@@ -132,6 +132,25 @@ enum PluginCommand {
         /// An admin API key of the company.
         #[arg(long, env = "PACTUM_KEY", hide_env_values = true)]
         key: String,
+        /// Publish even if the company's fixtures fail (recorded).
+        #[arg(long)]
+        override_fixtures: bool,
+    },
+    /// Runs a company's fixtures against a component, offline (no server):
+    /// prints each failing fixture's expected and actual values side by
+    /// side; exits 0 only when all pass.
+    Test {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// The fixtures folder (`<hook>/<name>.json` inside).
+        fixtures: PathBuf,
+        /// The company folder whose policy.toml gives the parameters and
+        /// limits (default: the fixtures folder's parent).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Where compiled plugins are cached.
+        #[arg(long, env = "PACTUM_CACHE_DIR", default_value = ".pactum-cache")]
+        cache_dir: PathBuf,
     },
 }
 
@@ -157,7 +176,49 @@ async fn open_service(storage: &Storage) -> Result<Arc<Service>, Box<dyn std::er
     Ok(Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await?))
 }
 
+/// `pactum plugin test`.
+fn test_plugin(
+    file: &std::path::Path,
+    dir: &std::path::Path,
+    policy: Option<PathBuf>,
+    cache_dir: PathBuf,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use pactum::fixtures::{Fixture, run};
+    let company = policy.or_else(|| dir.parent().map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("."));
+    let program = pactum::program::Program::load(&company)?;
+    let fixtures = Fixture::load_dir(dir)?;
+    if fixtures.is_empty() {
+        return Err(format!("no fixtures under {} (expected <hook>/<name>.json)", dir.display()).into());
+    }
+    let wasm = std::fs::read(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache_dir), ..RuntimeConfig::default() })
+        .map_err(|e| format!("starting the Wasm engine: {e}"))?;
+    let plugin = runtime.load(&wasm).map_err(|e| format!("{}: {e}", file.display()))?;
+    let report = run(&runtime, &plugin, &program, &fixtures, plugin.hooks());
+    let skipped = fixtures.len() - report.outcomes.len();
+    for o in &report.outcomes {
+        println!("{} {}", if o.passed { "pass" } else { "FAIL" }, o.name);
+        if !o.mismatches.is_empty() {
+            println!("     {:<32} {:<40} actual", "field", "expected");
+            for m in &o.mismatches {
+                println!("     {:<32} {:<40} {}", m.path, m.expected.to_string(), m.actual);
+            }
+        }
+    }
+    println!(
+        "{}{}",
+        report.summary(),
+        if skipped > 0 {
+            format!(" ({skipped} for hooks the component does not export skipped)")
+        } else {
+            String::new()
+        }
+    );
+    if report.failed() > 0 { Err(format!("{} fixture(s) failed", report.failed()).into()) } else { Ok(()) }
+}
+
 /// `pactum plugin push`.
+#[allow(clippy::too_many_arguments)]
 async fn push(
     file: &std::path::Path,
     hook: &str,
@@ -166,6 +227,7 @@ async fn push(
     version: Option<String>,
     server: &str,
     key: &str,
+    override_fixtures: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use pactum::client::{ApiClient, error_message};
     let hook = pactum::runtime::HookKind::parse(hook)
@@ -184,22 +246,19 @@ async fn push(
     if program["company"]["slug"] != tenant {
         return Err(format!("--tenant {tenant}: the key belongs to company {}", program["company"]["slug"]).into());
     }
-    let query = format!("/v1/plugins?name={name}&version={version}");
+    let query = format!("/v1/plugins?name={name}&version={version}&hook={hook}&override_fixtures={override_fixtures}");
     let (status, published) = client.send("POST", &query, "application/wasm", wasm).await?;
     if !(200..300).contains(&status) {
         return Err(format!("refused ({status}): {}", error_message(&published)).into());
     }
     let hash = published["hash"].as_str().unwrap_or_default();
-    let exports = published["hooks"].as_array().cloned().unwrap_or_default();
     println!(
-        "published {name} {version}: {hash} ({} bytes, compiled in {} ms){}",
+        "published {name} {version}: {hash} ({} bytes, compiled in {} ms; fixtures: {}){}",
         published["size"],
         published["compile_ms"],
+        published["fixtures"].as_str().unwrap_or_default(),
         if published["created"] == false { ", already published before" } else { "" }
     );
-    if !exports.iter().any(|h| h == hook.interface()) {
-        return Err(format!("{name} does not export the {hook} hook (it exports {exports:?})").into());
-    }
     println!(
         "not live yet: activate it with PUT {server}/v1/bindings/{hook} {{\"plugin\": \"{hash}\", \"reason\": \"...\"}}"
     );
@@ -238,8 +297,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let key = service.create_key(&tenant, &role, partner.as_deref()).await?;
             println!("{key}");
         }
-        Command::Plugin { command: PluginCommand::Push { file, hook, tenant, name, version, server, key } } => {
-            push(&file, &hook, &tenant, name, version, &server, &key).await?
+        Command::Plugin {
+            command: PluginCommand::Push { file, hook, tenant, name, version, server, key, override_fixtures },
+        } => push(&file, &hook, &tenant, name, version, &server, &key, override_fixtures).await?,
+        Command::Plugin { command: PluginCommand::Test { file, fixtures, policy, cache_dir } } => {
+            test_plugin(&file, &fixtures, policy, cache_dir)?
         }
         Command::Decision { command: DecisionCommand::Replay { id, storage } } => {
             let service = open_service(&storage).await?;

@@ -19,7 +19,7 @@ use crate::program::{Program, ProgramError, STOCK};
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use crate::runtime::types::*;
 use crate::runtime::{HookError, HookKind, LoadError, Plugin, PluginHash, Runtime};
-use crate::store::{Db, DecisionRow, NewDecision, NewPublication, StoreError};
+use crate::store::{Db, DecisionRow, NewBindingChange, NewDecision, NewPublication, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -120,12 +120,25 @@ pub enum ServiceError {
         /// Why.
         source: LoadError,
     },
+    /// A plugin fails the company's fixtures.
+    #[error("{}", fixtures_failed(.0))]
+    FixturesFailed(crate::fixtures::FixtureReport),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something inside the host failed.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn fixtures_failed(report: &crate::fixtures::FixtureReport) -> String {
+    let mut message = format!("the plugin fails the company's fixtures ({})", report.summary());
+    for o in report.outcomes.iter().filter(|o| !o.passed) {
+        for m in &o.mismatches {
+            message.push_str(&format!("; {}: {} expected {}, got {}", o.name, m.path, m.expected, m.actual));
+        }
+    }
+    message
 }
 
 /// A tenant ready to decide: its program and the plugin serving each hook.
@@ -344,8 +357,24 @@ impl Service {
             plugins.insert(hook, plugin);
         }
 
+        // The program's own plugins must pass its fixtures.
+        let fixtures = match source.parent() {
+            Some(dir) => crate::fixtures::Fixture::load_dir(&dir.join("fixtures"))
+                .map_err(|e| ServiceError::BadInput(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let mut verdicts = BTreeMap::new();
+        for (&hook, plugin) in &plugins {
+            let report = crate::fixtures::run(&self.runtime, plugin, &program, &fixtures, &[hook]);
+            if report.failed() > 0 {
+                return Err(ServiceError::FixturesFailed(report));
+            }
+            verdicts.insert(hook, report.summary());
+        }
+
         let slug = program.slug.clone();
         self.db.create_tenant(&slug, &program.name, &program.currency, program_text).await?;
+        self.db.put_fixtures(&slug, &fixtures).await?;
         for (hook, name, wasm) in &stored {
             let plugin = &plugins[hook];
             let hash = plugin.hash().to_hex();
@@ -359,9 +388,20 @@ impl Service {
                     wit_version: crate::runtime::WIT_VERSION,
                     wasm,
                     by: "tenant-create",
+                    fixtures: &verdicts[hook],
                 })
                 .await?;
-            self.db.change_binding(&slug, *hook, None, &hash, "tenant-create", "created with the company").await?;
+            self.db
+                .change_binding(NewBindingChange {
+                    tenant: &slug,
+                    hook: *hook,
+                    from: None,
+                    to: &hash,
+                    by: "tenant-create",
+                    reason: "created with the company",
+                    fixtures: &verdicts[hook],
+                })
+                .await?;
         }
         let key = new_key(&slug)?;
         self.db.add_key(&slug, &key_hash(&key), "admin", None).await?;

@@ -31,14 +31,19 @@ async fn plugin_push_publishes_to_a_running_server_and_replay_checks_a_decision(
         tokio::task::spawn_blocking(move || pactum(&args.iter().map(String::as_str).collect::<Vec<_>>()))
     };
 
-    // Wrong company for the key, wrong hook, then right.
+    // Wrong company for the key, wrong hook, failing fixtures, then overridden.
     let (ok, out) = run(push(&["--hook", "commission", "--tenant", "northwind"])).await.unwrap();
     assert!(!ok && out.contains("the key belongs to company \"acme\""), "{out}");
     let (ok, out) = run(push(&["--hook", "routing", "--tenant", "acme", "--version", "1.0.0"])).await.unwrap();
     assert!(!ok && out.contains("does not export the routing hook"), "{out}");
     let (ok, out) = run(push(&["--hook", "commission", "--tenant", "acme", "--version", "1.0.0"])).await.unwrap();
+    assert!(!ok && out.contains("refused (422)") && out.contains("fails the company's fixtures"), "{out}");
+    let (ok, out) =
+        run(push(&["--hook", "commission", "--tenant", "acme", "--version", "1.0.0", "--override-fixtures"]))
+            .await
+            .unwrap();
     assert!(ok, "{out}");
-    assert!(out.contains("already published before") && out.contains("not live yet"), "{out}");
+    assert!(out.contains("overridden by key:") && out.contains("not live yet"), "{out}");
     let (_, plugins) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
     let names: Vec<&str> = plugins["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"northwind_commission"), "{names:?}");
@@ -84,4 +89,33 @@ async fn plugin_push_publishes_to_a_running_server_and_replay_checks_a_decision(
             .await
             .unwrap();
     assert!(!ok && out.contains("no decision 999999"), "{out}");
+}
+
+#[test]
+fn plugin_test_runs_a_company_s_fixtures_offline() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let fixtures = |company: &str| root.join("policies").join(company).join("fixtures").display().to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().display().to_string();
+    let stock = pactum_plugin_artifacts::STOCK;
+
+    // The stock plugin passes Acme's fixtures for every hook.
+    let (ok, out) = pactum(&["plugin", "test", stock, &fixtures("acme"), "--cache-dir", &cache]);
+    assert!(ok, "{out}");
+    assert!(out.contains("12 of 12 fixtures passed") && out.contains("pass commission/referral-120k"), "{out}");
+    // Northwind's plugin passes Northwind's commission fixtures and skips the rest.
+    let (ok, out) = pactum(&["plugin", "test", NORTHWIND, &fixtures("northwind"), "--cache-dir", &cache]);
+    assert!(ok && out.contains("4 of 4 fixtures passed (9 for hooks the component does not export skipped)"), "{out}");
+    // The stock commission fails Northwind's: each difference side by side.
+    let (ok, out) = pactum(&["plugin", "test", stock, &fixtures("northwind"), "--cache-dir", &cache]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("FAIL commission/referral-120k"), "{out}");
+    let row = out.lines().find(|l| l.contains("ok.lines[0].amount.amount")).unwrap_or_else(|| panic!("{out}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, ["ok.lines[0].amount.amount", "1440000", "1800000"]);
+    assert!(out.contains("fixture(s) failed"), "{out}");
+    // No fixtures there: a clear error.
+    let (ok, out) =
+        pactum(&["plugin", "test", stock, &cache, "--policy", &root.join("policies/acme").display().to_string()]);
+    assert!(!ok && out.contains("no fixtures under"), "{out}");
 }

@@ -74,10 +74,31 @@ async fn refused_publishes_change_nothing() {
         app.send_raw("POST", "/v1/plugins?name=x&version=1", Some(partner_key), NORTHWIND_BYTES.to_vec()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    // A published plugin for another hook cannot serve this one.
-    let (status, published) =
+    // Acme's commission fixtures fail Northwind's plugin (it reads
+    // parameters Acme does not have): refused, naming the fixtures...
+    let (status, error) =
         app.send_raw("POST", "/v1/plugins?name=northwind&version=1.0.0", Some(&admin), NORTHWIND_BYTES.to_vec()).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("fixtures-failed")));
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("1 of 3 fixtures passed"), "{message}");
+    assert!(message.contains("commission/referral-120k: result expected {\"ok\""), "{message}");
+    assert!(message.contains("got {\"error\""), "{message}");
+    let (_, after) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    assert_eq!(before, after);
+    // ...unless the admin overrides them, which is recorded.
+    let (status, published) = app
+        .send_raw(
+            "POST",
+            "/v1/plugins?name=northwind&version=1.0.0&override_fixtures=true",
+            Some(&admin),
+            NORTHWIND_BYTES.to_vec(),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{published}");
+    let verdict = published["fixtures"].as_str().unwrap();
+    assert!(verdict.starts_with("1 of 3 fixtures passed; overridden by key:"), "{verdict}");
+
+    // A published plugin for another hook cannot serve this one.
     let hash = published["hash"].as_str().unwrap();
     let (status, error) =
         app.send("PUT", "/v1/bindings/routing", Some(&admin), Some(json!({ "plugin": hash, "reason": "try" }))).await;
@@ -104,10 +125,28 @@ async fn activation_under_load_then_rollback_and_replay() {
     let (northwind, stock) = (sha256(NORTHWIND_BYTES), sha256(STOCK_BYTES));
     assert_eq!(commission_binding(&app, "northwind").await, northwind);
 
-    // Publishing: stored, not live. The stock plugin is there already (it
-    // serves Northwind's other hooks): the same bytes are not stored twice.
-    let (status, published) =
-        app.send_raw("POST", "/v1/plugins?name=stock&version=2.0.0", Some(&admin), STOCK_BYTES.to_vec()).await;
+    // Northwind's fixtures pin its own rates: the stock commission fails
+    // them, side by side (expected 12 %, got 15 %).
+    let (status, error) = app
+        .send_raw("POST", "/v1/plugins?name=stock&version=2.0.0&hook=commission", Some(&admin), STOCK_BYTES.to_vec())
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("commission/referral-120k: ok.lines[0].amount.amount expected 1440000, got 1800000"),
+        "{message}"
+    );
+    // Publishing with the override: stored, not live. The stock plugin is
+    // there already (it serves Northwind's other hooks): the same bytes are
+    // not stored twice.
+    let (status, published) = app
+        .send_raw(
+            "POST",
+            "/v1/plugins?name=stock&version=2.0.0&hook=commission&override_fixtures=true",
+            Some(&admin),
+            STOCK_BYTES.to_vec(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{published}");
     assert_eq!((published["hash"].as_str(), published["created"].as_bool()), (Some(stock.as_str()), Some(false)));
     assert!(published["hooks"].as_array().unwrap().iter().any(|h| h == "commission"));
@@ -131,15 +170,18 @@ async fn activation_under_load_then_rollback_and_replay() {
     while done.load(Ordering::SeqCst) < 8 {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
-    let (status, change) = app
-        .send(
-            "PUT",
-            "/v1/bindings/commission",
-            Some(&admin),
-            Some(json!({ "plugin": stock, "reason": "standard rates from December" })),
-        )
-        .await;
+    let activate = |override_fixtures: bool| {
+        let body = json!({
+            "plugin": stock, "reason": "standard rates from December", "override_fixtures": override_fixtures
+        });
+        let (app, admin) = (app.clone(), admin.clone());
+        async move { app.send("PUT", "/v1/bindings/commission", Some(&admin), Some(body)).await }
+    };
+    let (status, error) = activate(false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, change) = activate(true).await;
     assert_eq!(status, StatusCode::OK, "{change}");
+    assert!(change["fixtures"].as_str().unwrap().contains("overridden by key:"), "{change}");
     assert_eq!(
         (change["from_hash"].as_str(), change["to_hash"].as_str()),
         (Some(northwind.as_str()), Some(stock.as_str()))
@@ -197,6 +239,7 @@ async fn activation_under_load_then_rollback_and_replay() {
     assert_eq!(status, StatusCode::OK, "{back}");
     assert_eq!(back["to_hash"], northwind.as_str());
     assert_eq!(back["reason"], "rollback: finance said no");
+    assert_eq!(back["fixtures"], "4 of 4 fixtures passed");
     assert_eq!(commission_binding(&app, "northwind").await, northwind);
     let (_, after) = win(&app, "northwind", "d-after").await;
     let decision_id = after["commission_lines"][0]["decision_id"].as_i64().unwrap();

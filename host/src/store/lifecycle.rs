@@ -2,6 +2,7 @@
 //! the history of its bindings.
 
 use super::{Db, DecisionRow, Get, StoreError, now};
+use crate::fixtures::Fixture;
 use crate::runtime::HookKind;
 use serde::Serialize;
 
@@ -24,6 +25,8 @@ pub struct PublicationRow {
     pub published_by: String,
     /// When (Unix seconds).
     pub published_at: i64,
+    /// What the company's fixtures said, or who overrode them.
+    pub fixtures: String,
 }
 
 /// A change of a company's binding of one hook.
@@ -43,6 +46,26 @@ pub struct BindingChangeRow {
     pub reason: String,
     /// When (Unix seconds).
     pub changed_at: i64,
+    /// What the company's fixtures said for the hook, or who overrode them.
+    pub fixtures: String,
+}
+
+/// A binding change to make.
+pub struct NewBindingChange<'a> {
+    /// The company.
+    pub tenant: &'a str,
+    /// The hook.
+    pub hook: HookKind,
+    /// The plugin bound now (`None` for the first binding).
+    pub from: Option<&'a str>,
+    /// The plugin to bind.
+    pub to: &'a str,
+    /// Who changes it.
+    pub by: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// What the fixtures said.
+    pub fixtures: &'a str,
 }
 
 /// A new publication.
@@ -63,6 +86,8 @@ pub struct NewPublication<'a> {
     pub wasm: &'a [u8],
     /// Who publishes.
     pub by: &'a str,
+    /// What the fixtures said.
+    pub fixtures: &'a str,
 }
 
 fn publication(r: &impl Get) -> PublicationRow {
@@ -75,6 +100,7 @@ fn publication(r: &impl Get) -> PublicationRow {
         size: r.get("size"),
         published_by: r.get("published_by"),
         published_at: r.get("published_at"),
+        fixtures: r.get("fixtures"),
     }
 }
 
@@ -87,6 +113,7 @@ fn change(r: &impl Get) -> BindingChangeRow {
         changed_by: r.get("changed_by"),
         reason: r.get("reason"),
         changed_at: r.get("changed_at"),
+        fixtures: r.get("fixtures"),
     }
 }
 
@@ -114,7 +141,8 @@ impl Db {
             .await?;
             let created = sqlx::query(
                 "INSERT INTO publications (tenant, hash, name, version, hooks, wit_version, size, published_by, \
-                 published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant, hash) DO NOTHING",
+                 published_at, fixtures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (tenant, hash) DO NOTHING",
             )
             .bind(p.tenant)
             .bind(p.hash)
@@ -125,6 +153,7 @@ impl Db {
             .bind(p.wasm.len() as i64)
             .bind(p.by)
             .bind(at)
+            .bind(p.fixtures)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -162,18 +191,11 @@ impl Db {
         }))
     }
 
-    /// Binds `hook` to `to` and records the change, in one transaction.
-    /// Fails with `Ok(None)` when the binding is no longer `from` (another
-    /// change got there first).
-    pub async fn change_binding(
-        &self,
-        tenant: &str,
-        hook: HookKind,
-        from: Option<&str>,
-        to: &str,
-        by: &str,
-        reason: &str,
-    ) -> Result<Option<BindingChangeRow>, StoreError> {
+    /// Binds the hook to `c.to` and records the change, in one
+    /// transaction. `Ok(None)` when the binding is no longer `c.from`
+    /// (another change got there first).
+    pub async fn change_binding(&self, c: NewBindingChange<'_>) -> Result<Option<BindingChangeRow>, StoreError> {
+        let NewBindingChange { tenant, hook, from, to, by, reason, fixtures } = c;
         let at = now();
         Ok(with_writer!(self, |e| {
             let mut tx = e.begin().await?;
@@ -196,8 +218,8 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             let row = sqlx::query(
-                "INSERT INTO binding_changes (tenant, hook, from_hash, to_hash, changed_by, reason, changed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                "INSERT INTO binding_changes (tenant, hook, from_hash, to_hash, changed_by, reason, changed_at, fixtures) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
             )
             .bind(tenant)
             .bind(hook.interface())
@@ -206,6 +228,7 @@ impl Db {
             .bind(by)
             .bind(reason)
             .bind(at)
+            .bind(fixtures)
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -230,6 +253,36 @@ impl Db {
             .fetch_all(e)
             .await?;
             rows.iter().map(change).collect()
+        }))
+    }
+
+    /// Replaces the company's fixtures.
+    pub async fn put_fixtures(&self, tenant: &str, fixtures: &[Fixture]) -> Result<(), StoreError> {
+        with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            sqlx::query("DELETE FROM fixtures WHERE tenant = $1").bind(tenant).execute(&mut *tx).await?;
+            for f in fixtures {
+                sqlx::query("INSERT INTO fixtures (tenant, name, hook, body) VALUES ($1, $2, $3, $4)")
+                    .bind(tenant)
+                    .bind(&f.name)
+                    .bind(f.hook.interface())
+                    .bind(&f.text)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The company's fixtures, `(name, hook, text)`, in name order.
+    pub async fn fixtures(&self, tenant: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query("SELECT name, hook, body FROM fixtures WHERE tenant = $1 ORDER BY name")
+                .bind(tenant)
+                .fetch_all(e)
+                .await?;
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
         }))
     }
 

@@ -4,10 +4,11 @@
 //! a recorded decision through the plugin that made it.
 
 use super::bad;
+use crate::fixtures::{Fixture, FixtureReport};
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
-use crate::runtime::{HookKind, WIT_VERSION};
+use crate::runtime::{HookKind, Plugin, WIT_VERSION};
 use crate::service::{Caller, Fallback, Service, ServiceError, Tenant};
-use crate::store::{BindingChangeRow, DecisionRow, NewPublication, PublicationRow};
+use crate::store::{BindingChangeRow, DecisionRow, NewBindingChange, NewPublication, PublicationRow};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,6 +45,17 @@ pub struct Replay {
     pub replayed: serde_json::Value,
 }
 
+/// What a failing fixture does to a publish or an activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixturePolicy {
+    /// Refuse.
+    Enforce,
+    /// Go on: the admin overrode the fixtures (recorded).
+    Override,
+    /// Go on and record the result: a rollback restores what ran before.
+    Record,
+}
+
 fn admin_only(caller: &Caller) -> Result<(), ServiceError> {
     if caller.role == "admin" {
         Ok(())
@@ -63,11 +75,16 @@ impl Service {
     /// Validates and stores a component for the caller's company. It is
     /// not live until [`Service::activate`] binds it to a hook. A refused
     /// component changes nothing.
+    /// The company's fixtures run first, for `hook` (or every hook the
+    /// component exports): a failure refuses it unless `fixtures` is
+    /// [`FixturePolicy::Override`], which is recorded.
     pub async fn publish_plugin(
         &self,
         caller: &Caller,
         name: &str,
         version: &str,
+        hook: Option<HookKind>,
+        fixtures: FixturePolicy,
         wasm: Vec<u8>,
     ) -> Result<Published, ServiceError> {
         admin_only(caller)?;
@@ -80,6 +97,17 @@ impl Service {
             .map_err(|e| ServiceError::Internal(format!("compiling task: {e}")))?
             .map_err(|source| ServiceError::Plugin { name: name.to_string(), source })?;
         let compile_ms = started.elapsed().as_millis() as u64;
+        let hooks = match hook {
+            Some(hook) if !plugin.exports(hook) => {
+                return Err(bad(format!(
+                    "`hook`: the component does not export the {hook} hook (it exports: {})",
+                    plugin.hooks().iter().map(|h| h.interface()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            Some(hook) => vec![hook],
+            None => plugin.hooks().to_vec(),
+        };
+        let verdict = self.check_fixtures(caller, &plugin, &hooks, fixtures).await?;
         let hash = plugin.hash().to_hex();
         let (row, created) = self
             .db
@@ -92,6 +120,7 @@ impl Service {
                 wit_version: WIT_VERSION,
                 wasm: &wasm,
                 by: &caller.key,
+                fixtures: &verdict,
             })
             .await?;
         tracing::info!(tenant = %caller.tenant, plugin = %hash, name, version, compile_ms, "plugin published");
@@ -118,12 +147,14 @@ impl Service {
     /// that already started finishes on the plugin it started with, every
     /// call after it uses the new one, and each decision records the hash
     /// of the plugin that made it.
+    /// The company's fixtures for `hook` run first, as `fixtures` says.
     pub async fn activate(
         &self,
         caller: &Caller,
         hook: HookKind,
         hash: &str,
         reason: &str,
+        fixtures: FixturePolicy,
     ) -> Result<BindingChangeRow, ServiceError> {
         admin_only(caller)?;
         if reason.trim().is_empty() {
@@ -147,6 +178,7 @@ impl Service {
             .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} published but its bytes are missing")))?;
         // From the compiled cache when this replica has seen the hash.
         let plugin = self.load(&publication.name, &wasm)?;
+        let verdict = self.check_fixtures(caller, &plugin, &[hook], fixtures).await?;
 
         let _one_at_a_time = self.swap.lock().await;
         let current = self.tenant(&caller.tenant)?;
@@ -156,7 +188,15 @@ impl Service {
         }
         let change = self
             .db
-            .change_binding(&caller.tenant, hook, from.as_deref(), hash, &caller.key, reason.trim())
+            .change_binding(NewBindingChange {
+                tenant: &caller.tenant,
+                hook,
+                from: from.as_deref(),
+                to: hash,
+                by: &caller.key,
+                reason: reason.trim(),
+                fixtures: &verdict,
+            })
             .await?
             .ok_or_else(|| {
                 ServiceError::Conflict(format!("the {hook} binding changed meanwhile (another replica?); try again"))
@@ -183,7 +223,43 @@ impl Service {
             .ok_or_else(|| ServiceError::Conflict(format!("the {hook} hook has no earlier binding to roll back to")))?;
         let reason =
             if reason.trim().is_empty() { "rollback".to_string() } else { format!("rollback: {}", reason.trim()) };
-        self.activate(caller, hook, &previous, &reason).await
+        // The previous plugin comes back even if today's fixtures fail it
+        // (they may be what changed); the result is recorded.
+        self.activate(caller, hook, &previous, &reason, FixturePolicy::Record).await
+    }
+
+    /// Runs the company's fixtures of `hooks` against `plugin` and says
+    /// what they said, or refuses.
+    async fn check_fixtures(
+        &self,
+        caller: &Caller,
+        plugin: &Arc<Plugin>,
+        hooks: &[HookKind],
+        policy: FixturePolicy,
+    ) -> Result<String, ServiceError> {
+        let fixtures = self
+            .db
+            .fixtures(&caller.tenant)
+            .await?
+            .into_iter()
+            .map(|(name, hook, text)| {
+                let hook = HookKind::parse(&hook)
+                    .ok_or_else(|| ServiceError::Internal(format!("fixture {name}: stored hook {hook}")))?;
+                Fixture::parse(&name, hook, &text).map_err(|e| ServiceError::Internal(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let program = self.tenant(&caller.tenant)?.program.clone();
+        let (runtime, plugin, hooks) = (self.runtime().clone(), plugin.clone(), hooks.to_vec());
+        let report: FixtureReport =
+            tokio::task::spawn_blocking(move || crate::fixtures::run(&runtime, &plugin, &program, &fixtures, &hooks))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("fixture task: {e}")))?;
+        match (report.failed(), policy) {
+            (0, _) => Ok(report.summary()),
+            (_, FixturePolicy::Enforce) => Err(ServiceError::FixturesFailed(report)),
+            (_, FixturePolicy::Override) => Ok(format!("{}; overridden by {}", report.summary(), caller.key)),
+            (_, FixturePolicy::Record) => Ok(report.summary()),
+        }
     }
 
     /// Runs a recorded decision's input through the plugin hash it records
