@@ -352,6 +352,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
             });
+            // Background job: follow binding changes made by other replicas
+            // (PostgreSQL LISTEN, re-checked every 5 s) or the CLI.
+            let _watcher = service.watch_bindings(std::time::Duration::from_secs(5));
             // Background job: deliver due notifications to tenants' webhooks.
             let courier = service.clone();
             tokio::spawn(async move {

@@ -269,24 +269,7 @@ impl Service {
             tenants: RwLock::new(HashMap::new()),
             swap: tokio::sync::Mutex::new(()),
         };
-        for row in service.db.tenants().await? {
-            let mut program = Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
-            // The tenant may have been created under another slug than its file's.
-            program.slug = row.slug.clone();
-            let mut plugins = BTreeMap::new();
-            for (hook, hash) in service.db.bindings(&row.slug).await? {
-                let hook =
-                    HookKind::parse(&hook).ok_or_else(|| ServiceError::Internal(format!("stored hook {hook}")))?;
-                let wasm = service
-                    .db
-                    .plugin_wasm(&hash)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
-                let plugin = service.load(&hash, &wasm)?;
-                plugins.insert(hook, plugin);
-            }
-            service.tenants.write().expect("tenants").insert(row.slug.clone(), Arc::new(Tenant { program, plugins }));
-        }
+        service.refresh().await?;
         Ok(service)
     }
 
@@ -406,6 +389,9 @@ impl Service {
         let key = new_key(&slug)?;
         self.db.add_key(&slug, &key_hash(&key), "admin", None).await?;
         self.tenants.write().expect("tenants").insert(slug.clone(), Arc::new(Tenant { program, plugins }));
+        if let Err(e) = self.db.announce_bindings(&slug).await {
+            tracing::warn!(error = %e, "announcing the new tenant to other replicas");
+        }
         Ok((slug, key))
     }
 

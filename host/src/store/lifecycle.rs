@@ -6,6 +6,9 @@ use crate::fixtures::Fixture;
 use crate::runtime::HookKind;
 use serde::Serialize;
 
+/// The PostgreSQL channel replicas listen on for binding changes.
+pub const BINDINGS_CHANNEL: &str = "pactum_bindings";
+
 /// A plugin a company published.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PublicationRow {
@@ -253,6 +256,38 @@ impl Db {
             .fetch_all(e)
             .await?;
             rows.iter().map(change).collect()
+        }))
+    }
+
+    /// Tells the other replicas that `tenant`'s bindings changed (PostgreSQL
+    /// `NOTIFY` on [`BINDINGS_CHANNEL`]; SQLite has one process).
+    pub async fn announce_bindings(&self, tenant: &str) -> Result<(), StoreError> {
+        if let super::Backend::Postgres(pool) = &self.backend {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(BINDINGS_CHANNEL).bind(tenant).execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// A listener for [`Db::announce_bindings`] on PostgreSQL; `None` on
+    /// SQLite.
+    pub async fn bindings_listener(&self) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
+        match &self.backend {
+            super::Backend::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(BINDINGS_CHANNEL).await?;
+                Ok(Some(listener))
+            }
+            super::Backend::Sqlite { .. } => Ok(None),
+        }
+    }
+
+    /// Every tenant's bindings, `(tenant, hook, plugin hash)`.
+    pub async fn all_bindings(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query("SELECT tenant, hook, plugin_hash FROM bindings ORDER BY tenant, hook")
+                .fetch_all(e)
+                .await?;
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
         }))
     }
 

@@ -5,11 +5,14 @@
 
 use super::bad;
 use crate::fixtures::{Fixture, FixtureReport};
+use crate::program::Program;
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use crate::runtime::{HookKind, Plugin, WIT_VERSION};
 use crate::service::{Caller, Fallback, Service, ServiceError, Tenant};
 use crate::store::{BindingChangeRow, DecisionRow, NewBindingChange, NewPublication, PublicationRow};
 use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -206,6 +209,10 @@ impl Service {
         let next = Arc::new(Tenant { program: current.program.clone(), plugins });
         self.tenants.write().expect("tenants").insert(caller.tenant.clone(), next);
         tracing::info!(tenant = %caller.tenant, %hook, from = ?from, to = %hash, by = %caller.key, "binding changed");
+        if let Err(e) = self.db.announce_bindings(&caller.tenant).await {
+            // The others' periodic re-check still finds it.
+            tracing::warn!(error = %e, "announcing the binding change to other replicas");
+        }
         Ok(change)
     }
 
@@ -226,6 +233,92 @@ impl Service {
         // The previous plugin comes back even if today's fixtures fail it
         // (they may be what changed); the result is recorded.
         self.activate(caller, hook, &previous, &reason, FixturePolicy::Record).await
+    }
+
+    /// Brings this replica up to date with the database: tenants created
+    /// and bindings changed elsewhere (another replica, the CLI). Returns
+    /// how many tenants changed. Calls already running keep the plugin
+    /// they started with.
+    pub async fn refresh(&self) -> Result<usize, ServiceError> {
+        let _one_at_a_time = self.swap.lock().await;
+        let mut bound: BTreeMap<String, BTreeMap<HookKind, String>> = BTreeMap::new();
+        for (tenant, hook, hash) in self.db.all_bindings().await? {
+            let hook = HookKind::parse(&hook).ok_or_else(|| ServiceError::Internal(format!("stored hook {hook}")))?;
+            bound.entry(tenant).or_default().insert(hook, hash);
+        }
+        let mut changed = 0;
+        for row in self.db.tenants().await? {
+            let current = self.tenants.read().expect("tenants").get(&row.slug).cloned();
+            let program = match &current {
+                Some(t) => t.program.clone(),
+                None => {
+                    let mut program = Program::parse(&row.program, Path::new(&format!("tenant {}", row.slug)))?;
+                    // The tenant may have been created under another slug than its file's.
+                    program.slug = row.slug.clone();
+                    program
+                }
+            };
+            let mut plugins = current.as_ref().map(|t| t.plugins.clone()).unwrap_or_default();
+            let mut dirty = current.is_none();
+            for (hook, hash) in bound.remove(&row.slug).unwrap_or_default() {
+                if plugins.get(&hook).is_some_and(|p| p.hash().to_hex() == hash) {
+                    continue;
+                }
+                let wasm = self
+                    .db
+                    .plugin_wasm(&hash)
+                    .await?
+                    .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
+                plugins.insert(hook, self.load(&hash, &wasm)?);
+                dirty = true;
+            }
+            if dirty {
+                if current.is_some() {
+                    tracing::info!(tenant = %row.slug, "bindings changed elsewhere: now serving them");
+                }
+                let next = Arc::new(Tenant { program, plugins });
+                self.tenants.write().expect("tenants").insert(row.slug.clone(), next);
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Keeps this replica's bindings current: on PostgreSQL it listens for
+    /// other replicas' changes (`LISTEN`, within a second) and re-checks
+    /// every `every` in case a notification was missed; on SQLite it
+    /// re-checks every `every`.
+    pub fn watch_bindings(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut listener = match service.db.bindings_listener().await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::error!(error = %e, "listening for binding changes; falling back to re-checking");
+                    None
+                }
+            };
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                match &mut listener {
+                    Some(l) => {
+                        tokio::select! {
+                            n = l.recv() => if let Err(e) = n {
+                                tracing::warn!(error = %e, "binding notifications interrupted; re-checking");
+                            },
+                            _ = tick.tick() => {}
+                        }
+                    }
+                    None => {
+                        tick.tick().await;
+                    }
+                }
+                if let Err(e) = service.refresh().await {
+                    tracing::error!(error = %e, "refreshing bindings");
+                }
+            }
+        })
     }
 
     /// Runs the company's fixtures of `hooks` against `plugin` and says
