@@ -47,5 +47,5 @@ echo "== lead routings: POST /v1/leads, $connections connections, $duration =="
 PACTUM_KEY=$key wrk -t1 -c"$connections" -d"$duration" --latency -s host/benches/load/leads.lua "$base"
 
 echo
-echo "server: $(grep -c 'deal registration decided' "$dir/serve.log" || true) registrations and" \
-  "$(grep -c 'lead routed' "$dir/serve.log" || true) leads logged"
+echo "== what the server counted (every answer by status) =="
+curl -sf "$base/metrics" | grep -E '^pactum_http_requests_total\{method="POST",route="/v1/(registrations|leads)"'

@@ -26,6 +26,7 @@
 //! | `PUT /v1/bindings/{hook}` | make a published plugin serve a hook: `{"plugin": "<sha256>", "reason": "...", "override_fixtures": false}` (admin) |
 //! | `POST /v1/bindings/{hook}/rollback` | bind the hook back to its previous plugin: `{"reason": "..."}` (admin) |
 //! | `GET /v1/decisions/{id}/replay` | run a recorded decision again through its plugin and compare |
+//! | `POST /v1/backtests` | what a published plugin would have decided over a period: `{"hook", "from", "to", "plugin"}` (admin) |
 //!
 //! Every POST accepts an `Idempotency-Key` header: a retry with the same key
 //! (and the same API key) gets the first response back, marked
@@ -93,6 +94,7 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/bindings/{hook}", axum::routing::put(activate))
         .route("/v1/bindings/{hook}/rollback", post(rollback))
         .route("/v1/decisions/{key}/replay", get(replay))
+        .route("/v1/backtests", post(backtest))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state(service.clone(), idempotency))
         .layer(middleware::from_fn_with_state(service.clone(), count_requests))
@@ -739,4 +741,28 @@ async fn replay(
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not a decision id")))?;
     let replay = service.replay(Some(&caller), id).await?;
     Ok(Json(serde_json::to_value(replay).map_err(|e| ServiceError::Internal(e.to_string()))?))
+}
+
+/// `POST /v1/backtests`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestBody {
+    /// The hook whose recorded decisions are replayed.
+    pub hook: String,
+    /// Events from (Unix seconds, inclusive).
+    pub from: i64,
+    /// Events to (Unix seconds, exclusive).
+    pub to: i64,
+    /// The candidate: the sha256 of a plugin the company published.
+    pub plugin: String,
+}
+
+async fn backtest(
+    State(service): State<AppState>,
+    caller: Caller,
+    Body(body): Body<BacktestBody>,
+) -> Result<Json<Value>, ApiError> {
+    let hook = parse_hook(&body.hook)?;
+    let report = service.backtest_published(&caller, hook, body.from, body.to, &body.plugin).await?;
+    Ok(Json(serde_json::to_value(report).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }

@@ -208,7 +208,7 @@ fn call<H: Hook>(runtime: &Runtime, plugin: &Plugin, program: &Program, f: &Fixt
     }
     let typed: H::Input = serde_path_to_error::deserialize(input)
         .map_err(|e| format!("the input does not fit the {} hook: `{}`: {}", H::KIND, e.path(), e.inner()))?;
-    Ok(runtime.call::<H>(plugin, &program.limits, typed).to_json()["result"].take())
+    Ok(runtime.call::<H>(plugin, &program.limits, typed).result_json())
 }
 
 /// Collects where `actual` differs from the fields `expected` gives.

@@ -136,6 +136,30 @@ enum PluginCommand {
         #[arg(long)]
         override_fixtures: bool,
     },
+    /// Replays a company's recorded decisions of a period through a
+    /// candidate (a .wasm file, or the sha256 of a stored plugin), offline
+    /// on the database, and reports what would change.
+    Backtest {
+        /// The candidate: a `.wasm` file or a stored plugin's sha256.
+        candidate: String,
+        /// The company.
+        #[arg(long)]
+        tenant: String,
+        /// The hook.
+        #[arg(long)]
+        hook: String,
+        /// First day, `YYYY-MM-DD` (UTC, inclusive).
+        #[arg(long)]
+        from: String,
+        /// Last day, `YYYY-MM-DD` (UTC, exclusive).
+        #[arg(long)]
+        to: String,
+        /// Print the report as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        storage: Storage,
+    },
     /// Runs a company's fixtures against a component, offline (no server):
     /// prints each failing fixture's expected and actual values side by
     /// side; exits 0 only when all pass.
@@ -174,6 +198,79 @@ async fn open_service(storage: &Storage) -> Result<Arc<Service>, Box<dyn std::er
             .map_err(|e| format!("starting the Wasm engine: {e}"))?,
     );
     Ok(Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await?))
+}
+
+/// `YYYY-MM-DD` as Unix seconds (UTC midnight).
+fn parse_day(flag: &str, day: &str) -> Result<i64, String> {
+    let parts: Vec<&str> = day.split('-').collect();
+    let bad = || format!("--{flag} {day:?}: give a day as YYYY-MM-DD");
+    let [y, m, d] = parts[..] else { return Err(bad()) };
+    let (y, m, d): (i64, u32, u32) =
+        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    Ok(pactum_pdk::time::days_from_civil(y, m, d))
+}
+
+/// `pactum plugin backtest`.
+async fn backtest(
+    candidate: &str,
+    tenant: &str,
+    hook: &str,
+    from: &str,
+    to: &str,
+    json: bool,
+    storage: &Storage,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let hook = pactum::runtime::HookKind::parse(hook)
+        .ok_or_else(|| format!("--hook {hook:?}: use routing, approval, commission or tier-evaluation"))?;
+    let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
+    let service = open_service(storage).await?;
+    let wasm = if std::path::Path::new(candidate).exists() {
+        std::fs::read(candidate).map_err(|e| format!("reading {candidate}: {e}"))?
+    } else if candidate.len() == 64 && candidate.chars().all(|c| c.is_ascii_hexdigit()) {
+        service.db().plugin_wasm(candidate).await?.ok_or_else(|| format!("no stored plugin {candidate}"))?
+    } else {
+        return Err(format!("{candidate}: neither a file nor a plugin sha256").into());
+    };
+    let plugin = service.runtime().load(&wasm).map_err(|e| format!("{candidate}: {e}"))?;
+    let last = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |done: usize, total: usize| {
+        // One line per tenth, on stderr: the report goes to stdout.
+        let tenth = done * 10 / total.max(1);
+        if tenth > last.swap(tenth, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("backtest: {done} of {total} decisions replayed");
+        }
+    };
+    let report = service.backtest(tenant, hook, from, to, plugin, &progress).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{} {} decisions of {tenant} replayed through {} in {} ms: {} would change",
+        report.decisions, report.hook, report.candidate, report.elapsed_ms, report.changed
+    );
+    if !report.by_partner.is_empty() {
+        println!("{:<24} {:>16} {:>16} {:>16}", "partner", "paid", "would pay", "difference");
+        for p in &report.by_partner {
+            println!("{:<24} {:>16} {:>16} {:>16}", p.partner_id, p.recorded, p.candidate, p.candidate - p.recorded);
+        }
+    }
+    for t in &report.transitions {
+        println!("{:<32} -> {:<32} {:>8}", t.from, t.to, t.count);
+    }
+    for d in report.differences.iter().take(20) {
+        println!(
+            "decision {} ({}): {} -> {}",
+            d.decision_id,
+            d.subject.as_deref().unwrap_or("-"),
+            d.recorded,
+            d.candidate
+        );
+    }
+    Ok(())
 }
 
 /// `pactum plugin test`.
@@ -300,6 +397,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Plugin {
             command: PluginCommand::Push { file, hook, tenant, name, version, server, key, override_fixtures },
         } => push(&file, &hook, &tenant, name, version, &server, &key, override_fixtures).await?,
+        Command::Plugin { command: PluginCommand::Backtest { candidate, tenant, hook, from, to, json, storage } } => {
+            backtest(&candidate, &tenant, &hook, &from, &to, json, &storage).await?
+        }
         Command::Plugin { command: PluginCommand::Test { file, fixtures, policy, cache_dir } } => {
             test_plugin(&file, &fixtures, policy, cache_dir)?
         }

@@ -3,12 +3,12 @@
 //! Rust types the handlers use, WIT records included, so the document
 //! cannot drift from what the API parses and returns.
 
-use crate::api::{ActivateBody, DecideBody, RefundBody, RollbackBody, WebhookBody, WonBody};
+use crate::api::{ActivateBody, BacktestBody, DecideBody, RefundBody, RollbackBody, WebhookBody, WonBody};
 use crate::store::{
     BindingChangeRow, DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, PublicationRow, RegistrationRow,
     ScorecardRow,
 };
-use crate::workflows::lifecycle::{Published, Replay};
+use crate::workflows::lifecycle::{Backtest, Published, Replay};
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, ProgramMetrics, Statement};
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
@@ -180,6 +180,14 @@ fn build() -> Doc {
         "Run a recorded decision (`key` = its id) again through the plugin it records; compare",
     )
     .returns::<Replay>(200)
+    .add();
+    d.op(
+        "post",
+        "/v1/backtests",
+        "Replay the company's recorded decisions of a period through a published plugin; what would change (admin)",
+    )
+    .request::<BacktestBody>()
+    .returns::<Backtest>(200)
     .add();
     d
 }

@@ -278,3 +278,102 @@ async fn the_operators_replay_finds_a_decision_by_id_alone() {
         app.send("GET", &format!("/v1/decisions/{decision_id}/replay"), Some(app.key("northwind")), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backtest_reports_what_a_candidate_would_change() {
+    let app = app().await;
+    let admin = app.key("northwind").to_string();
+    partner(&app, "northwind", "p-1").await;
+    partner(&app, "northwind", "p-2").await;
+    // A fixed history: three deals won under Northwind's plugin (12 %,
+    // below its quarterly quota), one registration approved, one reviewed.
+    for (id, partner, acv) in [("d-1", "p-1", 5_000_000), ("d-2", "p-1", 4_000_000), ("d-3", "p-2", 3_000_000)] {
+        let deal = json!({
+            "id": id, "partner_id": partner, "account_domain": format!("{id}.example.com"),
+            "first_year_acv": { "amount": acv, "currency": "USD" }, "source": "PartnerSourced"
+        });
+        app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
+        let (status, won) =
+            app.send("POST", &format!("/v1/deals/{id}/won"), Some(&admin), Some(json!({ "closed_at": T }))).await;
+        assert_eq!(status, StatusCode::OK, "{won}");
+    }
+    for (domain, employees) in [("big.example.com", 400), ("tiny.example.com", 5)] {
+        let body = json!({
+            "partner_id": "p-1", "account_domain": domain, "account_name": "A", "employees": employees,
+            "amount": { "amount": 1_000_000, "currency": "USD" }
+        });
+        let (status, r) = app.send("POST", "/v1/registrations", Some(&admin), Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+    }
+    let stock = sha256(STOCK_BYTES);
+    let backtest = |hook: &str, plugin: &str, from: i64, to: i64| {
+        let body = json!({ "hook": hook, "from": from, "to": to, "plugin": plugin });
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.send("POST", "/v1/backtests", Some(&admin), Some(body)).await }
+    };
+    let day = 86_400;
+
+    // The stock rule would pay Northwind's referral rate, 15 %, instead of 12 %.
+    let (status, report) = backtest("commission", &stock, T - day, T + day).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["decisions"].as_i64(), report["changed"].as_i64()), (Some(3), Some(3)));
+    assert_eq!(
+        report["by_partner"],
+        json!([
+            { "partner_id": "p-1", "recorded": 1_080_000, "candidate": 1_350_000 },
+            { "partner_id": "p-2", "recorded": 360_000, "candidate": 450_000 }
+        ])
+    );
+    let first = &report["differences"][0];
+    assert_eq!(first["subject"], "d-1");
+    assert_eq!(first["recorded"]["ok"]["lines"][0]["amount"]["amount"], 600_000);
+    assert_eq!(first["candidate"]["ok"]["lines"][0]["amount"]["amount"], 750_000);
+
+    // The live plugin against its own history changes nothing; another
+    // period has nothing to replay.
+    let (_, same) = backtest("commission", &sha256(NORTHWIND_BYTES), T - day, T + day).await;
+    assert_eq!((same["decisions"].as_i64(), same["changed"].as_i64()), (Some(3), Some(0)));
+    let (_, empty) = backtest("commission", &stock, T - 30 * day, T - 20 * day).await;
+    assert_eq!(empty["decisions"], 0);
+
+    // Approval: outcomes counted from → to (the registrations were
+    // decided now, by the server's clock).
+    let now = pactum::service::now();
+    let (_, approvals) = backtest("approval", &stock, now - day, now + day).await;
+    assert_eq!(approvals["changed"], 0, "{approvals}");
+    assert_eq!(
+        approvals["transitions"],
+        json!([
+            { "from": "approve 60", "to": "approve 60", "count": 1 },
+            { "from": "review", "to": "review", "count": 1 }
+        ])
+    );
+
+    // Bad requests.
+    let (status, _) = backtest("commission", &stock, T, T).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = backtest("commission", &"0".repeat(64), T - day, T + day).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = backtest("routing", &sha256(NORTHWIND_BYTES), T - day, T + day).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The same from the command line, offline on the database, with progress.
+    let cache = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .args(["plugin", "backtest", pactum_plugin_artifacts::STOCK, "--tenant", "northwind", "--hook", "commission"])
+        .args(["--from", "2026-11-25", "--to", "2026-11-27", "--database-url", &app.database_url, "--cache-dir"])
+        .arg(cache.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("3 commission decisions of northwind replayed") && stdout.contains("3 would change"),
+        "{stdout}"
+    );
+    let row: Vec<&str> = stdout.lines().find(|l| l.starts_with("p-1 ")).unwrap().split_whitespace().collect();
+    assert_eq!(row, ["p-1", "1080000", "1350000", "270000"]);
+    assert!(stderr.contains("backtest: 3 of 3 decisions replayed"), "{stderr}");
+}

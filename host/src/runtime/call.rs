@@ -144,6 +144,12 @@ impl<H: Hook> CallRecord<H> {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("a call record always serializes")
     }
+
+    /// The result alone, as the decision log records it: `{"ok": output}`
+    /// or `{"error": ...}`.
+    pub fn result_json(&self) -> serde_json::Value {
+        serialize_result(&self.result, serde_json::value::Serializer).expect("a result always serializes")
+    }
 }
 
 impl Runtime {

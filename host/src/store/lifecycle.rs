@@ -291,6 +291,50 @@ impl Db {
         }))
     }
 
+    /// How many decisions of `hook` the company recorded for events in
+    /// `[from, to)`.
+    pub async fn count_decisions(&self, tenant: &str, hook: HookKind, from: i64, to: i64) -> Result<i64, StoreError> {
+        Ok(with_reader!(self, |e| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM decisions WHERE tenant = $1 AND hook = $2 AND event_time >= $3 AND event_time < $4",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(from)
+            .bind(to)
+            .fetch_one(e)
+            .await?
+        }))
+    }
+
+    /// A page of those decisions after id `after`, in id order:
+    /// `(id, subject, record JSON)`.
+    pub async fn decision_records(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        from: i64,
+        to: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Option<String>, String)>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT id, subject, record FROM decisions WHERE tenant = $1 AND hook = $2 AND event_time >= $3 \
+                 AND event_time < $4 AND id > $5 ORDER BY id LIMIT $6",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(from)
+            .bind(to)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+        }))
+    }
+
     /// Replaces the company's fixtures.
     pub async fn put_fixtures(&self, tenant: &str, fixtures: &[Fixture]) -> Result<(), StoreError> {
         with_writer!(self, |e| {

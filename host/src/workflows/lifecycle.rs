@@ -393,7 +393,7 @@ impl Service {
         let record = tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, input))
             .await
             .map_err(|e| ServiceError::Internal(format!("replay task: {e}")))?;
-        let replayed = record.to_json()["result"].clone();
+        let replayed = record.result_json();
         let recorded = row.record["result"].clone();
         Ok(Replay {
             decision_id: row.id,
@@ -405,4 +405,281 @@ impl Service {
             replayed,
         })
     }
+}
+
+/// What a candidate plugin would have decided over a period of recorded
+/// decisions.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Backtest {
+    /// The hook.
+    pub hook: String,
+    /// The candidate's sha256.
+    pub candidate: String,
+    /// The period's start (Unix seconds, inclusive).
+    pub from: i64,
+    /// Its end (exclusive).
+    pub to: i64,
+    /// Recorded decisions replayed.
+    pub decisions: usize,
+    /// Of which the candidate decides differently (explanations aside).
+    pub changed: usize,
+    /// The first [`BACKTEST_LISTED`] changed decisions, recorded beside candidate.
+    pub differences: Vec<BacktestDifference>,
+    /// Commission: per partner, paid vs would pay (minor units).
+    pub by_partner: Vec<PartnerTotals>,
+    /// Routing, approval, tier evaluation: how often each recorded outcome
+    /// would become each candidate outcome (`approve → reject`, ...).
+    pub transitions: Vec<Transition>,
+    /// Wall time, milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// How many changed decisions a backtest lists one by one.
+pub const BACKTEST_LISTED: usize = 1_000;
+
+/// One decision the candidate would change.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct BacktestDifference {
+    /// The recorded decision.
+    pub decision_id: i64,
+    /// What it is about.
+    pub subject: Option<String>,
+    /// Its recorded result.
+    pub recorded: serde_json::Value,
+    /// The candidate's result.
+    pub candidate: serde_json::Value,
+}
+
+/// A partner's commission under the recorded and the candidate plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct PartnerTotals {
+    /// The partner.
+    pub partner_id: String,
+    /// Paid (recorded).
+    pub recorded: i64,
+    /// Would pay (candidate).
+    pub candidate: i64,
+}
+
+/// A count of one outcome turning into another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Transition {
+    /// The recorded outcome.
+    pub from: String,
+    /// The candidate's.
+    pub to: String,
+    /// How many decisions.
+    pub count: usize,
+}
+
+/// Decisions read and replayed per round.
+const BACKTEST_PAGE: i64 = 4_000;
+
+/// A result without its human-readable explanations.
+fn substance(result: &serde_json::Value) -> serde_json::Value {
+    match result {
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "reason" | "explanation" | "description"))
+            .map(|(k, v)| (k.clone(), substance(v)))
+            .collect(),
+        serde_json::Value::Array(items) => items.iter().map(substance).collect(),
+        other => other.clone(),
+    }
+}
+
+/// The outcome a transition counts: the decision's kind, not its text.
+fn label(hook: HookKind, result: &serde_json::Value) -> String {
+    let Some(ok) = result.get("ok") else {
+        return format!("error: {}", result["error"]["kind"].as_str().unwrap_or("?"));
+    };
+    let variant = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.to_lowercase(),
+        serde_json::Value::Object(o) => {
+            o.iter().next().map(|(k, v)| format!("{} {}", k.to_lowercase(), v).replace('"', "")).unwrap_or_default()
+        }
+        other => other.to_string(),
+    };
+    match hook {
+        HookKind::Routing => variant(&ok["destination"]),
+        HookKind::Approval => variant(&ok["outcome"]),
+        HookKind::TierEvaluation => format!("{} ({})", variant(&ok["tier"]), variant(&ok["change"])),
+        HookKind::Commission => String::new(),
+    }
+}
+
+/// Commission paid per partner in a result.
+fn paid(result: &serde_json::Value) -> Vec<(String, i64)> {
+    result["ok"]["lines"]
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| {
+                    (
+                        l["partner_id"].as_str().unwrap_or_default().to_string(),
+                        l["amount"]["amount"].as_i64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Service {
+    /// Replays `tenant`'s recorded `hook` decisions of `[from, to)`
+    /// through `candidate` (each call isolated, under the company's
+    /// limits, spread over the cores) and reports what would change.
+    /// `progress(done, total)` is called after each page.
+    pub async fn backtest(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        from: i64,
+        to: i64,
+        candidate: Arc<Plugin>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Backtest, ServiceError> {
+        if !candidate.exports(hook) {
+            return Err(bad(format!("the candidate does not export the {hook} hook")));
+        }
+        if from >= to {
+            return Err(bad("`from` must be before `to`"));
+        }
+        let started = Instant::now();
+        let limits = self.tenant(tenant)?.program.limits;
+        let total = self.db.count_decisions(tenant, hook, from, to).await? as usize;
+        let mut report = Backtest {
+            hook: hook.interface().into(),
+            candidate: candidate.hash().to_hex(),
+            from,
+            to,
+            decisions: 0,
+            changed: 0,
+            differences: Vec::new(),
+            by_partner: Vec::new(),
+            transitions: Vec::new(),
+            elapsed_ms: 0,
+        };
+        let mut partners: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut transitions: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let page = self.db.decision_records(tenant, hook, from, to, after, BACKTEST_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.0;
+            let (runtime, plugin) = (self.runtime().clone(), candidate.clone());
+            let replayed = tokio::task::spawn_blocking(move || replay_page(&runtime, &plugin, &limits, hook, page))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("backtest task: {e}")))??;
+            for (id, subject, recorded, candidate) in replayed {
+                report.decisions += 1;
+                if hook == HookKind::Commission {
+                    for (partner, amount) in paid(&recorded) {
+                        partners.entry(partner).or_default().0 += amount;
+                    }
+                    for (partner, amount) in paid(&candidate) {
+                        partners.entry(partner).or_default().1 += amount;
+                    }
+                } else {
+                    *transitions.entry((label(hook, &recorded), label(hook, &candidate))).or_default() += 1;
+                }
+                if substance(&recorded) != substance(&candidate) {
+                    report.changed += 1;
+                    if report.differences.len() < BACKTEST_LISTED {
+                        report.differences.push(BacktestDifference { decision_id: id, subject, recorded, candidate });
+                    }
+                }
+            }
+            progress(report.decisions, total.max(report.decisions));
+        }
+        report.by_partner = partners
+            .into_iter()
+            .map(|(partner_id, (recorded, candidate))| PartnerTotals { partner_id, recorded, candidate })
+            .collect();
+        report.transitions =
+            transitions.into_iter().map(|((from, to), count)| Transition { from, to, count }).collect();
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// [`Service::backtest`] for a company's admin, of a plugin it published.
+    pub async fn backtest_published(
+        &self,
+        caller: &Caller,
+        hook: HookKind,
+        from: i64,
+        to: i64,
+        hash: &str,
+    ) -> Result<Backtest, ServiceError> {
+        admin_only(caller)?;
+        let publication = self.db.publication(&caller.tenant, hash).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("no plugin {hash} published by company `{}`", caller.tenant))
+        })?;
+        let wasm = self
+            .db
+            .plugin_wasm(hash)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} published but its bytes are missing")))?;
+        let plugin = self.load(&publication.name, &wasm)?;
+        self.backtest(&caller.tenant, hook, from, to, plugin, &|_, _| {}).await
+    }
+}
+
+/// `(id, subject, recorded result, candidate result)` for a page, on every
+/// core.
+type Replayed = Vec<(i64, Option<String>, serde_json::Value, serde_json::Value)>;
+
+fn replay_page(
+    runtime: &crate::runtime::Runtime,
+    plugin: &Plugin,
+    limits: &crate::runtime::Limits,
+    hook: HookKind,
+    page: Vec<(i64, Option<String>, String)>,
+) -> Result<Replayed, ServiceError> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = page.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = page
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(id, subject, record)| {
+                            let mut record: serde_json::Value = serde_json::from_str(record).map_err(|e| {
+                                ServiceError::Internal(format!("decision {id}: its record does not parse: {e}"))
+                            })?;
+                            let input = record["input"].take();
+                            let candidate = match hook {
+                                HookKind::Routing => replay_one::<Routing>(runtime, plugin, limits, input),
+                                HookKind::Approval => replay_one::<Approval>(runtime, plugin, limits, input),
+                                HookKind::Commission => replay_one::<Commission>(runtime, plugin, limits, input),
+                                HookKind::TierEvaluation => {
+                                    replay_one::<TierEvaluation>(runtime, plugin, limits, input)
+                                }
+                            }
+                            .map_err(|e| ServiceError::Internal(format!("decision {id}: {e}")))?;
+                            Ok((*id, subject.clone(), record["result"].take(), candidate))
+                        })
+                        .collect::<Result<Vec<_>, ServiceError>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(page.len());
+        for h in handles {
+            out.extend(h.join().map_err(|_| ServiceError::Internal("backtest worker panicked".into()))??);
+        }
+        Ok(out)
+    })
+}
+
+fn replay_one<H: Hook>(
+    runtime: &crate::runtime::Runtime,
+    plugin: &Plugin,
+    limits: &crate::runtime::Limits,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let input: H::Input =
+        serde_json::from_value(input).map_err(|e| format!("its recorded input does not parse: {e}"))?;
+    Ok(runtime.call::<H>(plugin, limits, input).result_json())
 }
