@@ -646,20 +646,16 @@ fn replay_page(
                 scope.spawn(move || {
                     part.iter()
                         .map(|(id, subject, record)| {
-                            let mut record: serde_json::Value = serde_json::from_str(record).map_err(|e| {
-                                ServiceError::Internal(format!("decision {id}: its record does not parse: {e}"))
-                            })?;
-                            let input = record["input"].take();
-                            let candidate = match hook {
-                                HookKind::Routing => replay_one::<Routing>(runtime, plugin, limits, input),
-                                HookKind::Approval => replay_one::<Approval>(runtime, plugin, limits, input),
-                                HookKind::Commission => replay_one::<Commission>(runtime, plugin, limits, input),
+                            let (recorded, candidate) = match hook {
+                                HookKind::Routing => replay_one::<Routing>(runtime, plugin, limits, record),
+                                HookKind::Approval => replay_one::<Approval>(runtime, plugin, limits, record),
+                                HookKind::Commission => replay_one::<Commission>(runtime, plugin, limits, record),
                                 HookKind::TierEvaluation => {
-                                    replay_one::<TierEvaluation>(runtime, plugin, limits, input)
+                                    replay_one::<TierEvaluation>(runtime, plugin, limits, record)
                                 }
                             }
                             .map_err(|e| ServiceError::Internal(format!("decision {id}: {e}")))?;
-                            Ok((*id, subject.clone(), record["result"].take(), candidate))
+                            Ok((*id, subject.clone(), recorded, candidate))
                         })
                         .collect::<Result<Vec<_>, ServiceError>>()
                 })
@@ -673,13 +669,23 @@ fn replay_page(
     })
 }
 
+/// The two fields of a recorded call a replay needs, the input parsed
+/// straight into the hook's type.
+#[derive(serde::Deserialize)]
+#[serde(bound = "")]
+struct Recorded<H: Hook> {
+    input: H::Input,
+    result: serde_json::Value,
+}
+
+/// `(recorded result, candidate's result)` for one recorded call.
 fn replay_one<H: Hook>(
     runtime: &crate::runtime::Runtime,
     plugin: &Plugin,
     limits: &crate::runtime::Limits,
-    input: serde_json::Value,
-) -> Result<serde_json::Value, String> {
-    let input: H::Input =
-        serde_json::from_value(input).map_err(|e| format!("its recorded input does not parse: {e}"))?;
-    Ok(runtime.call::<H>(plugin, limits, input).result_json())
+    record: &str,
+) -> Result<(serde_json::Value, serde_json::Value), String> {
+    let recorded: Recorded<H> =
+        serde_json::from_str(record).map_err(|e| format!("its recorded call does not parse: {e}"))?;
+    Ok((recorded.result, runtime.call::<H>(plugin, limits, recorded.input).result_json()))
 }
