@@ -130,6 +130,49 @@ async fn activation(url: &str, label: &str, recheck: Duration) {
     );
 }
 
+/// The live decision's latency without a shadow and with one (the stock
+/// plugin shadowing itself), interleaved in rounds so noise hits both alike.
+async fn shadow_overhead(service: &Service) {
+    let caller = admin("acme");
+    let stock = pactum::runtime::PluginHash::of(STOCK_BYTES).to_hex();
+    let input = serde_json::json!({
+        "event": "Won",
+        "deal": { "id": "d-1", "first_year_acv": { "amount": 12_000_000, "currency": "USD" },
+                  "services": { "amount": 0, "currency": "USD" }, "source": "PartnerSourced", "closed_at": T },
+        "partner": { "id": "p-1", "name": "P", "kind": "Referral", "tier": "Silver", "territories": [],
+                     "certifications": [], "active": true },
+        "prior_lines": [], "quarter_to_date": { "amount": 0, "currency": "USD" }
+    });
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for round in 0..10 {
+        let shadowed = round % 2 == 1;
+        if shadowed {
+            service.start_shadow(&caller, HookKind::Commission, &stock).await.unwrap();
+        } else if round > 0 {
+            service.stop_shadow(&caller, HookKind::Commission).await.unwrap();
+        }
+        for _ in 0..300 {
+            let started = Instant::now();
+            service.decide("acme", HookKind::Commission, T, input.clone()).await.unwrap();
+            let took = started.elapsed();
+            if shadowed { with.push(took) } else { without.push(took) }
+        }
+        // Let the background shadow calls drain before the next round.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (name, samples) in [("without a shadow", &mut without), ("with a shadow", &mut with)] {
+        samples.sort();
+        println!(
+            "  live decision {name:<18} median {:>7.1} µs  p99 {:>7.1} µs  ({} decisions)",
+            samples[samples.len() / 2].as_secs_f64() * 1e6,
+            samples[samples.len() * 99 / 100].as_secs_f64() * 1e6,
+            samples.len()
+        );
+    }
+    let report = service.shadow_report(&caller, HookKind::Commission).await.unwrap();
+    println!("  shadow agreement (stock shadowing itself): {} of {} runs", report.agreed, report.runs);
+}
+
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,6 +198,9 @@ async fn main() {
             report.decisions as f64 / elapsed
         );
     }
+
+    println!("\nShadow: live commission decisions (decide + record), one at a time:");
+    shadow_overhead(&first).await;
 
     println!("\nActivation (20 swaps back and forth):");
     activation(&url, "SQLite, second replica re-checks every 100 ms", Duration::from_millis(100)).await;

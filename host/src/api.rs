@@ -26,6 +26,7 @@
 //! | `PUT /v1/bindings/{hook}` | make a published plugin serve a hook: `{"plugin": "<sha256>", "reason": "...", "override_fixtures": false}` (admin) |
 //! | `POST /v1/bindings/{hook}/rollback` | bind the hook back to its previous plugin: `{"reason": "..."}` (admin) |
 //! | `GET /v1/decisions/{id}/replay` | run a recorded decision again through its plugin and compare |
+//! | `PUT /v1/shadows/{hook}`, `GET`, `DELETE` | run a published plugin beside the live one on live traffic (`{"plugin": "<sha256>"}`), see how often it agrees and where not, stop it (admin) |
 //! | `POST /v1/backtests` | what a published plugin would have decided over a period: `{"hook", "from", "to", "plugin"}` (admin) |
 //!
 //! Every POST accepts an `Idempotency-Key` header: a retry with the same key
@@ -95,6 +96,7 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/bindings/{hook}/rollback", post(rollback))
         .route("/v1/decisions/{key}/replay", get(replay))
         .route("/v1/backtests", post(backtest))
+        .route("/v1/shadows/{hook}", get(shadow_report).put(start_shadow).delete(stop_shadow))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state(service.clone(), idempotency))
         .layer(middleware::from_fn_with_state(service.clone(), count_requests))
@@ -765,4 +767,40 @@ async fn backtest(
     let hook = parse_hook(&body.hook)?;
     let report = service.backtest_published(&caller, hook, body.from, body.to, &body.plugin).await?;
     Ok(Json(serde_json::to_value(report).map_err(|e| ServiceError::Internal(e.to_string()))?))
+}
+
+/// `PUT /v1/shadows/{hook}`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowBody {
+    /// The sha256 of a plugin the company published.
+    pub plugin: String,
+}
+
+async fn start_shadow(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(hook): Path<String>,
+    Body(body): Body<ShadowBody>,
+) -> Result<Json<Value>, ApiError> {
+    let report = service.start_shadow(&caller, parse_hook(&hook)?, &body.plugin).await?;
+    Ok(Json(serde_json::to_value(report).map_err(|e| ServiceError::Internal(e.to_string()))?))
+}
+
+async fn shadow_report(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(hook): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let report = service.shadow_report(&caller, parse_hook(&hook)?).await?;
+    Ok(Json(serde_json::to_value(report).map_err(|e| ServiceError::Internal(e.to_string()))?))
+}
+
+async fn stop_shadow(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(hook): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service.stop_shadow(&caller, parse_hook(&hook)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

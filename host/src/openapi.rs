@@ -3,12 +3,12 @@
 //! Rust types the handlers use, WIT records included, so the document
 //! cannot drift from what the API parses and returns.
 
-use crate::api::{ActivateBody, BacktestBody, DecideBody, RefundBody, RollbackBody, WebhookBody, WonBody};
+use crate::api::{ActivateBody, BacktestBody, DecideBody, RefundBody, RollbackBody, ShadowBody, WebhookBody, WonBody};
 use crate::store::{
     BindingChangeRow, DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, PublicationRow, RegistrationRow,
     ScorecardRow,
 };
-use crate::workflows::lifecycle::{Backtest, Published, Replay};
+use crate::workflows::lifecycle::{Backtest, Published, Replay, ShadowReport};
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, ProgramMetrics, Statement};
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
@@ -189,6 +189,18 @@ fn build() -> Doc {
     .request::<BacktestBody>()
     .returns::<Backtest>(200)
     .add();
+    d.op(
+        "put",
+        "/v1/shadows/{hook}",
+        "Run a published plugin beside the live one on live traffic, never acted on (admin)",
+    )
+    .request::<ShadowBody>()
+    .returns::<ShadowReport>(200)
+    .add();
+    d.op("get", "/v1/shadows/{hook}", "How often the shadow agrees with the live plugin, and where not (admin)")
+        .returns::<ShadowReport>(200)
+        .add();
+    d.op("delete", "/v1/shadows/{hook}", "Stop the shadow; its results stay recorded (admin)").add();
     d
 }
 

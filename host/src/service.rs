@@ -147,6 +147,9 @@ pub struct Tenant {
     pub program: Program,
     /// The plugin bound to each hook.
     pub plugins: BTreeMap<HookKind, Arc<Plugin>>,
+    /// A candidate running beside the live plugin of a hook, recorded and
+    /// compared, never acted on.
+    pub shadows: BTreeMap<HookKind, Arc<Plugin>>,
 }
 
 /// A recorded decision and what the workflow acts on.
@@ -388,7 +391,10 @@ impl Service {
         }
         let key = new_key(&slug)?;
         self.db.add_key(&slug, &key_hash(&key), "admin", None).await?;
-        self.tenants.write().expect("tenants").insert(slug.clone(), Arc::new(Tenant { program, plugins }));
+        self.tenants
+            .write()
+            .expect("tenants")
+            .insert(slug.clone(), Arc::new(Tenant { program, plugins, shadows: BTreeMap::new() }));
         if let Err(e) = self.db.announce_bindings(&slug).await {
             tracing::warn!(error = %e, "announcing the new tenant to other replicas");
         }
@@ -463,6 +469,10 @@ impl Service {
         let called = self.call_many::<H>(tenant, vec![input]).await?.pop().expect("one call per input");
         let (record, decision) = called.json()?;
         let row = self.db.record_decision(called.decision(tenant, event_time, &record, &decision)).await?;
+        if let Some(shadow) = tenant.shadows.get(&H::KIND) {
+            // Off the live path: the decision is made and recorded already.
+            self.shadow::<H>(tenant, shadow.clone(), called.record.input.clone(), record["result"].clone(), row.id);
+        }
         Ok(Decided { row, output: called.output, fallback: called.fallback, plugin: called.record.plugin })
     }
 

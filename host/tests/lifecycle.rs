@@ -377,3 +377,74 @@ async fn a_backtest_reports_what_a_candidate_would_change() {
     assert_eq!(row, ["p-1", "1080000", "1350000", "270000"]);
     assert!(stderr.contains("backtest: 3 of 3 decisions replayed"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shadow_is_recorded_and_compared_never_acted_on() {
+    let app = app().await;
+    let admin = app.key("northwind").to_string();
+    partner(&app, "northwind", "p-1").await;
+    let (northwind, stock) = (sha256(NORTHWIND_BYTES), sha256(STOCK_BYTES));
+    let (status, report) =
+        app.send("PUT", "/v1/shadows/commission", Some(&admin), Some(json!({ "plugin": stock }))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["plugin"].as_str(), report["runs"].as_i64()), (Some(stock.as_str()), Some(0)));
+
+    // Live decisions are Northwind's own (12 %), whatever the shadow says.
+    for i in 0..3 {
+        let (status, won) = win(&app, "northwind", &format!("d-{i}")).await;
+        assert_eq!(status, StatusCode::OK, "{won}");
+        assert_eq!(won["commission_lines"][0]["amount"], 120_000);
+        let id = won["commission_lines"][0]["decision_id"].as_i64().unwrap();
+        let (_, decision) = app.send("GET", &format!("/v1/decisions/{id}"), Some(&admin), None).await;
+        assert_eq!(decision["plugin"], northwind.as_str());
+    }
+    // The shadow ran beside each (in the background) and disagreed each time.
+    let report = loop {
+        let (_, report) = app.send("GET", "/v1/shadows/commission", Some(&admin), None).await;
+        if report["runs"] == 3 {
+            break report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!((report["agreed"].as_i64(), report["agreement_bps"].as_i64()), (Some(0), Some(0)));
+    let difference = &report["differences"][0];
+    assert_eq!(difference["live"]["ok"]["lines"][0]["amount"]["amount"], 120_000);
+    assert_eq!(difference["shadow"]["ok"]["lines"][0]["amount"]["amount"], 150_000);
+
+    // The live plugin as its own shadow agrees every time.
+    app.send("PUT", "/v1/shadows/commission", Some(&admin), Some(json!({ "plugin": northwind }))).await;
+    win(&app, "northwind", "d-same").await;
+    let report = loop {
+        let (_, report) = app.send("GET", "/v1/shadows/commission", Some(&admin), None).await;
+        if report["runs"] == 1 {
+            break report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(report["agreement_bps"], 10_000);
+
+    // A failing shadow fails nothing live.
+    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let (_, published) =
+        app.send_raw("POST", "/v1/plugins?name=hostile&version=1&override_fixtures=true", Some(&admin), hostile).await;
+    let hash = published["hash"].as_str().unwrap().to_string();
+    app.send("PUT", "/v1/shadows/commission", Some(&admin), Some(json!({ "plugin": hash }))).await;
+    let (status, won) = win(&app, "northwind", "d-hostile").await;
+    assert_eq!((status, won["commission_lines"][0]["amount"].as_i64()), (StatusCode::OK, Some(120_000)));
+    let report = loop {
+        let (_, report) = app.send("GET", "/v1/shadows/commission", Some(&admin), None).await;
+        if report["runs"] == 1 {
+            break report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(report["differences"][0]["shadow"]["error"]["kind"], "policy", "{report}");
+
+    // Stopped: no shadow, and stopping again is a 404.
+    let (status, _) = app.send("DELETE", "/v1/shadows/commission", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, report) = app.send("GET", "/v1/shadows/commission", Some(&admin), None).await;
+    assert_eq!(report["plugin"], Value::Null);
+    let (status, _) = app.send("DELETE", "/v1/shadows/commission", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

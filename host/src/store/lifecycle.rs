@@ -374,3 +374,137 @@ impl Db {
         }))
     }
 }
+
+/// A shadow run's outcome to record.
+pub struct NewShadowResult<'a> {
+    /// The company.
+    pub tenant: &'a str,
+    /// The hook.
+    pub hook: HookKind,
+    /// The shadow plugin.
+    pub plugin: &'a str,
+    /// The live decision it shadowed.
+    pub decision_id: i64,
+    /// Whether it decided the same, explanations aside.
+    pub agree: bool,
+    /// The live result, JSON.
+    pub live: &'a serde_json::Value,
+    /// The shadow's result, JSON.
+    pub shadow: &'a serde_json::Value,
+    /// How long the shadow call took.
+    pub duration_us: i64,
+}
+
+/// A shadow run that disagreed.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ShadowDifference {
+    /// The live decision.
+    pub decision_id: i64,
+    /// The live result.
+    pub live: serde_json::Value,
+    /// The shadow's.
+    pub shadow: serde_json::Value,
+}
+
+impl Db {
+    /// Makes `plugin` the shadow of the company's `hook`.
+    pub async fn set_shadow(&self, tenant: &str, hook: HookKind, plugin: &str, by: &str) -> Result<(), StoreError> {
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO shadows (tenant, hook, plugin_hash, started_by, started_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (tenant, hook) DO UPDATE SET plugin_hash = excluded.plugin_hash, \
+                 started_by = excluded.started_by, started_at = excluded.started_at",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(plugin)
+            .bind(by)
+            .bind(now())
+            .execute(e)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Stops the shadow of `hook`; whether there was one.
+    pub async fn clear_shadow(&self, tenant: &str, hook: HookKind) -> Result<bool, StoreError> {
+        Ok(with_writer!(self, |e| {
+            sqlx::query("DELETE FROM shadows WHERE tenant = $1 AND hook = $2")
+                .bind(tenant)
+                .bind(hook.interface())
+                .execute(e)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }
+
+    /// Every shadow, `(tenant, hook, plugin hash)`.
+    pub async fn all_shadows(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows =
+                sqlx::query("SELECT tenant, hook, plugin_hash FROM shadows ORDER BY tenant, hook").fetch_all(e).await?;
+            rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+        }))
+    }
+
+    /// Records a shadow run.
+    pub async fn record_shadow(&self, r: NewShadowResult<'_>) -> Result<(), StoreError> {
+        with_writer!(self, |e| {
+            sqlx::query(
+                "INSERT INTO shadow_results (tenant, hook, plugin_hash, decision_id, agree, live, shadow, duration_us, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(r.tenant)
+            .bind(r.hook.interface())
+            .bind(r.plugin)
+            .bind(r.decision_id)
+            .bind(r.agree)
+            .bind(r.live.to_string())
+            .bind(r.shadow.to_string())
+            .bind(r.duration_us)
+            .bind(now())
+            .execute(e)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// A shadow's runs and agreements so far, and its latest `limit`
+    /// disagreements, newest first.
+    pub async fn shadow_report(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        plugin: &str,
+        limit: i64,
+    ) -> Result<(i64, i64, Vec<ShadowDifference>), StoreError> {
+        Ok(with_reader!(self, |e| {
+            let counts = sqlx::query(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN agree THEN 1 ELSE 0 END), 0) AS BIGINT) FROM shadow_results \
+                 WHERE tenant = $1 AND hook = $2 AND plugin_hash = $3",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(plugin)
+            .fetch_one(e)
+            .await?;
+            let rows = sqlx::query(
+                "SELECT decision_id, live, shadow FROM shadow_results \
+                 WHERE tenant = $1 AND hook = $2 AND plugin_hash = $3 AND NOT agree ORDER BY id DESC LIMIT $4",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(plugin)
+            .bind(limit)
+            .fetch_all(e)
+            .await?;
+            let json = |s: String| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null);
+            let differences = rows
+                .iter()
+                .map(|r| ShadowDifference { decision_id: r.get(0), live: json(r.get(1)), shadow: json(r.get(2)) })
+                .collect();
+            (counts.get(0), counts.get(1), differences)
+        }))
+    }
+}

@@ -101,7 +101,9 @@ pub mod outbox;
 pub use outbox::{DueEvent, OutboxEvent};
 pub mod records;
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
-pub use lifecycle::{BindingChangeRow, NewBindingChange, NewPublication, PublicationRow};
+pub use lifecycle::{
+    BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow, ShadowDifference,
+};
 pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 
 /// A storage error.

@@ -206,7 +206,7 @@ impl Service {
             })?;
         let mut plugins = current.plugins.clone();
         plugins.insert(hook, plugin);
-        let next = Arc::new(Tenant { program: current.program.clone(), plugins });
+        let next = Arc::new(Tenant { program: current.program.clone(), plugins, shadows: current.shadows.clone() });
         self.tenants.write().expect("tenants").insert(caller.tenant.clone(), next);
         tracing::info!(tenant = %caller.tenant, %hook, from = ?from, to = %hash, by = %caller.key, "binding changed");
         if let Err(e) = self.db.announce_bindings(&caller.tenant).await {
@@ -241,11 +241,17 @@ impl Service {
     /// they started with.
     pub async fn refresh(&self) -> Result<usize, ServiceError> {
         let _one_at_a_time = self.swap.lock().await;
-        let mut bound: BTreeMap<String, BTreeMap<HookKind, String>> = BTreeMap::new();
-        for (tenant, hook, hash) in self.db.all_bindings().await? {
-            let hook = HookKind::parse(&hook).ok_or_else(|| ServiceError::Internal(format!("stored hook {hook}")))?;
-            bound.entry(tenant).or_default().insert(hook, hash);
-        }
+        let by_tenant = |rows: Vec<(String, String, String)>| {
+            let mut map: BTreeMap<String, BTreeMap<HookKind, String>> = BTreeMap::new();
+            for (tenant, hook, hash) in rows {
+                let hook =
+                    HookKind::parse(&hook).ok_or_else(|| ServiceError::Internal(format!("stored hook {hook}")))?;
+                map.entry(tenant).or_default().insert(hook, hash);
+            }
+            Ok::<_, ServiceError>(map)
+        };
+        let mut bound = by_tenant(self.db.all_bindings().await?)?;
+        let mut shadowed = by_tenant(self.db.all_shadows().await?)?;
         let mut changed = 0;
         for row in self.db.tenants().await? {
             let current = self.tenants.read().expect("tenants").get(&row.slug).cloned();
@@ -272,11 +278,29 @@ impl Service {
                 plugins.insert(hook, self.load(&hash, &wasm)?);
                 dirty = true;
             }
+            let wanted = shadowed.remove(&row.slug).unwrap_or_default();
+            let mut shadows = current.as_ref().map(|t| t.shadows.clone()).unwrap_or_default();
+            if shadows.len() != wanted.len() || shadows.keys().any(|h| !wanted.contains_key(h)) {
+                shadows.retain(|h, _| wanted.contains_key(h));
+                dirty = true;
+            }
+            for (hook, hash) in wanted {
+                if shadows.get(&hook).is_some_and(|p| p.hash().to_hex() == hash) {
+                    continue;
+                }
+                let wasm = self
+                    .db
+                    .plugin_wasm(&hash)
+                    .await?
+                    .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
+                shadows.insert(hook, self.load(&hash, &wasm)?);
+                dirty = true;
+            }
             if dirty {
                 if current.is_some() {
                     tracing::info!(tenant = %row.slug, "bindings changed elsewhere: now serving them");
                 }
-                let next = Arc::new(Tenant { program, plugins });
+                let next = Arc::new(Tenant { program, plugins, shadows });
                 self.tenants.write().expect("tenants").insert(row.slug.clone(), next);
                 changed += 1;
             }
@@ -688,4 +712,123 @@ fn replay_one<H: Hook>(
     let recorded: Recorded<H> =
         serde_json::from_str(record).map_err(|e| format!("its recorded call does not parse: {e}"))?;
     Ok((recorded.result, runtime.call::<H>(plugin, limits, recorded.input).result_json()))
+}
+
+/// How a shadow compares with its live plugin.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ShadowReport {
+    /// The hook.
+    pub hook: String,
+    /// The shadow plugin (`null` when none runs now).
+    pub plugin: Option<String>,
+    /// Live decisions it ran beside.
+    pub runs: i64,
+    /// Of which it decided the same (explanations aside).
+    pub agreed: i64,
+    /// `agreed / runs` in basis points (10,000 = all).
+    pub agreement_bps: i64,
+    /// The latest disagreements, newest first.
+    pub differences: Vec<crate::store::ShadowDifference>,
+}
+
+impl Service {
+    /// Runs a published plugin as `hook`'s shadow: beside the live plugin,
+    /// on live traffic, recorded and compared, never acted on.
+    pub async fn start_shadow(
+        &self,
+        caller: &Caller,
+        hook: HookKind,
+        hash: &str,
+    ) -> Result<ShadowReport, ServiceError> {
+        admin_only(caller)?;
+        let publication = self.db.publication(&caller.tenant, hash).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("no plugin {hash} published by company `{}`", caller.tenant))
+        })?;
+        if !publication.hooks.iter().any(|h| h == hook.interface()) {
+            return Err(bad(format!("plugin {hash} does not export the {hook} hook")));
+        }
+        let wasm = self
+            .db
+            .plugin_wasm(hash)
+            .await?
+            .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} published but its bytes are missing")))?;
+        let plugin = self.load(&publication.name, &wasm)?;
+        {
+            let _one_at_a_time = self.swap.lock().await;
+            self.db.set_shadow(&caller.tenant, hook, hash, &caller.key).await?;
+            let current = self.tenant(&caller.tenant)?;
+            let mut shadows = current.shadows.clone();
+            shadows.insert(hook, plugin);
+            let next = Tenant { program: current.program.clone(), plugins: current.plugins.clone(), shadows };
+            self.tenants.write().expect("tenants").insert(caller.tenant.clone(), Arc::new(next));
+        }
+        let _ = self.db.announce_bindings(&caller.tenant).await;
+        tracing::info!(tenant = %caller.tenant, %hook, shadow = %hash, "shadow started");
+        self.shadow_report(caller, hook).await
+    }
+
+    /// Stops `hook`'s shadow; its results stay recorded.
+    pub async fn stop_shadow(&self, caller: &Caller, hook: HookKind) -> Result<(), ServiceError> {
+        admin_only(caller)?;
+        let _one_at_a_time = self.swap.lock().await;
+        if !self.db.clear_shadow(&caller.tenant, hook).await? {
+            return Err(ServiceError::NotFound(format!("no shadow runs for the {hook} hook")));
+        }
+        let current = self.tenant(&caller.tenant)?;
+        let mut shadows = current.shadows.clone();
+        shadows.remove(&hook);
+        let next = Tenant { program: current.program.clone(), plugins: current.plugins.clone(), shadows };
+        self.tenants.write().expect("tenants").insert(caller.tenant.clone(), Arc::new(next));
+        let _ = self.db.announce_bindings(&caller.tenant).await;
+        Ok(())
+    }
+
+    /// The agreement of `hook`'s current shadow with the live plugin.
+    pub async fn shadow_report(&self, caller: &Caller, hook: HookKind) -> Result<ShadowReport, ServiceError> {
+        admin_only(caller)?;
+        let plugin = self.tenant(&caller.tenant)?.shadows.get(&hook).map(|p| p.hash().to_hex());
+        let (runs, agreed, differences) = match &plugin {
+            Some(hash) => self.db.shadow_report(&caller.tenant, hook, hash, 100).await?,
+            None => (0, 0, Vec::new()),
+        };
+        let agreement_bps = if runs == 0 { 0 } else { agreed * 10_000 / runs };
+        Ok(ShadowReport { hook: hook.interface().into(), plugin, runs, agreed, agreement_bps, differences })
+    }
+
+    /// Runs `shadow` on a live decision's input in the background and
+    /// records how it compares. Its failure or slowness never reaches the
+    /// live decision, which is made and recorded already.
+    pub(crate) fn shadow<H: Fallback>(
+        &self,
+        tenant: &Tenant,
+        shadow: Arc<Plugin>,
+        input: H::Input,
+        live: serde_json::Value,
+        decision_id: i64,
+    ) {
+        let (runtime, db, limits) = (self.runtime().clone(), self.db.clone(), tenant.program.limits);
+        let slug = tenant.program.slug.clone();
+        tokio::spawn(async move {
+            let record = match tokio::task::spawn_blocking(move || runtime.call::<H>(&shadow, &limits, input)).await {
+                Ok(record) => record,
+                Err(e) => return tracing::error!(error = %e, "shadow call task"),
+            };
+            let result = record.result_json();
+            let stored = db
+                .record_shadow(crate::store::NewShadowResult {
+                    tenant: &slug,
+                    hook: H::KIND,
+                    plugin: &record.plugin.to_hex(),
+                    decision_id,
+                    agree: substance(&result) == substance(&live),
+                    live: &live,
+                    shadow: &result,
+                    duration_us: record.duration.as_micros() as i64,
+                })
+                .await;
+            if let Err(e) = stored {
+                tracing::error!(error = %e, tenant = %slug, "recording a shadow result");
+            }
+        });
+    }
 }
