@@ -110,7 +110,8 @@ async fn activation(url: &str, label: &str, recheck: Duration) {
     for round in 0..20 {
         let to = &hashes[round % 2];
         let started = Instant::now();
-        one.activate(&caller, HookKind::Commission, to, "bench", FixturePolicy::Override).await.unwrap();
+        let done = one.activate(&caller, HookKind::Commission, to, "bench", FixturePolicy::Override).await.unwrap();
+        assert!(matches!(done, pactum::workflows::lifecycle::Activation::Live(_)));
         // The next call on this replica uses the new plugin.
         assert_eq!(&one.tenant("northwind").unwrap().plugins[&HookKind::Commission].hash().to_hex(), to);
         same.push(started.elapsed());

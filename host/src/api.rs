@@ -24,6 +24,7 @@
 //! | `GET /v1/plugins` | the company's published plugins (admin) |
 //! | `GET /v1/bindings?hook=` | the plugin serving each hook and every change of it (admin) |
 //! | `PUT /v1/bindings/{hook}` | make a published plugin serve a hook: `{"plugin": "<sha256>", "reason": "...", "override_fixtures": false}` (admin) |
+//! | `GET /v1/activations`, `POST /v1/activations/{id}/approve` | four-eyes companies: pending activations; a second admin approves one (admin) |
 //! | `POST /v1/bindings/{hook}/rollback` | bind the hook back to its previous plugin: `{"reason": "..."}` (admin) |
 //! | `GET /v1/decisions/{id}/replay` | run a recorded decision again through its plugin and compare |
 //! | `PUT /v1/shadows/{hook}`, `GET`, `DELETE` | run a published plugin beside the live one on live traffic (`{"plugin": "<sha256>"}`), see how often it agrees and where not, stop it (admin) |
@@ -40,7 +41,7 @@
 use crate::runtime::HookKind;
 use crate::runtime::types::Money;
 use crate::service::{Caller, Service, ServiceError, now};
-use crate::workflows::lifecycle::FixturePolicy;
+use crate::workflows::lifecycle::{Activation, FixturePolicy};
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration};
 use axum::extract::FromRequest;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
@@ -94,6 +95,8 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/bindings", get(list_bindings))
         .route("/v1/bindings/{hook}", axum::routing::put(activate))
         .route("/v1/bindings/{hook}/rollback", post(rollback))
+        .route("/v1/activations", get(list_activations))
+        .route("/v1/activations/{id}/approve", post(approve_activation))
         .route("/v1/decisions/{key}/replay", get(replay))
         .route("/v1/backtests", post(backtest))
         .route("/v1/shadows/{hook}", get(shadow_report).put(start_shadow).delete(stop_shadow))
@@ -706,10 +709,30 @@ async fn activate(
     caller: Caller,
     Path(hook): Path<String>,
     Body(body): Body<ActivateBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let hook = parse_hook(&hook)?;
-    let change =
+    let activation =
         service.activate(&caller, hook, &body.plugin, &body.reason, fixture_policy(body.override_fixtures)).await?;
+    let status = match activation {
+        Activation::Live(_) => StatusCode::OK,
+        Activation::Pending(_) => StatusCode::ACCEPTED,
+    };
+    Ok((status, Json(activation)).into_response())
+}
+
+async fn list_activations(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "activations": service.activation_requests(&caller).await? })))
+}
+
+async fn approve_activation(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not an activation request id"))
+    })?;
+    let change = service.approve_activation(&caller, id).await?;
     Ok(Json(serde_json::to_value(change).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }
 

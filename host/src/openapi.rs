@@ -5,8 +5,8 @@
 
 use crate::api::{ActivateBody, BacktestBody, DecideBody, RefundBody, RollbackBody, ShadowBody, WebhookBody, WonBody};
 use crate::store::{
-    BindingChangeRow, DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, PublicationRow, RegistrationRow,
-    ScorecardRow,
+    ActivationRequestRow, BindingChangeRow, DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, PublicationRow,
+    RegistrationRow, ScorecardRow,
 };
 use crate::workflows::lifecycle::{Backtest, Published, Replay, ShadowReport};
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, ProgramMetrics, Statement};
@@ -164,6 +164,16 @@ fn build() -> Doc {
         "Make a published plugin serve the hook, atomically: calls already started finish on the old one (admin)",
     )
     .request::<ActivateBody>()
+    .returns::<BindingChangeRow>(200)
+    .add();
+    d.op("get", "/v1/activations", "Activation requests of a four-eyes company, newest first (admin)")
+        .returns_list::<ActivationRequestRow>("activations")
+        .add();
+    d.op(
+        "post",
+        "/v1/activations/{id}/approve",
+        "A second admin (not the requester, not the publisher) approves a pending activation: it goes live",
+    )
     .returns::<BindingChangeRow>(200)
     .add();
     d.op(

@@ -47,6 +47,18 @@ pub struct Program {
     pub limits: Limits,
     /// Parameters, sorted by name.
     pub params: Vec<Param>,
+    /// How plugin changes go live.
+    pub lifecycle: Lifecycle,
+}
+
+/// `[lifecycle]`: how plugin changes go live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Lifecycle {
+    /// An activation waits for a second admin's approval (not the one who
+    /// asked, not the plugin's publisher). Rollbacks go live at once.
+    #[serde(default)]
+    pub four_eyes: bool,
 }
 
 /// Why a program file was refused.
@@ -90,6 +102,8 @@ struct File {
     limits: Limits,
     #[serde(default)]
     params: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    lifecycle: Lifecycle,
 }
 
 #[derive(Deserialize)]
@@ -141,7 +155,15 @@ impl Program {
             let value = param_value(&value).map_err(|m| invalid(&field, m))?;
             params.push(Param { name, value });
         }
-        Ok(Program { slug: c.slug, name: c.name, currency: c.currency, hooks, limits: file.limits, params })
+        Ok(Program {
+            slug: c.slug,
+            name: c.name,
+            currency: c.currency,
+            hooks,
+            limits: file.limits,
+            params,
+            lifecycle: file.lifecycle,
+        })
     }
 
     /// The context a hook call gets for an event at `event_time`.

@@ -448,3 +448,86 @@ async fn a_shadow_is_recorded_and_compared_never_acted_on() {
     let (status, _) = app.send("DELETE", "/v1/shadows/commission", Some(&admin), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn four_eyes_activation_waits_for_a_second_admin() {
+    let app = app().await;
+    let program = "[company]\nslug = \"fourco\"\nname = \"Four Eyes Co\"\ncurrency = \"USD\"\n\
+                   [hooks]\ncommission = \"stock\"\n[lifecycle]\nfour-eyes = true\n";
+    let (_, first) = app
+        .service
+        .create_tenant(program, std::path::Path::new("policy.toml"), |_| Some(STOCK_BYTES.to_vec()))
+        .await
+        .unwrap();
+    let second = app.service.create_key("fourco", "admin", None).await.unwrap();
+    let third = app.service.create_key("fourco", "admin", None).await.unwrap();
+    let northwind = sha256(NORTHWIND_BYTES);
+    let hostile_bytes = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let hostile = sha256(&hostile_bytes);
+    let publish = |key: String, name: &'static str, bytes: Vec<u8>| {
+        let app = &app;
+        async move {
+            let uri = format!("/v1/plugins?name={name}&version=1&override_fixtures=true");
+            let (status, body) = app.send_raw("POST", &uri, Some(&key), bytes).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+    };
+    let activate = |key: String, plugin: String| {
+        let app = &app;
+        async move {
+            let body = json!({ "plugin": plugin, "reason": "new rates" });
+            app.send("PUT", "/v1/bindings/commission", Some(&key), Some(body)).await
+        }
+    };
+    let approve = |key: String, id: i64| {
+        let app = &app;
+        async move { app.send("POST", &format!("/v1/activations/{id}/approve"), Some(&key), None).await }
+    };
+    let live = || {
+        let (app, key) = (&app, first.clone());
+        async move {
+            let (_, program) = app.send("GET", "/v1/program", Some(&key), None).await;
+            program["plugins"]["commission"].as_str().unwrap().to_string()
+        }
+    };
+
+    // Asked for: pending, not live.
+    publish(first.clone(), "northwind", NORTHWIND_BYTES.to_vec()).await;
+    let (status, request) = activate(first.clone(), northwind.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{request}");
+    assert_eq!(request["status"], "pending");
+    assert_eq!(live().await, sha256(STOCK_BYTES));
+    let id = request["id"].as_i64().unwrap();
+
+    // Not by the admin who asked; by another, once.
+    let (status, error) = approve(first.clone(), id).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    let (status, change) = approve(second.clone(), id).await;
+    assert_eq!(status, StatusCode::OK, "{change}");
+    assert_eq!(live().await, northwind);
+    let by = change["changed_by"].as_str().unwrap();
+    assert!(by.starts_with("key:") && by.contains(" approved by key:"), "{by}");
+    let (status, _) = approve(third.clone(), id).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Not by the plugin's publisher either.
+    publish(second.clone(), "hostile", hostile_bytes).await;
+    let (_, request) = activate(first.clone(), hostile.clone()).await;
+    let id = request["id"].as_i64().unwrap();
+    let (status, error) = approve(second.clone(), id).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("publisher"));
+    let (status, _) = approve(third.clone(), id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(live().await, hostile);
+
+    // A rollback goes live at once.
+    let (status, back) =
+        app.send("POST", "/v1/bindings/commission/rollback", Some(&first), Some(json!({ "reason": "oops" }))).await;
+    assert_eq!(status, StatusCode::OK, "{back}");
+    assert_eq!(live().await, northwind);
+    let (_, list) = app.send("GET", "/v1/activations", Some(&first), None).await;
+    let statuses: Vec<&str> =
+        list["activations"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["approved", "approved"]);
+}

@@ -508,3 +508,116 @@ impl Db {
         }))
     }
 }
+
+/// An activation waiting for (or given) a second admin's approval.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ActivationRequestRow {
+    /// Its id.
+    pub id: i64,
+    /// The hook.
+    pub hook: String,
+    /// The plugin to activate.
+    pub plugin_hash: String,
+    /// Why.
+    pub reason: String,
+    /// What the fixtures said when it was asked for.
+    pub fixtures: String,
+    /// The admin who asked.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: i64,
+    /// `pending`, `approved` or `withdrawn`.
+    pub status: String,
+    /// The admin who approved it.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<i64>,
+}
+
+fn activation_request(r: &impl Get) -> ActivationRequestRow {
+    ActivationRequestRow {
+        id: r.get("id"),
+        hook: r.get("hook"),
+        plugin_hash: r.get("plugin_hash"),
+        reason: r.get("reason"),
+        fixtures: r.get("fixtures"),
+        requested_by: r.get("requested_by"),
+        requested_at: r.get("requested_at"),
+        status: r.get("status"),
+        decided_by: r.get("decided_by"),
+        decided_at: r.get("decided_at"),
+    }
+}
+
+impl Db {
+    /// Stores a pending activation request.
+    pub async fn request_activation(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        plugin: &str,
+        reason: &str,
+        fixtures: &str,
+        by: &str,
+    ) -> Result<ActivationRequestRow, StoreError> {
+        Ok(with_writer!(self, |e| {
+            let row = sqlx::query(
+                "INSERT INTO activation_requests (tenant, hook, plugin_hash, reason, fixtures, requested_by, \
+                 requested_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') RETURNING *",
+            )
+            .bind(tenant)
+            .bind(hook.interface())
+            .bind(plugin)
+            .bind(reason)
+            .bind(fixtures)
+            .bind(by)
+            .bind(now())
+            .fetch_one(e)
+            .await?;
+            activation_request(&row)
+        }))
+    }
+
+    /// One of the company's activation requests.
+    pub async fn activation_request(&self, tenant: &str, id: i64) -> Result<Option<ActivationRequestRow>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let row = sqlx::query("SELECT * FROM activation_requests WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(e)
+                .await?;
+            row.as_ref().map(activation_request)
+        }))
+    }
+
+    /// The company's activation requests, newest first.
+    pub async fn activation_requests(&self, tenant: &str) -> Result<Vec<ActivationRequestRow>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query("SELECT * FROM activation_requests WHERE tenant = $1 ORDER BY id DESC LIMIT 100")
+                .bind(tenant)
+                .fetch_all(e)
+                .await?;
+            rows.iter().map(activation_request).collect()
+        }))
+    }
+
+    /// Marks a pending request `status` (`approved` or `withdrawn`);
+    /// `false` when it was not pending any more.
+    pub async fn decide_activation(&self, tenant: &str, id: i64, status: &str, by: &str) -> Result<bool, StoreError> {
+        Ok(with_writer!(self, |e| {
+            sqlx::query(
+                "UPDATE activation_requests SET status = $1, decided_by = $2, decided_at = $3 \
+                 WHERE tenant = $4 AND id = $5 AND status = 'pending'",
+            )
+            .bind(status)
+            .bind(by)
+            .bind(now())
+            .bind(tenant)
+            .bind(id)
+            .execute(e)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+}

@@ -102,7 +102,8 @@ pub use outbox::{DueEvent, OutboxEvent};
 pub mod records;
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
 pub use lifecycle::{
-    BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow, ShadowDifference,
+    ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
+    ShadowDifference,
 };
 pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
 

@@ -9,7 +9,9 @@ use crate::program::Program;
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use crate::runtime::{HookKind, Plugin, WIT_VERSION};
 use crate::service::{Caller, Fallback, Service, ServiceError, Tenant};
-use crate::store::{BindingChangeRow, DecisionRow, NewBindingChange, NewPublication, PublicationRow};
+use crate::store::{
+    ActivationRequestRow, BindingChangeRow, DecisionRow, NewBindingChange, NewPublication, PublicationRow,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,6 +29,16 @@ pub struct Published {
     /// Validation and compilation (the cold start a replica pays once per
     /// hash; later loads come from the compiled cache), milliseconds.
     pub compile_ms: u64,
+}
+
+/// What an activation did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Activation {
+    /// The plugin is live.
+    Live(BindingChangeRow),
+    /// A four-eyes company: the request waits for a second admin.
+    Pending(ActivationRequestRow),
 }
 
 /// A recorded decision run again.
@@ -149,8 +161,10 @@ impl Service {
     /// Makes a published plugin serve `hook`. The switch is atomic: a call
     /// that already started finishes on the plugin it started with, every
     /// call after it uses the new one, and each decision records the hash
-    /// of the plugin that made it.
-    /// The company's fixtures for `hook` run first, as `fixtures` says.
+    /// of the plugin that made it. The company's fixtures for `hook` run
+    /// first, as `fixtures` says. A four-eyes company gets a pending
+    /// request instead, which a second admin approves
+    /// ([`Service::approve_activation`]).
     pub async fn activate(
         &self,
         caller: &Caller,
@@ -158,14 +172,48 @@ impl Service {
         hash: &str,
         reason: &str,
         fixtures: FixturePolicy,
-    ) -> Result<BindingChangeRow, ServiceError> {
+    ) -> Result<Activation, ServiceError> {
+        self.activation(caller, hook, hash, reason, fixtures, true).await
+    }
+
+    async fn activation(
+        &self,
+        caller: &Caller,
+        hook: HookKind,
+        hash: &str,
+        reason: &str,
+        fixtures: FixturePolicy,
+        four_eyes: bool,
+    ) -> Result<Activation, ServiceError> {
         admin_only(caller)?;
         if reason.trim().is_empty() {
             return Err(bad("`reason` must say why the binding changes"));
         }
-        let publication = self.db.publication(&caller.tenant, hash).await?.ok_or_else(|| {
-            ServiceError::NotFound(format!("no plugin {hash} published by company `{}`", caller.tenant))
-        })?;
+        let (name, plugin) = self.published_plugin(&caller.tenant, hook, hash).await?;
+        let verdict = self.check_fixtures(caller, &plugin, &[hook], fixtures).await?;
+        if four_eyes && self.tenant(&caller.tenant)?.program.lifecycle.four_eyes {
+            let request =
+                self.db.request_activation(&caller.tenant, hook, hash, reason.trim(), &verdict, &caller.key).await?;
+            tracing::info!(tenant = %caller.tenant, %hook, plugin = %hash, name, request = request.id, "activation awaits a second admin");
+            return Ok(Activation::Pending(request));
+        }
+        let change = self.switch(&caller.tenant, hook, plugin, hash, &caller.key, reason.trim(), &verdict).await?;
+        Ok(Activation::Live(change))
+    }
+
+    /// A published plugin of the company that exports `hook`, loaded:
+    /// `(its name, the plugin)`.
+    async fn published_plugin(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        hash: &str,
+    ) -> Result<(String, Arc<Plugin>), ServiceError> {
+        let publication = self
+            .db
+            .publication(tenant, hash)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no plugin {hash} published by company `{tenant}`")))?;
         if !publication.hooks.iter().any(|h| h == hook.interface()) {
             return Err(bad(format!(
                 "plugin {hash} ({} {}) does not export the {hook} hook; it exports: {}",
@@ -181,10 +229,24 @@ impl Service {
             .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} published but its bytes are missing")))?;
         // From the compiled cache when this replica has seen the hash.
         let plugin = self.load(&publication.name, &wasm)?;
-        let verdict = self.check_fixtures(caller, &plugin, &[hook], fixtures).await?;
+        Ok((publication.name, plugin))
+    }
 
+    /// Binds `hook` to `plugin`, records the change and tells the other
+    /// replicas.
+    #[allow(clippy::too_many_arguments)]
+    async fn switch(
+        &self,
+        tenant: &str,
+        hook: HookKind,
+        plugin: Arc<Plugin>,
+        hash: &str,
+        by: &str,
+        reason: &str,
+        verdict: &str,
+    ) -> Result<BindingChangeRow, ServiceError> {
         let _one_at_a_time = self.swap.lock().await;
-        let current = self.tenant(&caller.tenant)?;
+        let current = self.tenant(tenant)?;
         let from = current.plugins.get(&hook).map(|p| p.hash().to_hex());
         if from.as_deref() == Some(hash) {
             return Err(ServiceError::Conflict(format!("plugin {hash} already serves the {hook} hook")));
@@ -192,13 +254,13 @@ impl Service {
         let change = self
             .db
             .change_binding(NewBindingChange {
-                tenant: &caller.tenant,
+                tenant,
                 hook,
                 from: from.as_deref(),
                 to: hash,
-                by: &caller.key,
-                reason: reason.trim(),
-                fixtures: &verdict,
+                by,
+                reason,
+                fixtures: verdict,
             })
             .await?
             .ok_or_else(|| {
@@ -207,13 +269,53 @@ impl Service {
         let mut plugins = current.plugins.clone();
         plugins.insert(hook, plugin);
         let next = Arc::new(Tenant { program: current.program.clone(), plugins, shadows: current.shadows.clone() });
-        self.tenants.write().expect("tenants").insert(caller.tenant.clone(), next);
-        tracing::info!(tenant = %caller.tenant, %hook, from = ?from, to = %hash, by = %caller.key, "binding changed");
-        if let Err(e) = self.db.announce_bindings(&caller.tenant).await {
+        self.tenants.write().expect("tenants").insert(tenant.to_string(), next);
+        tracing::info!(%tenant, %hook, from = ?from, to = %hash, %by, "binding changed");
+        if let Err(e) = self.db.announce_bindings(tenant).await {
             // The others' periodic re-check still finds it.
             tracing::warn!(error = %e, "announcing the binding change to other replicas");
         }
         Ok(change)
+    }
+
+    /// A second admin approves a pending four-eyes activation: it goes
+    /// live. The approver can be neither the admin who asked nor the
+    /// plugin's publisher.
+    pub async fn approve_activation(&self, caller: &Caller, id: i64) -> Result<BindingChangeRow, ServiceError> {
+        admin_only(caller)?;
+        let request = self
+            .db
+            .activation_request(&caller.tenant, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no activation request {id}")))?;
+        if request.status != "pending" {
+            return Err(ServiceError::Conflict(format!("activation request {id} is {} already", request.status)));
+        }
+        if request.requested_by == caller.key {
+            return Err(ServiceError::Forbidden(
+                "four eyes: another admin must approve the activation you asked for".into(),
+            ));
+        }
+        let publication = self.db.publication(&caller.tenant, &request.plugin_hash).await?;
+        if publication.is_some_and(|p| p.published_by == caller.key) {
+            return Err(ServiceError::Forbidden(
+                "four eyes: the plugin's publisher cannot approve its activation".into(),
+            ));
+        }
+        let hook = HookKind::parse(&request.hook)
+            .ok_or_else(|| ServiceError::Internal(format!("stored hook {}", request.hook)))?;
+        let (_, plugin) = self.published_plugin(&caller.tenant, hook, &request.plugin_hash).await?;
+        if !self.db.decide_activation(&caller.tenant, id, "approved", &caller.key).await? {
+            return Err(ServiceError::Conflict(format!("activation request {id} was decided meanwhile")));
+        }
+        let by = format!("{} approved by {}", request.requested_by, caller.key);
+        self.switch(&caller.tenant, hook, plugin, &request.plugin_hash, &by, &request.reason, &request.fixtures).await
+    }
+
+    /// The company's activation requests, newest first.
+    pub async fn activation_requests(&self, caller: &Caller) -> Result<Vec<ActivationRequestRow>, ServiceError> {
+        admin_only(caller)?;
+        Ok(self.db.activation_requests(&caller.tenant).await?)
     }
 
     /// Binds `hook` back to the plugin it had before its latest change.
@@ -230,9 +332,13 @@ impl Service {
             .ok_or_else(|| ServiceError::Conflict(format!("the {hook} hook has no earlier binding to roll back to")))?;
         let reason =
             if reason.trim().is_empty() { "rollback".to_string() } else { format!("rollback: {}", reason.trim()) };
-        // The previous plugin comes back even if today's fixtures fail it
-        // (they may be what changed); the result is recorded.
-        self.activate(caller, hook, &previous, &reason, FixturePolicy::Record).await
+        // The previous plugin comes back at once (no four-eyes wait) even if
+        // today's fixtures fail it (they may be what changed); the result
+        // is recorded.
+        match self.activation(caller, hook, &previous, &reason, FixturePolicy::Record, false).await? {
+            Activation::Live(change) => Ok(change),
+            Activation::Pending(_) => Err(ServiceError::Internal("a rollback never waits".into())),
+        }
     }
 
     /// Brings this replica up to date with the database: tenants created
