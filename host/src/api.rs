@@ -651,9 +651,18 @@ async fn publish_plugin(
     State(service): State<AppState>,
     caller: Caller,
     query: Result<Query<PublishQuery>, axum::extract::rejection::QueryRejection>,
-    wasm: axum::body::Bytes,
+    wasm: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let q = parse_query(query)?;
+    let limit = service.runtime().config().max_component_bytes;
+    let wasm = wasm.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the component is over this server's limit of {limit} bytes"),
+        ),
+        status => ApiError::new(status, "invalid-body", e.body_text()),
+    })?;
     if wasm.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -531,3 +531,28 @@ async fn four_eyes_activation_waits_for_a_second_admin() {
         list["activations"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["approved", "approved"]);
 }
+
+#[tokio::test]
+async fn a_component_over_the_size_limit_is_refused() {
+    let limit = 200_000;
+    let app = common::app::app_with(pactum::runtime::RuntimeConfig {
+        max_component_bytes: limit,
+        ..pactum::runtime::RuntimeConfig::default()
+    })
+    .await;
+    let admin = app.key("acme").to_string();
+    let (_, before) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    // Just over: the runtime refuses it; far over: the server does not read it all.
+    for (size, status, needle) in [
+        (limit + 1, StatusCode::UNPROCESSABLE_ENTITY, "over the limit of 200000 bytes"),
+        (4 * limit, StatusCode::PAYLOAD_TOO_LARGE, "over this server's limit of 200000 bytes"),
+    ] {
+        let mut bytes = STOCK_BYTES.to_vec();
+        bytes.resize(size, 0);
+        let (got, error) = app.send_raw("POST", "/v1/plugins?name=big&version=1", Some(&admin), bytes).await;
+        assert_eq!(got, status, "{error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains(needle), "{error}");
+    }
+    let (_, after) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    assert_eq!(before, after);
+}

@@ -80,10 +80,15 @@ impl Drop for TestDb {
 }
 
 pub async fn app() -> App {
+    app_with(RuntimeConfig::default()).await
+}
+
+/// [`app`] with its own runtime settings.
+pub async fn app_with(config: RuntimeConfig) -> App {
     let test_db = TestDb::new().await;
     let database_url = test_db.url.clone();
     let db = Db::open(&database_url).await.unwrap();
-    let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
+    let runtime = Arc::new(Runtime::new(config).unwrap());
     let service = Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await.unwrap());
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
     let keys = service.seed_examples(&policies).await.unwrap();
