@@ -10,7 +10,7 @@
 use pactum::program::Program;
 use pactum::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use pactum::runtime::types::*;
-use pactum::runtime::{Limits, Plugin, Runtime, RuntimeConfig};
+use pactum::runtime::{Limits, Phase, Plugin, Runtime, RuntimeConfig};
 use pactum_plugin_artifacts::{NORTHWIND, STOCK};
 use std::hint::black_box;
 use std::path::Path;
@@ -71,6 +71,30 @@ fn bench_hook<H: Hook>(name: &str, rt: &Runtime, plugin: &Plugin, limits: &Limit
     });
     row(name, &s);
     s
+}
+
+/// Median of each phase of [`Runtime::call`] (and of their sum).
+fn breakdown<H: Hook>(name: &str, rt: &Runtime, plugin: &Plugin, limits: &Limits, input: H::Input) {
+    for _ in 0..WARMUP {
+        black_box(rt.call_phases::<H>(plugin, limits, input.clone()));
+    }
+    let mut per_phase: Vec<Vec<Duration>> = vec![Vec::with_capacity(SAMPLES); Phase::COUNT];
+    let mut totals = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let input = input.clone();
+        let (record, phases) = rt.call_phases::<H>(plugin, limits, input);
+        assert!(record.result.is_ok(), "{name}: {:?}", record.result);
+        for (samples, d) in per_phase.iter_mut().zip(phases) {
+            samples.push(d);
+        }
+        totals.push(phases.iter().sum());
+    }
+    let mut line = format!("{name:<30}");
+    for (phase, samples) in Phase::ALL.iter().zip(per_phase) {
+        line += &format!(" {phase:?} {:.2}", stats(samples).median.as_nanos() as f64 / 1e3);
+    }
+    line += &format!("  | total {}", us(stats(totals).median));
+    println!("{line}");
 }
 
 fn usd(amount: i64) -> Money {
@@ -228,6 +252,15 @@ fn main() {
     trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
     bench_hook::<Commission>("floor: trivial commission plugin", &rt, &hostile, &limits, trivial);
 
+    println!("\nWhere the time goes (median of each phase over {SAMPLES} calls, one thread):");
+    let mut lean = commission_input(&acme);
+    lean.context.params.retain(|p| p.name.ends_with("-bps"));
+    breakdown::<Commission>("stock commission", &rt, &stock, &limits, commission_input(&acme));
+    breakdown::<Commission>("stock commission, 3 params", &rt, &stock, &limits, lean);
+    let mut trivial = commission_input(&acme);
+    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    breakdown::<Commission>("floor", &rt, &hostile, &limits, trivial);
+
     println!("\nThe same commission rule as native Rust (pactum-stock compiled for the host):");
     let native_input = native_commission_input(&acme);
     let native = measure(|| {
@@ -283,9 +316,9 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
     const ROUNDS: usize = 12;
     const PER_ROUND: usize = 4_000;
     let variants: Vec<(&str, RuntimeConfig)> = vec![
-        ("default (256 KiB kept resident)", RuntimeConfig::default()),
+        ("default (256 KiB kept resident, reset outright)", RuntimeConfig::default()),
+        ("PAGEMAP_SCAN: reset only the dirty pages", RuntimeConfig { pagemap_scan: true, ..RuntimeConfig::default() }),
         ("64 KiB kept resident", RuntimeConfig { keep_resident_bytes: 64 << 10, ..RuntimeConfig::default() }),
-        ("1 MiB kept resident", RuntimeConfig { keep_resident_bytes: 1 << 20, ..RuntimeConfig::default() }),
     ];
     let hostile_bytes = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
     let runtimes: Vec<_> = variants

@@ -151,10 +151,45 @@ impl Runtime {
     /// `limits`. Never panics and never fails the host: every failure is a
     /// [`HookError`] in the returned record.
     pub fn call<H: Hook>(&self, plugin: &Plugin, limits: &Limits, input: H::Input) -> CallRecord<H> {
+        self.call_probed::<H>(plugin, limits, input, &mut |_| {})
+    }
+
+    /// [`Runtime::call`], timing each phase: for the benchmark's breakdown.
+    #[doc(hidden)]
+    pub fn call_phases<H: Hook>(
+        &self,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: H::Input,
+    ) -> (CallRecord<H>, [Duration; Phase::COUNT]) {
+        let mut at = [None; Phase::COUNT + 1];
+        at[0] = Some(Instant::now());
+        let record = self.call_probed::<H>(plugin, limits, input, &mut |phase| {
+            at[phase as usize + 1] = Some(Instant::now());
+        });
+        let mut phases = [Duration::ZERO; Phase::COUNT];
+        let mut last = at[0].expect("set above");
+        for (i, t) in at[1..].iter().enumerate() {
+            if let Some(t) = *t {
+                phases[i] = t - last;
+                last = t;
+            }
+        }
+        (record, phases)
+    }
+
+    fn call_probed<H: Hook>(
+        &self,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: H::Input,
+        probe: &mut dyn FnMut(Phase),
+    ) -> CallRecord<H> {
         let started = Instant::now();
         let mut store = Store::new(&self.engine, CallState::new(limits));
         store.limiter(|state| state);
-        let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input);
+        probe(Phase::Store);
+        let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input, probe);
         let duration = started.elapsed();
         let state = store.data_mut();
         let (logs, logs_dropped) = (std::mem::take(&mut state.log), state.log_dropped);
@@ -163,6 +198,7 @@ impl Runtime {
         // machine (see BENCHMARKS.md), the pool reset being cheap once the
         // call's pages stay resident.
         drop(store);
+        probe(Phase::Drop);
         let record = CallRecord {
             company: H::context(&input).company.clone(),
             hook: H::KIND,
@@ -184,6 +220,7 @@ impl Runtime {
                 fuel = fuel_used, us = duration.as_micros() as u64, outcome = e.kind(), error = %e, "hook call failed"
             ),
         }
+        probe(Phase::Record);
         record
     }
 
@@ -193,6 +230,7 @@ impl Runtime {
         plugin: &Plugin,
         limits: &Limits,
         input: &H::Input,
+        probe: &mut dyn FnMut(Phase),
     ) -> (Result<H::Output, HookError>, u64) {
         if !plugin.exports(H::KIND) {
             return (Err(HookError::NotExported { hook: H::KIND.to_string() }), 0);
@@ -204,11 +242,11 @@ impl Runtime {
         // One extra tick: the first may come at once.
         store.set_epoch_deadline(ticks + 1);
 
-        let outcome = plugin
-            .pre
-            .instantiate(&mut *store)
-            .map_err(Failure::Instantiate)
-            .and_then(|instance| invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call));
+        let outcome = plugin.pre.instantiate(&mut *store).map_err(Failure::Instantiate).and_then(|instance| {
+            probe(Phase::Instantiate);
+            invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call)
+        });
+        probe(Phase::Call);
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
 
         let result = match outcome {
@@ -216,6 +254,7 @@ impl Runtime {
             Ok(Err(e)) => Err(HookError::Policy { code: e.code, message: e.message }),
             Err(failure) => Err(classify(failure, store.data(), limits)),
         };
+        probe(Phase::Validate);
         (result, fuel_used)
     }
 }
@@ -237,6 +276,32 @@ fn invoke<H: Hook>(
     let typed = unsafe { TypedFunc::<(&H::Input,), (Result<H::Output, PolicyError>,)>::new_unchecked(func) };
     let (result,) = typed.call(&mut *store, (input,))?;
     Ok(result)
+}
+
+/// The phases of one call, in order, as [`Runtime::call_phases`] times them.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// A new store with its limiter, fuel and deadline.
+    Store,
+    /// Instantiating the pre-instantiated component.
+    Instantiate,
+    /// The call: lowering the input, the guest's code, lifting the output.
+    Call,
+    /// Output checks (size cap, validation against the input).
+    Validate,
+    /// Dropping the store: the pool resets the instance's memory and tables.
+    Drop,
+    /// Building the call record.
+    Record,
+}
+
+impl Phase {
+    /// How many phases there are.
+    pub const COUNT: usize = 6;
+    /// Every phase, in order.
+    pub const ALL: [Phase; Phase::COUNT] =
+        [Phase::Store, Phase::Instantiate, Phase::Call, Phase::Validate, Phase::Drop, Phase::Record];
 }
 
 enum Failure {

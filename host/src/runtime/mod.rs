@@ -23,7 +23,7 @@ pub mod hooks;
 mod plugin;
 
 pub use bindings::v0_1_0::VERSION as WIT_VERSION;
-pub use call::{CallRecord, LogLine};
+pub use call::{CallRecord, LogLine, Phase};
 pub use error::{HookError, LoadError};
 pub use hooks::{Hook, HookKind};
 pub use plugin::{Plugin, PluginHash};
@@ -77,6 +77,9 @@ pub struct RuntimeConfig {
     /// Bytes of each freed linear memory kept resident and reset in place
     /// for the next call, instead of being returned to the kernel.
     pub keep_resident_bytes: usize,
+    /// Reset freed memories by asking the kernel for their dirty pages
+    /// (PAGEMAP_SCAN, Linux 6.7+) instead of resetting every resident byte.
+    pub pagemap_scan: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -87,6 +90,7 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 256 << 20,
             max_component_bytes: 64 << 20,
             keep_resident_bytes: 256 << 10,
+            pagemap_scan: false,
         }
     }
 }
@@ -206,14 +210,17 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .max_core_instances_per_component(32)
         .max_memories_per_component(4)
         .max_tables_per_component(8)
-        // Keep the first pages of a freed slot resident and reset them with
-        // memset (or, where the kernel has PAGEMAP_SCAN, only the dirty
-        // ones): the next call then takes no page faults on them. The
-        // default 256 KiB holds a whole call of an SDK-built plugin: its
-        // 64 KiB stack, data and heap.
+        // Keep the first pages of a freed slot resident and reset them in
+        // place: the next call then takes no page faults on them. An
+        // SDK-built plugin's whole call (16 KiB stack, data, heap) fits in
+        // its one initial 64 KiB page, so the reset is one 64 KiB copy.
         .linear_memory_keep_resident(config.keep_resident_bytes)
         .table_keep_resident(16 << 10)
-        .pagemap_scan(Enabled::Auto);
+        // PAGEMAP_SCAN finds the dirty pages with one ioctl per memory,
+        // which costs more (about 1 µs here) than resetting a small memory
+        // outright; it pays off only for memories much larger than the
+        // pages kept resident (see BENCHMARKS.md).
+        .pagemap_scan(if config.pagemap_scan { Enabled::Auto } else { Enabled::No });
 
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)
