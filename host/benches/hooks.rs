@@ -10,7 +10,7 @@
 use pactum::program::Program;
 use pactum::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use pactum::runtime::types::*;
-use pactum::runtime::{Limits, Phase, Plugin, Runtime, RuntimeConfig};
+use pactum::runtime::{Limits, Phase, Plugin, Runtime, RuntimeConfig, encode_params};
 use pactum_plugin_artifacts::{NORTHWIND, STOCK};
 use std::hint::black_box;
 use std::path::Path;
@@ -133,24 +133,10 @@ fn commission_input(program: &Program) -> CommissionInput {
 /// The same input for the native build of the stock plugin.
 fn native_commission_input(program: &Program) -> pactum_pdk::commission::CommissionInput {
     use pactum_pdk::commission as n;
-    let params = program
-        .params
-        .iter()
-        .map(|p| n::Param {
-            name: p.name.clone(),
-            value: match &p.value {
-                ParamValue::Integer(i) => n::ParamValue::Integer(*i),
-                ParamValue::Text(t) => n::ParamValue::Text(t.clone()),
-                ParamValue::Texts(t) => n::ParamValue::Texts(t.clone()),
-                ParamValue::Flag(f) => n::ParamValue::Flag(*f),
-                ParamValue::Money(m) => n::ParamValue::Money(n::Money::new(m.amount, &m.currency)),
-            },
-        })
-        .collect();
     let mut partner = pactum_pdk::testing::partner("p-1", n::PartnerKind::Referral);
     partner.tier = n::Tier::Silver;
     n::CommissionInput {
-        context: n::Context { company: program.slug.clone(), event_time: NOW, params },
+        context: n::Context { company: program.slug.clone(), event_time: NOW, params: program.params_json.clone() },
         event: n::CommissionEvent::Won,
         deal: n::Deal {
             id: "d-1".into(),
@@ -249,16 +235,17 @@ fn main() {
     // fixture's `count` mode: one parameter, returns a short string).
     let hostile = rt.load(&std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap()).unwrap();
     let mut trivial = commission_input(&acme);
-    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    trivial.context.params = encode_params(&[Param { name: "mode".into(), value: ParamValue::Text("count".into()) }]);
     bench_hook::<Commission>("floor: trivial commission plugin", &rt, &hostile, &limits, trivial);
 
     println!("\nWhere the time goes (median of each phase over {SAMPLES} calls, one thread):");
     let mut lean = commission_input(&acme);
-    lean.context.params.retain(|p| p.name.ends_with("-bps"));
+    let rates: Vec<Param> = acme.params.iter().filter(|p| p.name.ends_with("-bps")).cloned().collect();
+    lean.context.params = encode_params(&rates);
     breakdown::<Commission>("stock commission", &rt, &stock, &limits, commission_input(&acme));
     breakdown::<Commission>("stock commission, 3 params", &rt, &stock, &limits, lean);
     let mut trivial = commission_input(&acme);
-    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    trivial.context.params = encode_params(&[Param { name: "mode".into(), value: ParamValue::Text("count".into()) }]);
     breakdown::<Commission>("floor", &rt, &hostile, &limits, trivial);
 
     println!("\nThe same commission rule as native Rust (pactum-stock compiled for the host):");
@@ -332,7 +319,7 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
         .collect();
     let input = commission_input(acme);
     let mut trivial = input.clone();
-    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    trivial.context.params = encode_params(&[Param { name: "mode".into(), value: ParamValue::Text("count".into()) }]);
     println!("\nSettings compared ({ROUNDS} interleaved rounds of {PER_ROUND} calls, best round's median):");
     let mut best = vec![(Duration::MAX, Duration::MAX); variants.len()];
     for _ in 0..ROUNDS {

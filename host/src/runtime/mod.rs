@@ -48,6 +48,26 @@ pub mod types {
     };
 }
 
+/// The JSON object a hook's `context.params` carries (see `wit/types.wit`):
+/// each parameter under its name, with its value written as in `policy.toml`
+/// (`1500`, `"emea"`, `["US","CA"]`, `true`, `{"amount":500,"currency":"USD"}`).
+/// Encode once per program, not per call.
+pub fn encode_params(params: &[types::Param]) -> String {
+    use serde_json::{Value, json};
+    let mut map = serde_json::Map::new();
+    for p in params {
+        let value = match &p.value {
+            types::ParamValue::Integer(i) => json!(i),
+            types::ParamValue::Text(t) => json!(t),
+            types::ParamValue::Texts(t) => json!(t),
+            types::ParamValue::Flag(f) => json!(f),
+            types::ParamValue::Money(m) => json!({ "amount": m.amount, "currency": m.currency }),
+        };
+        map.insert(p.name.clone(), value);
+    }
+    Value::Object(map).to_string()
+}
+
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
