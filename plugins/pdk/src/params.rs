@@ -53,13 +53,28 @@ pub(crate) fn lookup<'a>(json: &'a str, name: &str) -> Result<Option<Value<'a>>,
     if p.peek() == Some(b'}') {
         return Ok(None);
     }
+    // A name that needs no escaping is compared with each key's raw bytes,
+    // without decoding the key.
+    let plain = !name.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20);
     loop {
         p.ws();
-        let key = p.string()?;
+        let found = if plain && p.peek() == Some(b'"') {
+            let start = p.i + 1;
+            let end = find_quote_or_backslash(p.s, start);
+            match p.s.get(end) {
+                Some(b'"') => {
+                    p.i = end + 1;
+                    &p.s[start..end] == name.as_bytes()
+                }
+                _ => p.string()? == name,
+            }
+        } else {
+            p.string()? == name
+        };
         p.ws();
         p.eat(b':')?;
         p.ws();
-        if key == name {
+        if found {
             return p.value().map(Some);
         }
         p.skip_value()?;
@@ -450,6 +465,8 @@ mod tests {
         assert!(matches!(lookup(JSON, "x"), Ok(Some(Value::Other(_)))));
         assert!(matches!(lookup(JSON, "big"), Ok(Some(Value::Other(_)))));
         assert_eq!(lookup(JSON, "missing"), Ok(None));
+        assert_eq!(lookup(r#"{"\u0061":1}"#, "a"), Ok(Some(Value::Integer(1))));
+        assert_eq!(lookup(r#"{"q\"":2}"#, "q\""), Ok(Some(Value::Integer(2))));
         assert_eq!(lookup("", "a"), Ok(None));
         assert_eq!(lookup("{}", "a"), Ok(None));
         assert!(lookup("{\"a\":", "a").is_err());
