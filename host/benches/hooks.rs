@@ -78,7 +78,7 @@ fn breakdown<H: Hook>(name: &str, rt: &Runtime, plugin: &Plugin, limits: &Limits
     for _ in 0..WARMUP {
         black_box(rt.call_phases::<H>(plugin, limits, input.clone()));
     }
-    let mut per_phase: Vec<Vec<Duration>> = vec![Vec::with_capacity(SAMPLES); Phase::COUNT];
+    let mut per_phase: Vec<Vec<Duration>> = (0..Phase::COUNT).map(|_| Vec::with_capacity(SAMPLES)).collect();
     let mut totals = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let input = input.clone();

@@ -128,12 +128,9 @@ impl<'a> Parser<'a> {
         self.eat(b'"')?;
         let start = self.i;
         self.i = find_quote_or_backslash(self.s, start);
-        match self.next()? {
-            b'"' => {
-                let text = &self.src[start..self.i - 1];
-                return if text.bytes().any(|c| c < 0x20) { Err(Malformed(start)) } else { Ok(Cow::Borrowed(text)) };
-            }
-            _ => {}
+        if self.next()? == b'"' {
+            let text = &self.src[start..self.i - 1];
+            return if text.bytes().any(|c| c < 0x20) { Err(Malformed(start)) } else { Ok(Cow::Borrowed(text)) };
         }
         // Escapes: decode into an owned string.
         let mut out = String::new();
