@@ -31,6 +31,9 @@ pub struct CallState {
     log_bytes: usize,
     log_cap: usize,
     log_dropped: usize,
+    /// The line being written, 32 bytes at a time; `None` once it is past
+    /// the cap (the rest of it is discarded as it comes).
+    line: Option<Vec<u8>>,
 }
 
 impl CallState {
@@ -42,18 +45,38 @@ impl CallState {
             log_bytes: 0,
             log_cap: limits.log_bytes,
             log_dropped: 0,
+            line: Some(Vec::new()),
         }
     }
 }
 
 impl host::Host for CallState {
-    fn log(&mut self, level: LogLevel, message: String) {
-        if self.log_bytes + message.len() > self.log_cap {
-            self.log_dropped += 1;
+    fn log(&mut self, level: LogLevel, len: u8, last: bool, b0: u64, b1: u64, b2: u64, b3: u64) {
+        if let Some(line) = &mut self.line {
+            let len = usize::from(len.min(32));
+            if self.log_bytes + line.len() + len > self.log_cap {
+                // Over the cap: drop the whole line, not a prefix of it.
+                self.line = None;
+            } else {
+                let mut piece = [0u8; 32];
+                for (i, word) in [b0, b1, b2, b3].into_iter().enumerate() {
+                    piece[i * 8..i * 8 + 8].copy_from_slice(&word.to_le_bytes());
+                }
+                line.extend_from_slice(&piece[..len]);
+            }
+        }
+        if !last {
             return;
         }
-        self.log_bytes += message.len();
-        self.log.push(LogLine { level, message });
+        match self.line.replace(Vec::new()) {
+            Some(bytes) => {
+                self.log_bytes += bytes.len();
+                let message =
+                    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                self.log.push(LogLine { level, message });
+            }
+            None => self.log_dropped += 1,
+        }
     }
 }
 
@@ -357,5 +380,38 @@ impl io::Write for CappedCounter {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host::Host as _;
+
+    /// Sends `message` as the SDK does: 32 bytes at a time.
+    fn send(state: &mut CallState, level: LogLevel, message: &str) {
+        let bytes = message.as_bytes();
+        let pieces = bytes.len().div_ceil(32).max(1);
+        for i in 0..pieces {
+            let piece = &bytes[(i * 32).min(bytes.len())..((i + 1) * 32).min(bytes.len())];
+            let mut buf = [0u8; 32];
+            buf[..piece.len()].copy_from_slice(piece);
+            let w = |n: usize| u64::from_le_bytes(buf[n * 8..n * 8 + 8].try_into().unwrap());
+            state.log(level, piece.len() as u8, i + 1 == pieces, w(0), w(1), w(2), w(3));
+        }
+    }
+
+    #[test]
+    fn log_lines_arrive_in_pieces_and_keep_to_the_cap() {
+        let mut state = CallState::new(&Limits { log_bytes: 100, ..Limits::default() });
+        // 40 bytes: a two-byte character straddles the first piece's end.
+        let accented = "é".repeat(20);
+        send(&mut state, LogLevel::Info, &accented);
+        send(&mut state, LogLevel::Warn, "");
+        send(&mut state, LogLevel::Debug, &"x".repeat(61));
+        send(&mut state, LogLevel::Error, "short");
+        let lines: Vec<_> = state.log.iter().map(|l| (l.level, l.message.as_str())).collect();
+        assert_eq!(lines, [(LogLevel::Info, accented.as_str()), (LogLevel::Warn, ""), (LogLevel::Error, "short")]);
+        assert_eq!((state.log_dropped, state.log_bytes), (1, 45));
     }
 }
