@@ -10,7 +10,7 @@
 use pactum::program::Program;
 use pactum::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use pactum::runtime::types::*;
-use pactum::runtime::{Limits, Plugin, Runtime, RuntimeConfig};
+use pactum::runtime::{Limits, Phase, Plugin, Runtime, RuntimeConfig, encode_params};
 use pactum_plugin_artifacts::{NORTHWIND, STOCK};
 use std::hint::black_box;
 use std::path::Path;
@@ -73,6 +73,30 @@ fn bench_hook<H: Hook>(name: &str, rt: &Runtime, plugin: &Plugin, limits: &Limit
     s
 }
 
+/// Median of each phase of [`Runtime::call`] (and of their sum).
+fn breakdown<H: Hook>(name: &str, rt: &Runtime, plugin: &Plugin, limits: &Limits, input: H::Input) {
+    for _ in 0..WARMUP {
+        black_box(rt.call_phases::<H>(plugin, limits, input.clone()));
+    }
+    let mut per_phase: Vec<Vec<Duration>> = (0..Phase::COUNT).map(|_| Vec::with_capacity(SAMPLES)).collect();
+    let mut totals = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let input = input.clone();
+        let (record, phases) = rt.call_phases::<H>(plugin, limits, input);
+        assert!(record.result.is_ok(), "{name}: {:?}", record.result);
+        for (samples, d) in per_phase.iter_mut().zip(phases) {
+            samples.push(d);
+        }
+        totals.push(phases.iter().sum());
+    }
+    let mut line = format!("{name:<30}");
+    for (phase, samples) in Phase::ALL.iter().zip(per_phase) {
+        line += &format!(" {phase:?} {:.2}", stats(samples).median.as_nanos() as f64 / 1e3);
+    }
+    line += &format!("  | total {}", us(stats(totals).median));
+    println!("{line}");
+}
+
 fn usd(amount: i64) -> Money {
     Money { amount, currency: "USD".into() }
 }
@@ -109,24 +133,10 @@ fn commission_input(program: &Program) -> CommissionInput {
 /// The same input for the native build of the stock plugin.
 fn native_commission_input(program: &Program) -> pactum_pdk::commission::CommissionInput {
     use pactum_pdk::commission as n;
-    let params = program
-        .params
-        .iter()
-        .map(|p| n::Param {
-            name: p.name.clone(),
-            value: match &p.value {
-                ParamValue::Integer(i) => n::ParamValue::Integer(*i),
-                ParamValue::Text(t) => n::ParamValue::Text(t.clone()),
-                ParamValue::Texts(t) => n::ParamValue::Texts(t.clone()),
-                ParamValue::Flag(f) => n::ParamValue::Flag(*f),
-                ParamValue::Money(m) => n::ParamValue::Money(n::Money::new(m.amount, &m.currency)),
-            },
-        })
-        .collect();
     let mut partner = pactum_pdk::testing::partner("p-1", n::PartnerKind::Referral);
     partner.tier = n::Tier::Silver;
     n::CommissionInput {
-        context: n::Context { company: program.slug.clone(), event_time: NOW, params },
+        context: n::Context { company: program.slug.clone(), event_time: NOW, params: program.params_json.clone() },
         event: n::CommissionEvent::Won,
         deal: n::Deal {
             id: "d-1".into(),
@@ -225,8 +235,18 @@ fn main() {
     // fixture's `count` mode: one parameter, returns a short string).
     let hostile = rt.load(&std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap()).unwrap();
     let mut trivial = commission_input(&acme);
-    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    trivial.context.params = encode_params(&[Param { name: "mode".into(), value: ParamValue::Text("count".into()) }]);
     bench_hook::<Commission>("floor: trivial commission plugin", &rt, &hostile, &limits, trivial);
+
+    println!("\nWhere the time goes (median of each phase over {SAMPLES} calls, one thread):");
+    let mut lean = commission_input(&acme);
+    let rates: Vec<Param> = acme.params.iter().filter(|p| p.name.ends_with("-bps")).cloned().collect();
+    lean.context.params = encode_params(&rates);
+    breakdown::<Commission>("stock commission", &rt, &stock, &limits, commission_input(&acme));
+    breakdown::<Commission>("stock commission, 3 params", &rt, &stock, &limits, lean);
+    let mut trivial = commission_input(&acme);
+    trivial.context.params = encode_params(&[Param { name: "mode".into(), value: ParamValue::Text("count".into()) }]);
+    breakdown::<Commission>("floor", &rt, &hostile, &limits, trivial);
 
     println!("\nThe same commission rule as native Rust (pactum-stock compiled for the host):");
     let native_input = native_commission_input(&acme);
@@ -283,9 +303,9 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
     const ROUNDS: usize = 12;
     const PER_ROUND: usize = 4_000;
     let variants: Vec<(&str, RuntimeConfig)> = vec![
-        ("default (256 KiB kept resident)", RuntimeConfig::default()),
+        ("default (256 KiB kept resident, reset outright)", RuntimeConfig::default()),
+        ("PAGEMAP_SCAN: reset only the dirty pages", RuntimeConfig { pagemap_scan: true, ..RuntimeConfig::default() }),
         ("64 KiB kept resident", RuntimeConfig { keep_resident_bytes: 64 << 10, ..RuntimeConfig::default() }),
-        ("1 MiB kept resident", RuntimeConfig { keep_resident_bytes: 1 << 20, ..RuntimeConfig::default() }),
     ];
     let hostile_bytes = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
     let runtimes: Vec<_> = variants
@@ -299,7 +319,7 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
         .collect();
     let input = commission_input(acme);
     let mut trivial = input.clone();
-    trivial.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+    trivial.context.params = encode_params(&[Param { name: "mode".into(), value: ParamValue::Text("count".into()) }]);
     println!("\nSettings compared ({ROUNDS} interleaved rounds of {PER_ROUND} calls, best round's median):");
     let mut best = vec![(Duration::MAX, Duration::MAX); variants.len()];
     for _ in 0..ROUNDS {

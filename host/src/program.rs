@@ -24,7 +24,7 @@
 //! points. A hook left out of `[hooks]` is served by the stock plugin.
 
 use crate::runtime::types::{Context, Money, Param, ParamValue};
-use crate::runtime::{HookKind, Limits};
+use crate::runtime::{HookKind, Limits, encode_params};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,9 @@ pub struct Program {
     pub params: Vec<Param>,
     /// How plugin changes go live.
     pub lifecycle: Lifecycle,
+    /// The same parameters as the JSON object every hook call's context
+    /// carries ([`encode_params`]), encoded once.
+    pub params_json: String,
 }
 
 /// `[lifecycle]`: how plugin changes go live.
@@ -155,6 +158,7 @@ impl Program {
             let value = param_value(&value).map_err(|m| invalid(&field, m))?;
             params.push(Param { name, value });
         }
+        let params_json = encode_params(&params);
         Ok(Program {
             slug: c.slug,
             name: c.name,
@@ -163,12 +167,13 @@ impl Program {
             limits: file.limits,
             params,
             lifecycle: file.lifecycle,
+            params_json,
         })
     }
 
     /// The context a hook call gets for an event at `event_time`.
     pub fn context(&self, event_time: i64) -> Context {
-        Context { company: self.slug.clone(), event_time, params: self.params.clone() }
+        Context { company: self.slug.clone(), event_time, params: self.params_json.clone() }
     }
 
     /// The plugin name serving `hook`.
@@ -238,6 +243,11 @@ mod tests {
         let names: Vec<_> = p.params.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["floor", "list", "on", "rate-bps", "region"]);
         assert_eq!(p.params[0].value, ParamValue::Money(Money { amount: 500, currency: "USD".into() }));
+        assert_eq!(
+            p.params_json,
+            r#"{"floor":{"amount":500,"currency":"USD"},"list":["a","b"],"on":true,"rate-bps":1500,"region":"emea"}"#
+        );
+        assert_eq!(p.context(7).params, p.params_json);
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use pactum::runtime::hooks::{Commission, Routing};
 use pactum::runtime::types::*;
-use pactum::runtime::{HookError, Limits, LoadError, Runtime, RuntimeConfig};
+use pactum::runtime::{HookError, Limits, LoadError, Runtime, RuntimeConfig, encode_params};
 use pactum_plugin_artifacts::{HOSTILE, STOCK};
 use std::time::{Duration, Instant};
 
@@ -92,7 +92,7 @@ fn output_is_validated_against_the_input() {
     let plugin = load(rt, HOSTILE);
     let acme = program("acme");
     let mut context = acme.context(NOW);
-    context.params = vec![Param { name: "route-to".into(), value: ParamValue::Text("ghost".into()) }];
+    context.params = encode_params(&[Param { name: "route-to".into(), value: ParamValue::Text("ghost".into()) }]);
     let input = RoutingInput {
         context,
         lead: Lead {

@@ -84,10 +84,10 @@ fn build_core_module(root: &Path, target_dir: &Path, package: &str) -> Vec<u8> {
         .args(["rustc", "--quiet", "--locked", "-p", package, "--target", TARGET, "--profile", "plugin"])
         .args(["--crate-type", "cdylib", "--target-dir"])
         .arg(target_dir)
-        // A 64 KiB shadow stack instead of 1 MiB: the stack, data and heap of
-        // a call then fit in the first pages of memory, which the host keeps
-        // resident between calls.
-        .args(["--", "-C", "link-arg=-zstack-size=65536"]);
+        // A 16 KiB shadow stack instead of 1 MiB: with the SDK allocator
+        // starting at `__heap_base`, the stack, data and heap of a call fit
+        // in the module's one initial 64 KiB page, all the host resets.
+        .args(["--", "-C", "link-arg=-zstack-size=16384"]);
     // Nothing of the host build's configuration may leak into the guest build.
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",

@@ -31,6 +31,9 @@ pub struct CallState {
     log_bytes: usize,
     log_cap: usize,
     log_dropped: usize,
+    /// The line being written, 32 bytes at a time; `None` once it is past
+    /// the cap (the rest of it is discarded as it comes).
+    line: Option<Vec<u8>>,
 }
 
 impl CallState {
@@ -42,18 +45,38 @@ impl CallState {
             log_bytes: 0,
             log_cap: limits.log_bytes,
             log_dropped: 0,
+            line: Some(Vec::new()),
         }
     }
 }
 
 impl host::Host for CallState {
-    fn log(&mut self, level: LogLevel, message: String) {
-        if self.log_bytes + message.len() > self.log_cap {
-            self.log_dropped += 1;
+    fn log(&mut self, level: LogLevel, len: u8, last: bool, b0: u64, b1: u64, b2: u64, b3: u64) {
+        if let Some(line) = &mut self.line {
+            let len = usize::from(len.min(32));
+            if self.log_bytes + line.len() + len > self.log_cap {
+                // Over the cap: drop the whole line, not a prefix of it.
+                self.line = None;
+            } else {
+                let mut piece = [0u8; 32];
+                for (i, word) in [b0, b1, b2, b3].into_iter().enumerate() {
+                    piece[i * 8..i * 8 + 8].copy_from_slice(&word.to_le_bytes());
+                }
+                line.extend_from_slice(&piece[..len]);
+            }
+        }
+        if !last {
             return;
         }
-        self.log_bytes += message.len();
-        self.log.push(LogLine { level, message });
+        match self.line.replace(Vec::new()) {
+            Some(bytes) => {
+                self.log_bytes += bytes.len();
+                let message =
+                    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                self.log.push(LogLine { level, message });
+            }
+            None => self.log_dropped += 1,
+        }
     }
 }
 
@@ -157,10 +180,45 @@ impl Runtime {
     /// `limits`. Never panics and never fails the host: every failure is a
     /// [`HookError`] in the returned record.
     pub fn call<H: Hook>(&self, plugin: &Plugin, limits: &Limits, input: H::Input) -> CallRecord<H> {
+        self.call_probed::<H>(plugin, limits, input, &mut |_| {})
+    }
+
+    /// [`Runtime::call`], timing each phase: for the benchmark's breakdown.
+    #[doc(hidden)]
+    pub fn call_phases<H: Hook>(
+        &self,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: H::Input,
+    ) -> (CallRecord<H>, [Duration; Phase::COUNT]) {
+        let mut at = [None; Phase::COUNT + 1];
+        at[0] = Some(Instant::now());
+        let record = self.call_probed::<H>(plugin, limits, input, &mut |phase| {
+            at[phase as usize + 1] = Some(Instant::now());
+        });
+        let mut phases = [Duration::ZERO; Phase::COUNT];
+        let mut last = at[0].expect("set above");
+        for (i, t) in at[1..].iter().enumerate() {
+            if let Some(t) = *t {
+                phases[i] = t - last;
+                last = t;
+            }
+        }
+        (record, phases)
+    }
+
+    fn call_probed<H: Hook>(
+        &self,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: H::Input,
+        probe: &mut dyn FnMut(Phase),
+    ) -> CallRecord<H> {
         let started = Instant::now();
         let mut store = Store::new(&self.engine, CallState::new(limits));
         store.limiter(|state| state);
-        let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input);
+        probe(Phase::Store);
+        let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input, probe);
         let duration = started.elapsed();
         let state = store.data_mut();
         let (logs, logs_dropped) = (std::mem::take(&mut state.log), state.log_dropped);
@@ -169,6 +227,7 @@ impl Runtime {
         // machine (see BENCHMARKS.md), the pool reset being cheap once the
         // call's pages stay resident.
         drop(store);
+        probe(Phase::Drop);
         let record = CallRecord {
             company: H::context(&input).company.clone(),
             hook: H::KIND,
@@ -190,6 +249,7 @@ impl Runtime {
                 fuel = fuel_used, us = duration.as_micros() as u64, outcome = e.kind(), error = %e, "hook call failed"
             ),
         }
+        probe(Phase::Record);
         record
     }
 
@@ -199,6 +259,7 @@ impl Runtime {
         plugin: &Plugin,
         limits: &Limits,
         input: &H::Input,
+        probe: &mut dyn FnMut(Phase),
     ) -> (Result<H::Output, HookError>, u64) {
         if !plugin.exports(H::KIND) {
             return (Err(HookError::NotExported { hook: H::KIND.to_string() }), 0);
@@ -210,11 +271,11 @@ impl Runtime {
         // One extra tick: the first may come at once.
         store.set_epoch_deadline(ticks + 1);
 
-        let outcome = plugin
-            .pre
-            .instantiate(&mut *store)
-            .map_err(Failure::Instantiate)
-            .and_then(|instance| invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call));
+        let outcome = plugin.pre.instantiate(&mut *store).map_err(Failure::Instantiate).and_then(|instance| {
+            probe(Phase::Instantiate);
+            invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call)
+        });
+        probe(Phase::Call);
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
 
         let result = match outcome {
@@ -222,6 +283,7 @@ impl Runtime {
             Ok(Err(e)) => Err(HookError::Policy { code: e.code, message: e.message }),
             Err(failure) => Err(classify(failure, store.data(), limits)),
         };
+        probe(Phase::Validate);
         (result, fuel_used)
     }
 }
@@ -243,6 +305,32 @@ fn invoke<H: Hook>(
     let typed = unsafe { TypedFunc::<(&H::Input,), (Result<H::Output, PolicyError>,)>::new_unchecked(func) };
     let (result,) = typed.call(&mut *store, (input,))?;
     Ok(result)
+}
+
+/// The phases of one call, in order, as [`Runtime::call_phases`] times them.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// A new store with its limiter, fuel and deadline.
+    Store,
+    /// Instantiating the pre-instantiated component.
+    Instantiate,
+    /// The call: lowering the input, the guest's code, lifting the output.
+    Call,
+    /// Output checks (size cap, validation against the input).
+    Validate,
+    /// Dropping the store: the pool resets the instance's memory and tables.
+    Drop,
+    /// Building the call record.
+    Record,
+}
+
+impl Phase {
+    /// How many phases there are.
+    pub const COUNT: usize = 6;
+    /// Every phase, in order.
+    pub const ALL: [Phase; Phase::COUNT] =
+        [Phase::Store, Phase::Instantiate, Phase::Call, Phase::Validate, Phase::Drop, Phase::Record];
 }
 
 enum Failure {
@@ -298,5 +386,38 @@ impl io::Write for CappedCounter {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host::Host as _;
+
+    /// Sends `message` as the SDK does: 32 bytes at a time.
+    fn send(state: &mut CallState, level: LogLevel, message: &str) {
+        let bytes = message.as_bytes();
+        let pieces = bytes.len().div_ceil(32).max(1);
+        for i in 0..pieces {
+            let piece = &bytes[(i * 32).min(bytes.len())..((i + 1) * 32).min(bytes.len())];
+            let mut buf = [0u8; 32];
+            buf[..piece.len()].copy_from_slice(piece);
+            let w = |n: usize| u64::from_le_bytes(buf[n * 8..n * 8 + 8].try_into().unwrap());
+            state.log(level, piece.len() as u8, i + 1 == pieces, w(0), w(1), w(2), w(3));
+        }
+    }
+
+    #[test]
+    fn log_lines_arrive_in_pieces_and_keep_to_the_cap() {
+        let mut state = CallState::new(&Limits { log_bytes: 100, ..Limits::default() });
+        // 40 bytes: a two-byte character straddles the first piece's end.
+        let accented = "é".repeat(20);
+        send(&mut state, LogLevel::Info, &accented);
+        send(&mut state, LogLevel::Warn, "");
+        send(&mut state, LogLevel::Debug, &"x".repeat(61));
+        send(&mut state, LogLevel::Error, "short");
+        let lines: Vec<_> = state.log.iter().map(|l| (l.level, l.message.as_str())).collect();
+        assert_eq!(lines, [(LogLevel::Info, accented.as_str()), (LogLevel::Warn, ""), (LogLevel::Error, "short")]);
+        assert_eq!((state.log_dropped, state.log_bytes), (1, 45));
     }
 }

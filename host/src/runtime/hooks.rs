@@ -148,29 +148,37 @@ impl Hook for Commission {
         let currency = &input.deal.first_year_acv.currency;
         let mut total: i128 = 0;
         for (i, line) in output.lines.iter().enumerate() {
-            let at = format!("line {}", i + 1);
+            // Formatted only for an error: validation runs on every call.
+            let at = || format!("line {}", i + 1);
             if &line.amount.currency != currency || &line.basis.currency != currency {
                 return Err(format!(
-                    "{at} is in {} (basis {}) but the deal is in {currency}",
-                    line.amount.currency, line.basis.currency
+                    "{} is in {} (basis {}) but the deal is in {currency}",
+                    at(),
+                    line.amount.currency,
+                    line.basis.currency
                 ));
             }
             if line.partner_id != input.partner.id {
                 return Err(format!(
-                    "{at} pays partner `{}`, not the deal's partner `{}`",
-                    line.partner_id, input.partner.id
+                    "{} pays partner `{}`, not the deal's partner `{}`",
+                    at(),
+                    line.partner_id,
+                    input.partner.id
                 ));
             }
-            require_text(&format!("{at} description"), &line.description)?;
+            if line.description.trim().is_empty() {
+                require_text(&format!("{} description", at()), &line.description)?;
+            }
             match input.event {
                 CommissionEvent::Won if line.amount.amount < 0 || line.kind == LineKind::Clawback => {
                     return Err(format!(
-                        "{at} is a negative payout or clawback ({}) on a won deal",
+                        "{} is a negative payout or clawback ({}) on a won deal",
+                        at(),
                         line.amount.amount
                     ));
                 }
                 CommissionEvent::Refund(_) if line.amount.amount > 0 => {
-                    return Err(format!("{at} pays {} on a refund; refunds only claw back", line.amount.amount));
+                    return Err(format!("{} pays {} on a refund; refunds only claw back", at(), line.amount.amount));
                 }
                 _ => {}
             }

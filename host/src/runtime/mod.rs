@@ -23,7 +23,7 @@ pub mod hooks;
 mod plugin;
 
 pub use bindings::v0_1_0::VERSION as WIT_VERSION;
-pub use call::{CallRecord, LogLine};
+pub use call::{CallRecord, LogLine, Phase};
 pub use error::{HookError, LoadError};
 pub use hooks::{Hook, HookKind};
 pub use plugin::{Plugin, PluginHash};
@@ -46,6 +46,26 @@ pub mod types {
     pub use super::bindings::v0_1_0::pactum::policy::types::{
         Certification, Context, Money, Param, ParamValue, Partner, PartnerKind, PolicyError, Tier,
     };
+}
+
+/// The JSON object a hook's `context.params` carries (see `wit/types.wit`):
+/// each parameter under its name, with its value written as in `policy.toml`
+/// (`1500`, `"emea"`, `["US","CA"]`, `true`, `{"amount":500,"currency":"USD"}`).
+/// Encode once per program, not per call.
+pub fn encode_params(params: &[types::Param]) -> String {
+    use serde_json::{Value, json};
+    let mut map = serde_json::Map::new();
+    for p in params {
+        let value = match &p.value {
+            types::ParamValue::Integer(i) => json!(i),
+            types::ParamValue::Text(t) => json!(t),
+            types::ParamValue::Texts(t) => json!(t),
+            types::ParamValue::Flag(f) => json!(f),
+            types::ParamValue::Money(m) => json!({ "amount": m.amount, "currency": m.currency }),
+        };
+        map.insert(p.name.clone(), value);
+    }
+    Value::Object(map).to_string()
 }
 
 use serde::{Deserialize, Serialize};
@@ -77,6 +97,9 @@ pub struct RuntimeConfig {
     /// Bytes of each freed linear memory kept resident and reset in place
     /// for the next call, instead of being returned to the kernel.
     pub keep_resident_bytes: usize,
+    /// Reset freed memories by asking the kernel for their dirty pages
+    /// (PAGEMAP_SCAN, Linux 6.7+) instead of resetting every resident byte.
+    pub pagemap_scan: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -87,6 +110,7 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 256 << 20,
             max_component_bytes: 64 << 20,
             keep_resident_bytes: 256 << 10,
+            pagemap_scan: false,
         }
     }
 }
@@ -206,14 +230,17 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .max_core_instances_per_component(32)
         .max_memories_per_component(4)
         .max_tables_per_component(8)
-        // Keep the first pages of a freed slot resident and reset them with
-        // memset (or, where the kernel has PAGEMAP_SCAN, only the dirty
-        // ones): the next call then takes no page faults on them. The
-        // default 256 KiB holds a whole call of an SDK-built plugin: its
-        // 64 KiB stack, data and heap.
+        // Keep the first pages of a freed slot resident and reset them in
+        // place: the next call then takes no page faults on them. An
+        // SDK-built plugin's whole call (16 KiB stack, data, heap) fits in
+        // its one initial 64 KiB page, so the reset is one 64 KiB copy.
         .linear_memory_keep_resident(config.keep_resident_bytes)
         .table_keep_resident(16 << 10)
-        .pagemap_scan(Enabled::Auto);
+        // PAGEMAP_SCAN finds the dirty pages with one ioctl per memory,
+        // which costs more (about 1 µs here) than resetting a small memory
+        // outright; it pays off only for memories much larger than the
+        // pages kept resident (see BENCHMARKS.md).
+        .pagemap_scan(if config.pagemap_scan { Enabled::Auto } else { Enabled::No });
 
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)

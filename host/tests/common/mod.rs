@@ -7,7 +7,7 @@ pub mod app;
 
 use pactum::program::Program;
 use pactum::runtime::types::*;
-use pactum::runtime::{Plugin, Runtime, RuntimeConfig};
+use pactum::runtime::{Plugin, Runtime, RuntimeConfig, encode_params};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -68,7 +68,7 @@ pub fn won_deal(program: &Program, kind: PartnerKind, acv: i64, quarter_to_date:
 /// A commission input for the hostile plugin in `mode`.
 pub fn hostile(mode: &str) -> CommissionInput {
     let mut input = won_deal(&program("acme"), PartnerKind::Referral, 12_000_000, 0);
-    input.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text(mode.into()) }];
+    input.context.params = encode_params(&[Param { name: "mode".into(), value: ParamValue::Text(mode.into()) }]);
     input
 }
 

@@ -45,9 +45,15 @@ impl Bump {
 unsafe impl GlobalAlloc for Bump {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if self.end.get() == 0 {
-            let top = core::arch::wasm32::memory_size(0) * PAGE;
-            self.next.set(top);
-            self.end.set(top);
+            // The heap starts right after the stack and static data, in the
+            // slack of the last initial page, instead of on a fresh page:
+            // a small call then fits in the module's initial memory, which
+            // is all the host has to reset after it.
+            unsafe extern "C" {
+                static __heap_base: u8;
+            }
+            self.next.set(&raw const __heap_base as usize);
+            self.end.set(core::arch::wasm32::memory_size(0) * PAGE);
         }
         let start = (self.next.get() + layout.align() - 1) & !(layout.align() - 1);
         let Some(stop) = start.checked_add(layout.size()) else {

@@ -4,25 +4,46 @@
 //! parameter is a [`PolicyError`] with code `bad-param` naming it, which the
 //! host records and answers with the workflow's fallback.
 
+use crate::params::{self, Value};
 use crate::types::{Context, Money, ParamValue, PolicyError, Tier};
 
 impl Context {
-    /// The raw value of parameter `name`, if the company declares it.
-    pub fn param(&self, name: &str) -> Option<&ParamValue> {
-        self.params.iter().find(|p| p.name == name).map(|p| &p.value)
+    /// The value of parameter `name`, `Ok(None)` if the company does not set
+    /// it, or a `bad-param` error if the parameters cannot be read.
+    fn lookup(&self, name: &str) -> Result<Option<Value<'_>>, PolicyError> {
+        params::lookup(&self.params, name).map_err(|params::Malformed(at)| {
+            PolicyError::new(
+                "bad-param",
+                format!("the parameters are not a JSON object (at byte {at}) looking for `{name}`"),
+            )
+        })
+    }
+
+    /// The typed value of parameter `name`, if the company declares it.
+    pub fn param(&self, name: &str) -> Option<ParamValue> {
+        self.lookup(name).ok().flatten().and_then(|v| v.to_param_value())
+    }
+
+    /// Whether the company sets parameter `name`.
+    pub fn has(&self, name: &str) -> bool {
+        matches!(self.lookup(name), Ok(Some(_)))
     }
 
     /// Integer parameter `name`.
     pub fn integer(&self, name: &str) -> Result<i64, PolicyError> {
-        match self.param(name) {
-            Some(ParamValue::Integer(v)) => Ok(*v),
+        match self.lookup(name)? {
+            Some(Value::Integer(v)) => Ok(v),
             other => Err(bad_param(name, "an integer", other)),
         }
     }
 
     /// Integer parameter `name`, or `default` when the company does not set it.
     pub fn integer_or(&self, name: &str, default: i64) -> Result<i64, PolicyError> {
-        if self.param(name).is_none() { Ok(default) } else { self.integer(name) }
+        match self.lookup(name)? {
+            None => Ok(default),
+            Some(Value::Integer(v)) => Ok(v),
+            other => Err(bad_param(name, "an integer", other)),
+        }
     }
 
     /// Rate parameter `name` in basis points, 0 to 10 000 (100 %).
@@ -35,47 +56,48 @@ impl Context {
 
     /// Money parameter `name`.
     pub fn money(&self, name: &str) -> Result<Money, PolicyError> {
-        match self.param(name) {
-            Some(ParamValue::Money(m)) => Ok(m.clone()),
+        match self.lookup(name)? {
+            Some(Value::Money(amount, currency)) => Ok(Money::new(amount, currency)),
             other => Err(bad_param(name, "an amount of money", other)),
         }
     }
 
     /// Text parameter `name`.
     pub fn text(&self, name: &str) -> Result<&str, PolicyError> {
-        match self.param(name) {
-            Some(ParamValue::Text(t)) => Ok(t),
+        match self.lookup(name)? {
+            Some(Value::Text(t)) => Ok(t),
             other => Err(bad_param(name, "a text", other)),
         }
     }
 
     /// List-of-texts parameter `name`; an absent parameter is an empty list.
-    pub fn texts(&self, name: &str) -> Result<&[String], PolicyError> {
-        match self.param(name) {
-            None => Ok(&[]),
-            Some(ParamValue::Texts(t)) => Ok(t),
+    pub fn texts(&self, name: &str) -> Result<Vec<&str>, PolicyError> {
+        match self.lookup(name)? {
+            None => Ok(Vec::new()),
+            Some(Value::Texts(t)) => Ok(t),
             other => Err(bad_param(name, "a list of texts", other)),
         }
     }
 
     /// Yes/no parameter `name`, or `default` when the company does not set it.
     pub fn flag_or(&self, name: &str, default: bool) -> Result<bool, PolicyError> {
-        match self.param(name) {
+        match self.lookup(name)? {
             None => Ok(default),
-            Some(ParamValue::Flag(f)) => Ok(*f),
+            Some(Value::Flag(f)) => Ok(f),
             other => Err(bad_param(name, "true or false", other)),
         }
     }
 }
 
-fn bad_param(name: &str, wanted: &str, got: Option<&ParamValue>) -> PolicyError {
+fn bad_param(name: &str, wanted: &str, got: Option<Value<'_>>) -> PolicyError {
     let got = match got {
         None => "nothing (the company does not set it)".to_string(),
-        Some(ParamValue::Integer(v)) => format!("the integer {v}"),
-        Some(ParamValue::Text(t)) => format!("the text {t:?}"),
-        Some(ParamValue::Texts(_)) => "a list of texts".to_string(),
-        Some(ParamValue::Flag(f)) => format!("the flag {f}"),
-        Some(ParamValue::Money(m)) => format!("the amount {m}"),
+        Some(Value::Integer(v)) => format!("the integer {v}"),
+        Some(Value::Text(t)) => format!("the text {t:?}"),
+        Some(Value::Texts(_)) => "a list of texts".to_string(),
+        Some(Value::Flag(f)) => format!("the flag {f}"),
+        Some(Value::Money(amount, currency)) => format!("the amount {}", Money::new(amount, currency)),
+        Some(Value::Other(what)) => what.to_string(),
     };
     PolicyError::new("bad-param", format!("parameter `{name}` must be {wanted}, got {got}"))
 }

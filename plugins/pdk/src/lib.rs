@@ -49,6 +49,7 @@ pub mod clawback;
 mod context;
 pub mod log;
 pub mod money;
+mod params;
 pub mod testing;
 pub mod time;
 

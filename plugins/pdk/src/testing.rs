@@ -4,31 +4,49 @@
 //! here and assert on the decision. The same input, serialized by the host,
 //! is what the Wasm build receives.
 
-use crate::types::{Context, Money, Param, ParamValue, Partner, PartnerKind, Tier};
+use crate::types::{Context, Money, ParamValue, Partner, PartnerKind, Tier};
 
 /// A context for company `company` at `event_time` with no parameters.
 pub fn context(company: &str, event_time: i64) -> Context {
-    Context { company: company.to_string(), event_time, params: Vec::new() }
+    Context { company: company.to_string(), event_time, params: String::new() }
 }
 
 impl Context {
-    /// Adds an integer parameter (builder style, for tests).
-    pub fn with_integer(mut self, name: &str, value: i64) -> Context {
-        self.params.push(Param { name: name.to_string(), value: ParamValue::Integer(value) });
+    /// Sets parameter `name` (replacing any value it had), re-encoding the
+    /// context's JSON parameters.
+    pub fn set_param(&mut self, name: &str, value: ParamValue) {
+        self.params = crate::params::set(&self.params, name, &value);
+    }
+
+    /// Adds a parameter (builder style, for tests).
+    pub fn with_param(mut self, name: &str, value: ParamValue) -> Context {
+        self.set_param(name, value);
         self
+    }
+
+    /// Adds an integer parameter (builder style, for tests).
+    pub fn with_integer(self, name: &str, value: i64) -> Context {
+        self.with_param(name, ParamValue::Integer(value))
     }
 
     /// Adds a money parameter (builder style, for tests).
-    pub fn with_money(mut self, name: &str, amount: i64, currency: &str) -> Context {
-        self.params.push(Param { name: name.to_string(), value: ParamValue::Money(Money::new(amount, currency)) });
-        self
+    pub fn with_money(self, name: &str, amount: i64, currency: &str) -> Context {
+        self.with_param(name, ParamValue::Money(Money::new(amount, currency)))
+    }
+
+    /// Adds a text parameter (builder style, for tests).
+    pub fn with_text(self, name: &str, value: &str) -> Context {
+        self.with_param(name, ParamValue::Text(value.to_string()))
     }
 
     /// Adds a list-of-texts parameter (builder style, for tests).
-    pub fn with_texts(mut self, name: &str, values: &[&str]) -> Context {
-        let values = values.iter().map(|v| v.to_string()).collect();
-        self.params.push(Param { name: name.to_string(), value: ParamValue::Texts(values) });
-        self
+    pub fn with_texts(self, name: &str, values: &[&str]) -> Context {
+        self.with_param(name, ParamValue::Texts(values.iter().map(|v| v.to_string()).collect()))
+    }
+
+    /// Adds a yes/no parameter (builder style, for tests).
+    pub fn with_flag(self, name: &str, value: bool) -> Context {
+        self.with_param(name, ParamValue::Flag(value))
     }
 }
 

@@ -63,7 +63,7 @@ impl Approval for Stock {
                 None => misses.push("employee count is unknown".to_string()),
             }
         }
-        if ctx.param("icp-min-deal").is_some() {
+        if ctx.has("icp-min-deal") {
             let min = ctx.money("icp-min-deal")?;
             if min.currency == reg.amount.currency && reg.amount.amount < min.amount {
                 misses.push(format!("deal size {} is below the minimum of {min}", reg.amount));

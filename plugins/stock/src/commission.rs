@@ -43,7 +43,7 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
         (PartnerKind::Referral, DealSource::PartnerInfluenced) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
         (PartnerKind::Reseller, _) => (LineKind::Margin, "reseller-margin-bps", "reseller margin off list"),
         (PartnerKind::Technology, _) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
-        (PartnerKind::Strategic, _) if ctx.param("strategic-rate-bps").is_some() => {
+        (PartnerKind::Strategic, _) if ctx.has("strategic-rate-bps") => {
             (LineKind::Fee, "strategic-rate-bps", "strategic alliance fee")
         }
         (PartnerKind::Strategic, _) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),

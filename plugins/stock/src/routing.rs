@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn territory_routing_can_be_turned_off() {
         let mut i = input();
-        i.context.params.push(Param { name: "territory-routing".into(), value: ParamValue::Flag(false) });
+        i.context.set_param("territory-routing", ParamValue::Flag(false));
         assert_eq!(Stock::route(i).unwrap().destination, Destination::Direct);
     }
 }
