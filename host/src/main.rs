@@ -32,6 +32,11 @@ enum Command {
         /// Folder of example companies, one sub-folder with a policy.toml each.
         #[arg(long, env = "PACTUM_POLICIES", default_value = "policies")]
         policies: PathBuf,
+        /// How often to re-check the database for binding changes made by
+        /// other replicas, in case a notification was missed (PostgreSQL)
+        /// or there is none (SQLite), milliseconds.
+        #[arg(long, env = "PACTUM_BINDINGS_RECHECK_MS", default_value_t = 5_000)]
+        bindings_recheck_ms: u64,
         #[command(flatten)]
         storage: Storage,
     },
@@ -157,6 +162,18 @@ enum PluginCommand {
         /// Print the report as JSON instead of tables.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Shows how a hook's shadow plugin agrees with the live one (offline,
+    /// on the database): runs, agreement rate, the latest disagreements.
+    ShadowReport {
+        /// The company.
+        #[arg(long)]
+        tenant: String,
+        /// The hook.
+        #[arg(long)]
+        hook: String,
         #[command(flatten)]
         storage: Storage,
     },
@@ -400,6 +417,35 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Plugin { command: PluginCommand::Backtest { candidate, tenant, hook, from, to, json, storage } } => {
             backtest(&candidate, &tenant, &hook, &from, &to, json, &storage).await?
         }
+        Command::Plugin { command: PluginCommand::ShadowReport { tenant, hook, storage } } => {
+            let hook = pactum::runtime::HookKind::parse(&hook)
+                .ok_or_else(|| format!("--hook {hook:?}: use routing, approval, commission or tier-evaluation"))?;
+            let service = open_service(&storage).await?;
+            // An operator's tool on the database: it acts as the company's admin.
+            let caller = pactum::service::Caller {
+                tenant: tenant.clone(),
+                role: "admin".into(),
+                partner: None,
+                key: "cli".into(),
+            };
+            service.tenant(&tenant)?;
+            let report = service.shadow_report(&caller, hook).await?;
+            match &report.plugin {
+                None => println!("no shadow runs for {tenant}'s {hook} hook"),
+                Some(plugin) => {
+                    println!(
+                        "shadow {plugin} on {tenant}'s {hook} hook: {} of {} live decisions agreed ({}.{:02} %)",
+                        report.agreed,
+                        report.runs,
+                        report.agreement_bps / 100,
+                        report.agreement_bps % 100
+                    );
+                    for d in &report.differences {
+                        println!("decision {}: live {} | shadow {}", d.decision_id, d.live, d.shadow);
+                    }
+                }
+            }
+        }
         Command::Plugin { command: PluginCommand::Test { file, fixtures, policy, cache_dir } } => {
             test_plugin(&file, &fixtures, policy, cache_dir)?
         }
@@ -423,7 +469,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             // The URL may carry a password: log the backend only.
             tracing::info!(backend = db.kind(), "database migrated");
         }
-        Command::Serve { listen, policies, storage } => {
+        Command::Serve { listen, policies, bindings_recheck_ms, storage } => {
             let empty = Db::open(&storage.database_url).await?.is_empty().await?;
             let service = open_service(&storage).await?;
             if empty {
@@ -453,8 +499,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             });
             // Background job: follow binding changes made by other replicas
-            // (PostgreSQL LISTEN, re-checked every 5 s) or the CLI.
-            let _watcher = service.watch_bindings(std::time::Duration::from_secs(5));
+            // (PostgreSQL LISTEN, re-checked every --bindings-recheck-ms) or the CLI.
+            let _watcher = service.watch_bindings(std::time::Duration::from_millis(bindings_recheck_ms.max(10)));
             // Background job: deliver due notifications to tenants' webhooks.
             let courier = service.clone();
             tokio::spawn(async move {

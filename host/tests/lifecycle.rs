@@ -410,6 +410,15 @@ async fn a_shadow_is_recorded_and_compared_never_acted_on() {
     let difference = &report["differences"][0];
     assert_eq!(difference["live"]["ok"]["lines"][0]["amount"]["amount"], 120_000);
     assert_eq!(difference["shadow"]["ok"]["lines"][0]["amount"]["amount"], 150_000);
+    // The same from the command line, on the database.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .args(["plugin", "shadow-report", "--tenant", "northwind", "--hook", "commission"])
+        .args(["--database-url", &app.database_url])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("0 of 3 live decisions agreed (0.00 %)"), "{stdout}");
 
     // The live plugin as its own shadow agrees every time.
     app.send("PUT", "/v1/shadows/commission", Some(&admin), Some(json!({ "plugin": northwind }))).await;

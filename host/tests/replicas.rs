@@ -73,3 +73,86 @@ async fn an_activation_reaches_every_replica() {
     // Nothing changed: a re-check changes nothing.
     assert_eq!(other.refresh().await.unwrap(), 0);
 }
+
+/// A `pactum serve` process, killed when dropped.
+struct Serve {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `pactum serve` on `database_url`; waits until it answers.
+async fn serve(database_url: &str, recheck_ms: u64, dir: &std::path::Path) -> (Serve, String) {
+    let port = free_port();
+    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let out = dir.join(format!("serve-{port}.out"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+        .arg("--policies")
+        .arg(&policies)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .args(["--bindings-recheck-ms", &recheck_ms.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Serve { child, base: format!("http://127.0.0.1:{port}") };
+    let client = pactum::client::ApiClient::new(&server.base, "probe").unwrap();
+    for _ in 0..300 {
+        if client.send("GET", "/healthz", "application/json", Vec::new()).await.is_ok() {
+            return (server, std::fs::read_to_string(&out).unwrap_or_default());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("pactum serve did not start");
+}
+
+async fn live_commission(base: &str, key: &str) -> String {
+    let client = pactum::client::ApiClient::new(base, key).unwrap();
+    let (_, program) = client.send("GET", "/v1/program", "application/json", Vec::new()).await.unwrap();
+    program["plugins"]["commission"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_serve_processes_on_one_database_and_a_third_started_later() {
+    let db = common::app::TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let postgres = db.url.starts_with("postgres");
+    // On PostgreSQL only the notification can be fast enough: its re-check
+    // is a minute. SQLite has no notification: it re-checks often.
+    let recheck = if postgres { 60_000 } else { 200 };
+    let (first, printed) = serve(&db.url, recheck, dir.path()).await;
+    let key = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("northwind").map(|k| k.trim().to_string()))
+        .unwrap_or_else(|| panic!("no key printed: {printed}"));
+    let (second, _) = serve(&db.url, recheck, dir.path()).await;
+    let (northwind, stock) = (sha256(NORTHWIND_BYTES), sha256(STOCK_BYTES));
+    assert_eq!(live_commission(&second.base, &key).await, northwind);
+
+    let client = pactum::client::ApiClient::new(&first.base, &key).unwrap();
+    let body = json!({ "plugin": stock, "reason": "replicas", "override_fixtures": true }).to_string();
+    let started = Instant::now();
+    let (status, change) =
+        client.send("PUT", "/v1/bindings/commission", "application/json", body.into_bytes()).await.unwrap();
+    assert_eq!(status, 200, "{change}");
+    while live_commission(&second.base, &key).await != stock {
+        assert!(started.elapsed() < Duration::from_secs(1), "the second process still serves the old plugin");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("second pactum serve follows in {:?}", started.elapsed());
+    let (third, _) = serve(&db.url, recheck, dir.path()).await;
+    assert_eq!(live_commission(&third.base, &key).await, stock);
+    drop((first, second, third));
+}
