@@ -1,0 +1,212 @@
+//! Issue 4's side-by-side benchmark: `cargo bench -p pactum-compare`.
+//!
+//! 1. Generates the 1,000 deals and 1,000 leads, sets every engine up, and
+//!    checks each engine agrees with native Rust on all of them (a
+//!    disagreement aborts the run).
+//! 2. Times every decision, one thread: rounds over the 2,000 inputs, the
+//!    engines interleaved within each round so machine noise hits them alike.
+//!    Per engine and rule: median, p99, decisions per second on one core
+//!    (1 / mean), ratio to native (median).
+//! 3. Cold start and memory, each engine in a fresh child process (this
+//!    binary re-run with `--child <engine>`, several times, medians): cold
+//!    start is from source or bytes to the first commission decision;
+//!    memory is the child's peak RSS growth over setup plus 1,000 commission
+//!    and 1,000 routing decisions.
+//!
+//! `COMPARE_ROUNDS` (default 10) sets the rounds, `COMPARE_CHILD_RUNS`
+//! (default 5) the child processes per engine.
+
+use pactum::runtime::{Limits, RuntimeConfig};
+use pactum_compare::data::{self, CASES};
+use pactum_compare::{ENGINE_NAMES, Engine, PactumEngine, all_engines, engine_by_name};
+use std::hint::black_box;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const PACTUM_CACHED: &str = "Pactum (compiled cache)";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(&args[i + 1], args.get(i + 2).map(String::as_str));
+        return;
+    }
+
+    let acme = data::acme();
+    let deals = data::deals(&acme);
+    let leads = data::leads(&acme);
+    let mut engines = all_engines().expect("engines set up");
+
+    // 1. Same answers, checked before anything is timed.
+    let mut native = pactum_compare::Native;
+    let want_c: Vec<_> = deals.iter().map(|d| native.commission(d).unwrap()).collect();
+    let want_r: Vec<_> = leads.iter().map(|l| native.route(l).unwrap()).collect();
+    for engine in &mut engines {
+        for (d, want) in deals.iter().zip(&want_c) {
+            assert_eq!(&engine.commission(d).unwrap(), want, "{} on deal {}", engine.name(), d.deal.id);
+        }
+        for (l, want) in leads.iter().zip(&want_r) {
+            assert_eq!(&engine.route(l).unwrap(), want, "{} on lead {}", engine.name(), l.lead.id);
+        }
+    }
+    println!(
+        "All {} engines agree with native Rust on {CASES} deals and {CASES} leads ({} commission lines, {} routed to partners).\n",
+        engines.len(),
+        want_c.iter().map(Vec::len).sum::<usize>(),
+        want_r.iter().filter(|r| r.is_some()).count()
+    );
+
+    // 2. Per-decision timing, engines interleaved in rounds.
+    let rounds = env_usize("COMPARE_ROUNDS", 10);
+    let mut samples: Vec<[Vec<Duration>; 2]> = engines.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    for round in 0..=rounds {
+        for (engine, s) in engines.iter_mut().zip(&mut samples) {
+            for d in &deals {
+                let t = Instant::now();
+                black_box(engine.commission(black_box(d)).unwrap());
+                let e = t.elapsed();
+                if round > 0 {
+                    s[0].push(e); // round 0 warms up
+                }
+            }
+            for l in &leads {
+                let t = Instant::now();
+                black_box(engine.route(black_box(l)).unwrap());
+                let e = t.elapsed();
+                if round > 0 {
+                    s[1].push(e);
+                }
+            }
+        }
+    }
+    let stats: Vec<[Stats; 2]> = samples.into_iter().map(|[c, r]| [Stats::of(c), Stats::of(r)]).collect();
+
+    // 3. Cold start and memory in fresh processes.
+    let runs = env_usize("COMPARE_CHILD_RUNS", 5);
+    let cache = std::env::temp_dir().join(format!("pactum-compare-cache-{}", std::process::id()));
+    let mut children: Vec<(String, Duration, u64)> = Vec::new();
+    let mut names: Vec<&str> = ENGINE_NAMES.to_vec();
+    names.insert(2, PACTUM_CACHED);
+    for name in names {
+        if name == PACTUM_CACHED {
+            // Fill the cache once, as the first start of a service would.
+            run_child(name, Some(&cache));
+        }
+        let mut cold = Vec::new();
+        let mut mem = Vec::new();
+        for _ in 0..runs {
+            let (c, m) = run_child(name, (name == PACTUM_CACHED).then_some(&cache));
+            cold.push(c);
+            mem.push(m);
+        }
+        cold.sort();
+        mem.sort();
+        children.push((name.to_string(), cold[cold.len() / 2], mem[mem.len() / 2]));
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+
+    println!(
+        "Per decision, one thread, {rounds} rounds x {CASES} inputs per rule (median, p99; decisions/s = 1/mean; x native = median ratio):\n"
+    );
+    println!(
+        "| engine | commission median | p99 | decisions/s | x native | routing median | p99 | decisions/s | x native |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let native = &stats[0];
+    for (engine, s) in engines.iter().zip(&stats) {
+        let cells = |i: usize| {
+            format!(
+                "{} | {} | {:.0} | {:.1}x",
+                us(s[i].median),
+                us(s[i].p99),
+                1.0 / s[i].mean.as_secs_f64(),
+                s[i].median.as_secs_f64() / native[i].median.as_secs_f64()
+            )
+        };
+        println!("| {} | {} | {} |", engine.name(), cells(0), cells(1));
+    }
+    println!(
+        "\nCold start (source or bytes to the first decision) and memory (peak RSS growth of a fresh process over setup + 1,000 + 1,000 decisions), median of {runs} processes:\n"
+    );
+    println!("| engine | cold start | memory |");
+    println!("|---|---|---|");
+    for (name, cold, mem) in &children {
+        println!("| {name} | {:.2} ms | {:.1} MiB |", cold.as_secs_f64() * 1e3, *mem as f64 / 1024.0);
+    }
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    mean: Duration,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<Duration>) -> Stats {
+        samples.sort();
+        let n = samples.len();
+        Stats {
+            median: samples[n / 2],
+            p99: samples[(n * 99 / 100).min(n - 1)],
+            mean: samples.iter().sum::<Duration>() / n as u32,
+        }
+    }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.2} µs", d.as_nanos() as f64 / 1_000.0)
+}
+
+fn run_child(name: &str, cache: Option<&std::path::PathBuf>) -> (Duration, u64) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.arg("--child").arg(name);
+    if let Some(dir) = cache {
+        cmd.arg(dir);
+    }
+    let out = cmd.output().expect("child runs");
+    assert!(out.status.success(), "child {name}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let nanos: u64 = parts.next().and_then(|s| s.parse().ok()).expect("cold start");
+    let kib: u64 = parts.next().and_then(|s| s.parse().ok()).expect("memory");
+    (Duration::from_nanos(nanos), kib)
+}
+
+/// `VmRSS` or `VmHWM` of this process, in KiB.
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.trim_start_matches(':').split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// One engine in this fresh process: prints the nanoseconds from nothing to
+/// the first commission decision, and the KiB of peak RSS growth.
+fn child(name: &str, cache: Option<&str>) {
+    let acme = data::acme();
+    let deals = data::deals(&acme);
+    let leads = data::leads(&acme);
+    let before = status_kib("VmRSS");
+    let t = Instant::now();
+    let mut engine: Box<dyn Engine> = if name == PACTUM_CACHED {
+        let config = RuntimeConfig { cache_dir: cache.map(Into::into), ..RuntimeConfig::default() };
+        Box::new(PactumEngine::new(config, Limits::default()).unwrap())
+    } else {
+        engine_by_name(name).unwrap()
+    };
+    black_box(engine.commission(&deals[0]).unwrap());
+    let cold = t.elapsed();
+    for d in &deals {
+        black_box(engine.commission(d).unwrap());
+    }
+    for l in &leads {
+        black_box(engine.route(l).unwrap());
+    }
+    let peak = status_kib("VmHWM");
+    println!("{} {}", cold.as_nanos(), peak.saturating_sub(before));
+}
