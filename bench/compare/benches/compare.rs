@@ -10,11 +10,14 @@
 //! 3. Cold start and memory, each engine in a fresh child process (this
 //!    binary re-run with `--child <engine>`, several times, medians): cold
 //!    start is from source or bytes to the first commission decision;
-//!    memory is the child's peak RSS growth over setup plus 1,000 commission
-//!    and 1,000 routing decisions.
+//!    memory is the child's RSS growth up to there (setup), and how far its
+//!    peak RSS rises above that over 1,000 commission and 1,000 routing
+//!    decisions more (decisions).
 //!
 //! `COMPARE_ROUNDS` (default 10) sets the rounds, `COMPARE_CHILD_RUNS`
-//! (default 5) the child processes per engine.
+//! (default 5) the child processes per engine (0: none), `COMPARE_ONLY` keeps
+//! native Rust and the engines whose name contains it (for profiling one
+//! engine under `perf record`).
 
 use pactum::runtime::{Limits, RuntimeConfig};
 use pactum_compare::data::{self, CASES};
@@ -40,6 +43,9 @@ fn main() {
     let deals = data::deals(&acme);
     let leads = data::leads(&acme);
     let mut engines = all_engines().expect("engines set up");
+    if let Ok(only) = std::env::var("COMPARE_ONLY") {
+        engines.retain(|e| e.name() == "native Rust" || e.name().contains(&only));
+    }
 
     // 1. Same answers, checked before anything is timed.
     let mut native = pactum_compare::Native;
@@ -88,24 +94,31 @@ fn main() {
     // 3. Cold start and memory in fresh processes.
     let runs = env_usize("COMPARE_CHILD_RUNS", 5);
     let cache = std::env::temp_dir().join(format!("pactum-compare-cache-{}", std::process::id()));
-    let mut children: Vec<(String, Duration, u64)> = Vec::new();
+    let mut children: Vec<(String, Duration, u64, u64)> = Vec::new();
     let mut names: Vec<&str> = ENGINE_NAMES.to_vec();
     names.insert(2, PACTUM_CACHED);
+    if runs == 0 {
+        names.clear();
+    }
     for name in names {
         if name == PACTUM_CACHED {
             // Fill the cache once, as the first start of a service would.
             run_child(name, Some(&cache));
         }
         let mut cold = Vec::new();
-        let mut mem = Vec::new();
+        let mut setup = Vec::new();
+        let mut peak = Vec::new();
         for _ in 0..runs {
-            let (c, m) = run_child(name, (name == PACTUM_CACHED).then_some(&cache));
+            let (c, s, p) = run_child(name, (name == PACTUM_CACHED).then_some(&cache));
             cold.push(c);
-            mem.push(m);
+            setup.push(s);
+            peak.push(p);
         }
         cold.sort();
-        mem.sort();
-        children.push((name.to_string(), cold[cold.len() / 2], mem[mem.len() / 2]));
+        setup.sort();
+        peak.sort();
+        let mid = runs / 2;
+        children.push((name.to_string(), cold[mid], setup[mid], peak[mid]));
     }
     let _ = std::fs::remove_dir_all(&cache);
 
@@ -129,13 +142,16 @@ fn main() {
         };
         println!("| {} | {} | {} |", engine.name(), cells(0), cells(1));
     }
+    if children.is_empty() {
+        return;
+    }
     println!(
-        "\nCold start (source or bytes to the first decision) and memory (peak RSS growth of a fresh process over setup + 1,000 + 1,000 decisions), median of {runs} processes:\n"
+        "\nCold start (source or bytes to the first decision) and memory (RSS growth of a fresh process over setup and the first decision; then how far its peak RSS rises above that over 1,000 + 1,000 more decisions), median of {runs} processes:\n"
     );
-    println!("| engine | cold start | memory |");
-    println!("|---|---|---|");
-    for (name, cold, mem) in &children {
-        println!("| {name} | {:.2} ms | {:.1} MiB |", cold.as_secs_f64() * 1e3, *mem as f64 / 1024.0);
+    println!("| engine | cold start | RSS, setup | peak RSS rise, decisions |");
+    println!("|---|---|---|---|");
+    for (name, cold, setup, peak) in &children {
+        println!("| {name} | {:.2} ms | {:.1} MiB | {peak} KiB |", cold.as_secs_f64() * 1e3, *setup as f64 / 1024.0,);
     }
 }
 
@@ -161,7 +177,7 @@ fn us(d: Duration) -> String {
     format!("{:.2} µs", d.as_nanos() as f64 / 1_000.0)
 }
 
-fn run_child(name: &str, cache: Option<&std::path::PathBuf>) -> (Duration, u64) {
+fn run_child(name: &str, cache: Option<&std::path::PathBuf>) -> (Duration, u64, u64) {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.arg("--child").arg(name);
     if let Some(dir) = cache {
@@ -172,8 +188,9 @@ fn run_child(name: &str, cache: Option<&std::path::PathBuf>) -> (Duration, u64) 
     let text = String::from_utf8_lossy(&out.stdout);
     let mut parts = text.split_whitespace();
     let nanos: u64 = parts.next().and_then(|s| s.parse().ok()).expect("cold start");
-    let kib: u64 = parts.next().and_then(|s| s.parse().ok()).expect("memory");
-    (Duration::from_nanos(nanos), kib)
+    let setup: u64 = parts.next().and_then(|s| s.parse().ok()).expect("memory after setup");
+    let peak: u64 = parts.next().and_then(|s| s.parse().ok()).expect("peak memory");
+    (Duration::from_nanos(nanos), setup, peak)
 }
 
 /// `VmRSS` or `VmHWM` of this process, in KiB.
@@ -186,7 +203,9 @@ fn status_kib(field: &str) -> u64 {
 }
 
 /// One engine in this fresh process: prints the nanoseconds from nothing to
-/// the first commission decision, and the KiB of peak RSS growth.
+/// the first commission decision, then the KiB of RSS growth up to there
+/// (setup), and the KiB the peak RSS grew over that during 2,000 more
+/// decisions.
 fn child(name: &str, cache: Option<&str>) {
     let acme = data::acme();
     let deals = data::deals(&acme);
@@ -201,6 +220,11 @@ fn child(name: &str, cache: Option<&str>) {
     };
     black_box(engine.commission(&deals[0]).unwrap());
     let cold = t.elapsed();
+    let after_setup = status_kib("VmRSS");
+    let setup = after_setup.saturating_sub(before);
+    // Reset the peak to the current RSS (Linux: `5` into clear_refs), so
+    // the peak below is that of the decisions, not of compiling.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     for d in &deals {
         black_box(engine.commission(d).unwrap());
     }
@@ -208,5 +232,5 @@ fn child(name: &str, cache: Option<&str>) {
         black_box(engine.route(l).unwrap());
     }
     let peak = status_kib("VmHWM");
-    println!("{} {}", cold.as_nanos(), peak.saturating_sub(before));
+    println!("{} {setup} {}", cold.as_nanos(), peak.saturating_sub(after_setup));
 }
