@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | [`Native`] | `pactum-stock` compiled for the host | the input converted to the rule's types (the cost of a clone) |
 //! | [`PactumEngine`] | the stock Wasm component, `Runtime::call` | fresh store and instance, lowering, validation, audit record |
-//! | [`RegoEngine`] | `policies/stock.rego` on `regorus` | the parsed policy reused; a fresh engine (clone of the prepared one) and a new input document |
+//! | [`RegoEngine`] | `policies/stock.rego` on `regorus` | the parsed, prepared policy reused; a fresh engine (clone of the prepared one), or the one engine reused (labelled), and a new input document |
 //! | [`ExtismEngine`] | `extism-plugin/` (Rust, `extism-pdk`) | JSON in and out; a fresh plugin instance from the compiled module, or one instance reused (labelled) |
 //! | [`RhaiEngine`] | `policies/stock.rhai` on `rhai` | the compiled AST and the engine reused; a fresh scope and a new input map |
 //!
@@ -208,7 +208,7 @@ impl Engine for PactumEngine {
 
 // ----------------------------------------------------------------- regorus
 
-/// `policies/stock.rego` on `regorus`.
+/// `policies/stock.rego` on `regorus`, with a 100 ms execution time limit.
 pub struct RegoEngine {
     prepared: regorus::Engine,
     fresh: bool,
@@ -220,6 +220,12 @@ impl RegoEngine {
     /// can carry over); without, one engine is reused with a new input.
     pub fn new(fresh: bool) -> Result<RegoEngine> {
         let mut engine = regorus::Engine::new();
+        // A wall-clock limit like Pactum's deadline (checked every 100 units
+        // of work: regorus's cooperative timer).
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: std::time::Duration::from_millis(100),
+            check_interval: std::num::NonZeroU32::new(100).unwrap(),
+        });
         engine.add_policy("stock.rego".into(), REGO_POLICY.into())?;
         // Prepare (analysis, scheduling) before the first clone, so clones
         // share a prepared policy. The empty input leaves the rules undefined.
