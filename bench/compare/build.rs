@@ -19,8 +19,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
     println!("cargo:rerun-if-env-changed=PACTUM_WASM_TARGET_DIR");
 
-    // pactum-plugin-artifacts (a dependency, so built first) has installed
-    // the Wasm target if it was missing.
+    ensure_target();
     let target_dir = match env::var("PACTUM_WASM_TARGET_DIR") {
         Ok(dir) => PathBuf::from(dir),
         Err(_) => {
@@ -53,4 +52,22 @@ fn main() {
     let wasm = target_dir.join(TARGET).join("plugin").join(format!("{}.wasm", PACKAGE.replace('-', "_")));
     let dest = out_dir.join("extism_plugin.wasm");
     std::fs::copy(&wasm, &dest).unwrap_or_else(|e| panic!("copying {}: {e}", wasm.display()));
+}
+
+/// Installs the Wasm target through rustup when it is missing, as
+/// `plugins/artifacts/build.rs` does (cargo does not order this script after
+/// that one).
+fn ensure_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().ok().filter(|o| o.status.success());
+    let installed = sysroot.is_some_and(|o| {
+        let root = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        Path::new(&root).join("lib/rustlib").join(TARGET).is_dir()
+    });
+    if installed {
+        return;
+    }
+    println!("cargo:warning=installing the {TARGET} target with rustup (needed to build the Extism plugin)");
+    let added = Command::new("rustup").args(["target", "add", TARGET]).status().is_ok_and(|s| s.success());
+    assert!(added, "the {TARGET} target is missing and rustup could not install it: run `rustup target add {TARGET}`");
 }

@@ -19,9 +19,10 @@
 //! native Rust and the engines whose name contains it (for profiling one
 //! engine under `perf record`).
 
-use pactum::runtime::{Limits, RuntimeConfig};
+use pactum::runtime::RuntimeConfig;
+use pactum::runtime::types::{Param, ParamValue};
 use pactum_compare::data::{self, CASES};
-use pactum_compare::{ENGINE_NAMES, Engine, PactumEngine, all_engines, engine_by_name};
+use pactum_compare::{DEADLINE, ENGINE_NAMES, Engine, PactumEngine, all_engines, engine_by_name, pactum_limits};
 use std::hint::black_box;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -42,7 +43,7 @@ fn main() {
     let acme = data::acme();
     let deals = data::deals(&acme);
     let leads = data::leads(&acme);
-    let mut engines = all_engines().expect("engines set up");
+    let mut engines = all_engines(DEADLINE).expect("engines set up");
     if let Ok(only) = std::env::var("COMPARE_ONLY") {
         engines.retain(|e| e.name() == "native Rust" || e.name().contains(&only));
     }
@@ -90,6 +91,24 @@ fn main() {
         }
     }
     let stats: Vec<[Stats; 2]> = samples.into_iter().map(|[c, r]| [Stats::of(c), Stats::of(r)]).collect();
+
+    // Pactum's fixed cost: the same isolated call with a plugin that does
+    // nothing (the hostile fixture's `count` mode, one parameter).
+    let floor = {
+        let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).expect("hostile fixture");
+        let engine = PactumEngine::with_component(RuntimeConfig::default(), pactum_limits(DEADLINE), &hostile).unwrap();
+        let mut input = deals[0].clone();
+        input.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+        assert!(engine.raw_commission(&input));
+        let mut s = Vec::with_capacity(rounds * CASES);
+        for _ in 0..(rounds + 1) * CASES {
+            let t = Instant::now();
+            black_box(engine.raw_commission(black_box(&input)));
+            s.push(t.elapsed());
+        }
+        Stats::of(s.split_off(CASES))
+    };
+    let stock_hash = PactumEngine::new(RuntimeConfig::default(), pactum_limits(DEADLINE)).unwrap().plugin_hash();
 
     // 3. Cold start and memory in fresh processes.
     let runs = env_usize("COMPARE_CHILD_RUNS", 5);
@@ -142,6 +161,11 @@ fn main() {
         };
         println!("| {} | {} | {} |", engine.name(), cells(0), cells(1));
     }
+    println!(
+        "\nPactum's fixed cost, the same isolated call with a plugin that does nothing: median {}, p99 {}. Stock component sha256 {stock_hash}.",
+        us(floor.median),
+        us(floor.p99)
+    );
     if children.is_empty() {
         return;
     }
@@ -214,9 +238,9 @@ fn child(name: &str, cache: Option<&str>) {
     let t = Instant::now();
     let mut engine: Box<dyn Engine> = if name == PACTUM_CACHED {
         let config = RuntimeConfig { cache_dir: cache.map(Into::into), ..RuntimeConfig::default() };
-        Box::new(PactumEngine::new(config, Limits::default()).unwrap())
+        Box::new(PactumEngine::new(config, pactum_limits(DEADLINE)).unwrap())
     } else {
-        engine_by_name(name).unwrap()
+        engine_by_name(name, DEADLINE).unwrap()
     };
     black_box(engine.commission(&deals[0]).unwrap());
     let cold = t.elapsed();

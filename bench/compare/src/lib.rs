@@ -31,6 +31,7 @@ use pactum::runtime::hooks::{Commission, Routing};
 use pactum::runtime::types::{CommissionInput, Destination, LineKind, RoutingInput};
 use pactum::runtime::{Limits, Plugin, Runtime, RuntimeConfig};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The Extism plugin (`extism-plugin/`), built for `wasm32-unknown-unknown`
 /// by this crate's build script.
@@ -71,18 +72,16 @@ pub trait Engine {
     fn route(&mut self, input: &RoutingInput) -> Result<RoutingAnswer>;
 }
 
+/// The wall-clock limit per decision of the engines that have one
+/// (Pactum's deadline, regorus's execution timer, Extism's timeout): the
+/// service's default, 100 ms. The agreement test uses a longer one, since a
+/// debug build on a loaded machine can stall one decision past 100 ms.
+pub const DEADLINE: Duration = Duration::from_millis(100);
+
 /// Every engine of the comparison, in report order, each set up from source
-/// or bytes.
-pub fn all_engines() -> Result<Vec<Box<dyn Engine>>> {
-    Ok(vec![
-        Box::new(Native),
-        Box::new(PactumEngine::new(RuntimeConfig::default(), Limits::default())?),
-        Box::new(RegoEngine::new(true)?),
-        Box::new(RegoEngine::new(false)?),
-        Box::new(ExtismEngine::new(true)?),
-        Box::new(ExtismEngine::new(false)?),
-        Box::new(RhaiEngine::new()?),
-    ])
+/// or bytes, with `deadline` per decision.
+pub fn all_engines(deadline: Duration) -> Result<Vec<Box<dyn Engine>>> {
+    ENGINE_NAMES.iter().map(|name| engine_by_name(name, deadline)).collect()
 }
 
 /// Names accepted by [`engine_by_name`], as printed by [`Engine::name`].
@@ -96,15 +95,20 @@ pub const ENGINE_NAMES: &[&str] = &[
     "Rhai",
 ];
 
-/// One engine, set up from source or bytes.
-pub fn engine_by_name(name: &str) -> Result<Box<dyn Engine>> {
+/// Pactum's default limits with `deadline`.
+pub fn pactum_limits(deadline: Duration) -> Limits {
+    Limits { deadline_ms: deadline.as_millis() as u64, ..Limits::default() }
+}
+
+/// One engine, set up from source or bytes, with `deadline` per decision.
+pub fn engine_by_name(name: &str, deadline: Duration) -> Result<Box<dyn Engine>> {
     Ok(match name {
         "native Rust" => Box::new(Native),
-        "Pactum (isolated)" => Box::new(PactumEngine::new(RuntimeConfig::default(), Limits::default())?),
-        "regorus (fresh engine)" => Box::new(RegoEngine::new(true)?),
-        "regorus (reused engine)" => Box::new(RegoEngine::new(false)?),
-        "Extism (fresh instance)" => Box::new(ExtismEngine::new(true)?),
-        "Extism (reused instance)" => Box::new(ExtismEngine::new(false)?),
+        "Pactum (isolated)" => Box::new(PactumEngine::new(RuntimeConfig::default(), pactum_limits(deadline))?),
+        "regorus (fresh engine)" => Box::new(RegoEngine::new(true, deadline)?),
+        "regorus (reused engine)" => Box::new(RegoEngine::new(false, deadline)?),
+        "Extism (fresh instance)" => Box::new(ExtismEngine::new(true, deadline)?),
+        "Extism (reused instance)" => Box::new(ExtismEngine::new(false, deadline)?),
         "Rhai" => Box::new(RhaiEngine::new()?),
         other => bail!("no engine named {other:?}"),
     })
@@ -174,11 +178,30 @@ pub struct PactumEngine {
 impl PactumEngine {
     /// A runtime with `config`, the stock component loaded (compiled, or
     /// from the cache if `config` has one), calls under `limits`.
+    ///
+    /// The component's bytes are the ones embedded in this binary
+    /// (`STOCK_BYTES`), so a run measures the plugin it was built with.
     pub fn new(config: RuntimeConfig, limits: Limits) -> Result<PactumEngine> {
+        PactumEngine::with_component(config, limits, pactum_plugin_artifacts::STOCK_BYTES)
+    }
+
+    /// The same with another component (the bench's floor: a plugin that
+    /// does nothing).
+    pub fn with_component(config: RuntimeConfig, limits: Limits, bytes: &[u8]) -> Result<PactumEngine> {
         let runtime = Runtime::new(config).map_err(|e| anyhow!("{e}"))?;
-        let bytes = std::fs::read(pactum_plugin_artifacts::STOCK).context("reading the stock component")?;
-        let plugin = runtime.load(&bytes)?;
+        let plugin = runtime.load(bytes)?;
         Ok(PactumEngine { runtime, plugin, limits })
+    }
+
+    /// The loaded component's sha256, for the record of a run.
+    pub fn plugin_hash(&self) -> String {
+        self.plugin.hash().to_hex()
+    }
+
+    /// One isolated commission call, its result discarded: for measuring
+    /// the runtime's fixed cost with a plugin that does nothing.
+    pub fn raw_commission(&self, input: &CommissionInput) -> bool {
+        self.runtime.call::<Commission>(&self.plugin, &self.limits, input.clone()).result.is_ok()
     }
 }
 
@@ -208,7 +231,7 @@ impl Engine for PactumEngine {
 
 // ----------------------------------------------------------------- regorus
 
-/// `policies/stock.rego` on `regorus`, with a 100 ms execution time limit.
+/// `policies/stock.rego` on `regorus`, with an execution time limit.
 pub struct RegoEngine {
     prepared: regorus::Engine,
     fresh: bool,
@@ -218,12 +241,12 @@ impl RegoEngine {
     /// Parses the policy and prepares the engine once. With `fresh`, each
     /// decision runs on a clone of the prepared engine (no evaluation state
     /// can carry over); without, one engine is reused with a new input.
-    pub fn new(fresh: bool) -> Result<RegoEngine> {
+    pub fn new(fresh: bool, deadline: Duration) -> Result<RegoEngine> {
         let mut engine = regorus::Engine::new();
         // A wall-clock limit like Pactum's deadline (checked every 100 units
         // of work: regorus's cooperative timer).
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-            limit: std::time::Duration::from_millis(100),
+            limit: deadline,
             check_interval: std::num::NonZeroU32::new(100).unwrap(),
         });
         engine.add_policy("stock.rego".into(), REGO_POLICY.into())?;
@@ -282,7 +305,7 @@ impl Engine for RegoEngine {
 // ------------------------------------------------------------------ Extism
 
 /// The Extism plugin (`extism-plugin/`) under the same limits as Pactum's
-/// calls: 16 MiB of memory, 50 M fuel, a 100 ms timeout, no WASI.
+/// calls: 16 MiB of memory, 50 M fuel, the deadline as its timeout, no WASI.
 pub struct ExtismEngine {
     compiled: extism::CompiledPlugin,
     reused: Option<extism::Plugin>,
@@ -292,10 +315,9 @@ impl ExtismEngine {
     /// Compiles the plugin (no on-disk cache). With `fresh`, each decision
     /// instantiates the compiled plugin anew (Pactum's isolation); without,
     /// one instance serves every decision.
-    pub fn new(fresh: bool) -> Result<ExtismEngine> {
-        let manifest = extism::Manifest::new([extism::Wasm::data(EXTISM_PLUGIN)])
-            .with_memory_max(256)
-            .with_timeout(std::time::Duration::from_millis(100));
+    pub fn new(fresh: bool, deadline: Duration) -> Result<ExtismEngine> {
+        let manifest =
+            extism::Manifest::new([extism::Wasm::data(EXTISM_PLUGIN)]).with_memory_max(256).with_timeout(deadline);
         let builder =
             extism::PluginBuilder::new(manifest).with_wasi(false).with_fuel_limit(50_000_000).with_cache_disabled();
         let compiled = extism::CompiledPlugin::new(builder)?;

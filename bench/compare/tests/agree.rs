@@ -4,6 +4,7 @@
 
 use pactum_compare::data::{self, CASES};
 use pactum_compare::{Engine, Native, all_engines};
+use std::time::Duration;
 
 #[test]
 fn all_engines_agree_on_every_deal_and_lead() {
@@ -24,7 +25,9 @@ fn all_engines_agree_on_every_deal_and_lead() {
     assert!(expected_routes.iter().filter(|r| r.is_some()).count() > 300, "partners");
 
     let mut disagreements = Vec::new();
-    for mut engine in all_engines().unwrap() {
+    // Answers, not limits, are under test: a debug build on a loaded machine
+    // can stall one decision past the service's 100 ms deadline.
+    for mut engine in all_engines(Duration::from_secs(10)).unwrap() {
         for (deal, expected) in deals.iter().zip(&expected_lines) {
             match engine.commission(deal) {
                 Ok(got) if &got == expected => {}
