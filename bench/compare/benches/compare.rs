@@ -48,16 +48,20 @@ fn main() {
         engines.retain(|e| e.name() == "native Rust" || e.name().contains(&only));
     }
 
-    // 1. Same answers, checked before anything is timed.
+    // 1. Same answers, checked before anything is timed. A decision that
+    // fails (a deadline hit while the shared machine stalls) is retried
+    // once; an answer that differs aborts the run.
     let mut native = pactum_compare::Native;
     let want_c: Vec<_> = deals.iter().map(|d| native.commission(d).unwrap()).collect();
     let want_r: Vec<_> = leads.iter().map(|l| native.route(l).unwrap()).collect();
     for engine in &mut engines {
         for (d, want) in deals.iter().zip(&want_c) {
-            assert_eq!(&engine.commission(d).unwrap(), want, "{} on deal {}", engine.name(), d.deal.id);
+            let got = engine.commission(d).or_else(|_| engine.commission(d));
+            assert_eq!(&got.unwrap(), want, "{} on deal {}", engine.name(), d.deal.id);
         }
         for (l, want) in leads.iter().zip(&want_r) {
-            assert_eq!(&engine.route(l).unwrap(), want, "{} on lead {}", engine.name(), l.lead.id);
+            let got = engine.route(l).or_else(|_| engine.route(l));
+            assert_eq!(&got.unwrap(), want, "{} on lead {}", engine.name(), l.lead.id);
         }
     }
     println!(
@@ -69,25 +73,35 @@ fn main() {
 
     // 2. Per-decision timing, engines interleaved in rounds.
     let rounds = env_usize("COMPARE_ROUNDS", 10);
+    // A decision that fails (its deadline hit during a stall of the shared
+    // machine) keeps its time as a sample and is counted and reported.
     let mut samples: Vec<[Vec<Duration>; 2]> = engines.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    let mut failed = vec![0usize; engines.len()];
     for round in 0..=rounds {
-        for (engine, s) in engines.iter_mut().zip(&mut samples) {
+        for ((engine, s), failed) in engines.iter_mut().zip(&mut samples).zip(&mut failed) {
             for d in &deals {
                 let t = Instant::now();
-                black_box(engine.commission(black_box(d)).unwrap());
+                let ok = black_box(engine.commission(black_box(d))).is_ok();
                 let e = t.elapsed();
+                *failed += usize::from(!ok);
                 if round > 0 {
                     s[0].push(e); // round 0 warms up
                 }
             }
             for l in &leads {
                 let t = Instant::now();
-                black_box(engine.route(black_box(l)).unwrap());
+                let ok = black_box(engine.route(black_box(l))).is_ok();
                 let e = t.elapsed();
+                *failed += usize::from(!ok);
                 if round > 0 {
                     s[1].push(e);
                 }
             }
+        }
+    }
+    for (engine, failed) in engines.iter().zip(&failed) {
+        if *failed > 0 {
+            println!("{}: {failed} decisions failed during timing (a limit hit), timed all the same", engine.name());
         }
     }
     let stats: Vec<[Stats; 2]> = samples.into_iter().map(|[c, r]| [Stats::of(c), Stats::of(r)]).collect();
@@ -249,11 +263,12 @@ fn child(name: &str, cache: Option<&str>) {
     // Reset the peak to the current RSS (Linux: `5` into clear_refs), so
     // the peak below is that of the decisions, not of compiling.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    // Answers were checked by the parent; a limit hit here changes no memory.
     for d in &deals {
-        black_box(engine.commission(d).unwrap());
+        let _ = black_box(engine.commission(d));
     }
     for l in &leads {
-        black_box(engine.route(l).unwrap());
+        let _ = black_box(engine.route(l));
     }
     let peak = status_kib("VmHWM");
     println!("{} {setup} {}", cold.as_nanos(), peak.saturating_sub(after_setup));
