@@ -20,7 +20,6 @@
 //! engine under `perf record`).
 
 use pactum::runtime::RuntimeConfig;
-use pactum::runtime::types::{Param, ParamValue};
 use pactum_compare::data::{self, CASES};
 use pactum_compare::{DEADLINE, ENGINE_NAMES, Engine, PactumEngine, all_engines, engine_by_name, pactum_limits};
 use std::hint::black_box;
@@ -112,7 +111,7 @@ fn main() {
         let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).expect("hostile fixture");
         let engine = PactumEngine::with_component(RuntimeConfig::default(), pactum_limits(DEADLINE), &hostile).unwrap();
         let mut input = deals[0].clone();
-        input.context.params = vec![Param { name: "mode".into(), value: ParamValue::Text("count".into()) }];
+        input.context.params = r#"{"mode":"count"}"#.into();
         assert!(engine.raw_commission(&input));
         let mut s = Vec::with_capacity(rounds * CASES);
         for _ in 0..(rounds + 1) * CASES {

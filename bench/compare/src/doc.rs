@@ -100,17 +100,35 @@ fn texts<T: Tree>(items: &[String]) -> T {
     T::list(items.iter().map(|s| T::text(s)).collect())
 }
 
+/// The context's parameters (one JSON object, as the component receives
+/// them) as the engine's record. The JSON is parsed once per program (the
+/// host encodes it once per program too); each call builds the engine's
+/// own value from it, as each call lowers it into the component.
 fn params<T: Tree>(context: &Context) -> T {
-    T::record(context.params.iter().map(|p| {
-        let value = match &p.value {
-            ParamValue::Integer(i) => T::int(*i),
-            ParamValue::Text(t) => T::text(t),
-            ParamValue::Texts(t) => texts(t),
-            ParamValue::Flag(f) => T::flag(*f),
-            ParamValue::Money(m) => money(m),
-        };
-        (p.name.as_str(), value)
-    }))
+    thread_local! {
+        static PARSED: std::cell::RefCell<(String, serde_json::Value)> =
+            const { std::cell::RefCell::new((String::new(), serde_json::Value::Null)) };
+    }
+    PARSED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != context.params {
+            let value = serde_json::from_str(&context.params).expect("the host encodes params as a JSON object");
+            *cache = (context.params.clone(), value);
+        }
+        from_json(&cache.1)
+    })
+}
+
+fn from_json<T: Tree>(v: &serde_json::Value) -> T {
+    use serde_json::Value;
+    match v {
+        Value::Null => T::null(),
+        Value::Bool(b) => T::flag(*b),
+        Value::Number(n) => T::int(n.as_i64().expect("parameters are integers")),
+        Value::String(s) => T::text(s),
+        Value::Array(items) => T::list(items.iter().map(from_json).collect()),
+        Value::Object(fields) => T::record(fields.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
+    }
 }
 
 fn partner_kind(kind: PartnerKind) -> &'static str {
@@ -257,24 +275,7 @@ fn n_money(m: &Money) -> native::Money {
 }
 
 fn n_context(c: &Context) -> native::Context {
-    native::Context {
-        company: c.company.clone(),
-        event_time: c.event_time,
-        params: c
-            .params
-            .iter()
-            .map(|p| native::Param {
-                name: p.name.clone(),
-                value: match &p.value {
-                    ParamValue::Integer(i) => native::ParamValue::Integer(*i),
-                    ParamValue::Text(t) => native::ParamValue::Text(t.clone()),
-                    ParamValue::Texts(t) => native::ParamValue::Texts(t.clone()),
-                    ParamValue::Flag(f) => native::ParamValue::Flag(*f),
-                    ParamValue::Money(m) => native::ParamValue::Money(n_money(m)),
-                },
-            })
-            .collect(),
-    }
+    native::Context { company: c.company.clone(), event_time: c.event_time, params: c.params.clone() }
 }
 
 fn n_partner(p: &Partner) -> native::Partner {
