@@ -141,6 +141,34 @@ enum PluginCommand {
         #[arg(long)]
         override_fixtures: bool,
     },
+    /// Makes a published plugin serve a hook on a running server (a
+    /// four-eyes company gets a pending request for a second admin).
+    Activate {
+        /// The published plugin's sha256.
+        plugin: String,
+        /// The hook.
+        #[arg(long)]
+        hook: String,
+        /// Why (kept in the binding history).
+        #[arg(long)]
+        reason: String,
+        /// Activate even if the company's fixtures fail (recorded).
+        #[arg(long)]
+        override_fixtures: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Binds a hook back to its previous plugin on a running server, at once.
+    Rollback {
+        /// The hook.
+        #[arg(long)]
+        hook: String,
+        /// Why (kept in the binding history).
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Replays a company's recorded decisions of a period through a
     /// candidate (a .wasm file, or the sha256 of a stored plugin), offline
     /// on the database, and reports what would change.
@@ -195,6 +223,17 @@ enum PluginCommand {
     },
 }
 
+/// A running server and an admin key of the company.
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// The server.
+    #[arg(long, env = "PACTUM_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// An admin API key of the company.
+    #[arg(long, env = "PACTUM_KEY", hide_env_values = true)]
+    key: String,
+}
+
 #[derive(Subcommand)]
 enum DecisionCommand {
     /// Re-runs a recorded decision's input through the plugin hash it
@@ -228,6 +267,23 @@ fn parse_day(flag: &str, day: &str) -> Result<i64, String> {
         return Err(bad());
     }
     Ok(pactum_pdk::time::days_from_civil(y, m, d))
+}
+
+/// Sends a JSON request to a running server; the answer, or the server's
+/// error message.
+async fn call(
+    server: &ServerArgs,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {
+    use pactum::client::{ApiClient, error_message};
+    let client = ApiClient::new(&server.server, &server.key)?;
+    let (status, answer) = client.send(method, path, "application/json", body.to_string().into_bytes()).await?;
+    if !(200..300).contains(&status) {
+        return Err(format!("refused ({status}): {}", error_message(&answer)).into());
+    }
+    Ok((status, answer))
 }
 
 /// `pactum plugin backtest`.
@@ -416,6 +472,21 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         } => push(&file, &hook, &tenant, name, version, &server, &key, override_fixtures).await?,
         Command::Plugin { command: PluginCommand::Backtest { candidate, tenant, hook, from, to, json, storage } } => {
             backtest(&candidate, &tenant, &hook, &from, &to, json, &storage).await?
+        }
+        Command::Plugin { command: PluginCommand::Activate { plugin, hook, reason, override_fixtures, server } } => {
+            let body =
+                serde_json::json!({ "plugin": plugin, "reason": reason, "override_fixtures": override_fixtures });
+            let (status, answer) = call(&server, "PUT", &format!("/v1/bindings/{hook}"), body).await?;
+            if status == 202 {
+                println!("activation request {} waits for a second admin's approval", answer["id"]);
+            } else {
+                println!("{hook}: {} -> {} (fixtures: {})", answer["from_hash"], answer["to_hash"], answer["fixtures"]);
+            }
+        }
+        Command::Plugin { command: PluginCommand::Rollback { hook, reason, server } } => {
+            let body = serde_json::json!({ "reason": reason });
+            let (_, answer) = call(&server, "POST", &format!("/v1/bindings/{hook}/rollback"), body).await?;
+            println!("{hook}: rolled back {} -> {}", answer["from_hash"], answer["to_hash"]);
         }
         Command::Plugin { command: PluginCommand::ShadowReport { tenant, hook, storage } } => {
             let hook = pactum::runtime::HookKind::parse(&hook)

@@ -244,6 +244,8 @@ pub struct Service {
     pub(crate) tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     /// Serialises binding changes (activations, rollbacks) in this process.
     pub(crate) swap: tokio::sync::Mutex<()>,
+    /// Shadow results on their way to the batch writer.
+    pub(crate) shadow_results: tokio::sync::mpsc::UnboundedSender<crate::store::NewShadowResult>,
 }
 
 /// sha256 of an API key, hex: what the database stores.
@@ -264,6 +266,8 @@ impl Service {
 
     /// Loads every stored tenant and its plugins.
     pub async fn open(db: Db, runtime: Arc<Runtime>, metrics: Arc<Metrics>) -> Result<Service, ServiceError> {
+        let (shadow_results, to_write) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(crate::workflows::lifecycle::shadow_writer(db.clone(), to_write));
         let service = Service {
             db,
             http: crate::notify::http_client(),
@@ -271,6 +275,7 @@ impl Service {
             metrics,
             tenants: RwLock::new(HashMap::new()),
             swap: tokio::sync::Mutex::new(()),
+            shadow_results,
         };
         service.refresh().await?;
         Ok(service)

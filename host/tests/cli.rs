@@ -47,6 +47,26 @@ async fn plugin_push_publishes_to_a_running_server_and_replay_checks_a_decision(
     let (_, plugins) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
     let names: Vec<&str> = plugins["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"northwind_commission"), "{names:?}");
+    // Activate it, then roll back, from the command line.
+    let hash = pactum::runtime::PluginHash::of(&std::fs::read(NORTHWIND).unwrap()).to_hex();
+    let server_args = ["--server", server.as_str(), "--key", admin.as_str()].map(String::from).to_vec();
+    let mut args = ["plugin", "activate", &hash, "--hook", "commission", "--reason", "try Northwind's rule"]
+        .map(String::from)
+        .to_vec();
+    args.extend(server_args.clone());
+    let (ok, out) = run(args.clone()).await.unwrap();
+    assert!(!ok && out.contains("refused (422)") && out.contains("fixtures"), "{out}");
+    args.push("--override-fixtures".into());
+    let (ok, out) = run(args).await.unwrap();
+    assert!(ok && out.contains(&format!("-> \"{hash}\"")), "{out}");
+    let (_, program) = app.send("GET", "/v1/program", Some(&admin), None).await;
+    assert_eq!(program["plugins"]["commission"], hash.as_str());
+    let mut args = ["plugin", "rollback", "--hook", "commission", "--reason", "no"].map(String::from).to_vec();
+    args.extend(server_args);
+    let (ok, out) = run(args).await.unwrap();
+    assert!(ok && out.contains("rolled back"), "{out}");
+    let (_, program) = app.send("GET", "/v1/program", Some(&admin), None).await;
+    assert_ne!(program["plugins"]["commission"], hash.as_str());
     // Not a component: refused with the server's reason.
     let junk = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(junk.path(), b"junk").unwrap();

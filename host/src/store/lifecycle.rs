@@ -376,21 +376,22 @@ impl Db {
 }
 
 /// A shadow run's outcome to record.
-pub struct NewShadowResult<'a> {
+#[derive(Debug, Clone)]
+pub struct NewShadowResult {
     /// The company.
-    pub tenant: &'a str,
+    pub tenant: String,
     /// The hook.
     pub hook: HookKind,
     /// The shadow plugin.
-    pub plugin: &'a str,
+    pub plugin: String,
     /// The live decision it shadowed.
     pub decision_id: i64,
     /// Whether it decided the same, explanations aside.
     pub agree: bool,
     /// The live result, JSON.
-    pub live: &'a serde_json::Value,
+    pub live: serde_json::Value,
     /// The shadow's result, JSON.
-    pub shadow: &'a serde_json::Value,
+    pub shadow: serde_json::Value,
     /// How long the shadow call took.
     pub duration_us: i64,
 }
@@ -448,24 +449,28 @@ impl Db {
         }))
     }
 
-    /// Records a shadow run.
-    pub async fn record_shadow(&self, r: NewShadowResult<'_>) -> Result<(), StoreError> {
+    /// Records shadow runs, many per statement.
+    pub async fn record_shadows(&self, runs: &[NewShadowResult]) -> Result<(), StoreError> {
+        let at = now();
         with_writer!(self, |e| {
-            sqlx::query(
-                "INSERT INTO shadow_results (tenant, hook, plugin_hash, decision_id, agree, live, shadow, duration_us, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(r.tenant)
-            .bind(r.hook.interface())
-            .bind(r.plugin)
-            .bind(r.decision_id)
-            .bind(r.agree)
-            .bind(r.live.to_string())
-            .bind(r.shadow.to_string())
-            .bind(r.duration_us)
-            .bind(now())
-            .execute(e)
-            .await?;
+            for chunk in runs.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO shadow_results (tenant, hook, plugin_hash, decision_id, agree, live, shadow, \
+                     duration_us, created_at) ",
+                );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(&r.tenant)
+                        .push_bind(r.hook.interface())
+                        .push_bind(&r.plugin)
+                        .push_bind(r.decision_id)
+                        .push_bind(r.agree)
+                        .push_bind(r.live.to_string())
+                        .push_bind(r.shadow.to_string())
+                        .push_bind(r.duration_us)
+                        .push_bind(at);
+                });
+                q.build().execute(e).await?;
+            }
         });
         Ok(())
     }

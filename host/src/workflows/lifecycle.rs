@@ -371,37 +371,10 @@ impl Service {
                 }
             };
             let mut plugins = current.as_ref().map(|t| t.plugins.clone()).unwrap_or_default();
-            let mut dirty = current.is_none();
-            for (hook, hash) in bound.remove(&row.slug).unwrap_or_default() {
-                if plugins.get(&hook).is_some_and(|p| p.hash().to_hex() == hash) {
-                    continue;
-                }
-                let wasm = self
-                    .db
-                    .plugin_wasm(&hash)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
-                plugins.insert(hook, self.load(&hash, &wasm)?);
-                dirty = true;
-            }
-            let wanted = shadowed.remove(&row.slug).unwrap_or_default();
             let mut shadows = current.as_ref().map(|t| t.shadows.clone()).unwrap_or_default();
-            if shadows.len() != wanted.len() || shadows.keys().any(|h| !wanted.contains_key(h)) {
-                shadows.retain(|h, _| wanted.contains_key(h));
-                dirty = true;
-            }
-            for (hook, hash) in wanted {
-                if shadows.get(&hook).is_some_and(|p| p.hash().to_hex() == hash) {
-                    continue;
-                }
-                let wasm = self
-                    .db
-                    .plugin_wasm(&hash)
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
-                shadows.insert(hook, self.load(&hash, &wasm)?);
-                dirty = true;
-            }
+            let mut dirty = current.is_none();
+            dirty |= self.sync_plugins(&mut plugins, bound.remove(&row.slug).unwrap_or_default()).await?;
+            dirty |= self.sync_plugins(&mut shadows, shadowed.remove(&row.slug).unwrap_or_default()).await?;
             if dirty {
                 if current.is_some() {
                     tracing::info!(tenant = %row.slug, "bindings changed elsewhere: now serving them");
@@ -410,6 +383,31 @@ impl Service {
                 self.tenants.write().expect("tenants").insert(row.slug.clone(), next);
                 changed += 1;
             }
+        }
+        Ok(changed)
+    }
+
+    /// Makes `have` hold exactly the plugins `want` names (by hash),
+    /// loading the ones it lacks; whether anything changed.
+    async fn sync_plugins(
+        &self,
+        have: &mut BTreeMap<HookKind, Arc<Plugin>>,
+        want: BTreeMap<HookKind, String>,
+    ) -> Result<bool, ServiceError> {
+        let before = have.len();
+        have.retain(|hook, _| want.contains_key(hook));
+        let mut changed = have.len() != before;
+        for (hook, hash) in want {
+            if have.get(&hook).is_some_and(|p| p.hash().to_hex() == hash) {
+                continue;
+            }
+            let wasm = self
+                .db
+                .plugin_wasm(&hash)
+                .await?
+                .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
+            have.insert(hook, self.load(&hash, &wasm)?);
+            changed = true;
         }
         Ok(changed)
     }
@@ -820,6 +818,29 @@ fn replay_one<H: Hook>(
     Ok((recorded.result, runtime.call::<H>(plugin, limits, recorded.input).result_json()))
 }
 
+/// How long the shadow writer gathers results before writing them: one
+/// write per interval at most, whatever the traffic.
+pub const SHADOW_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Writes shadow results in batches. Results still in memory at a crash are
+/// lost: they are observations about a candidate, not events of the
+/// program.
+pub(crate) async fn shadow_writer(
+    db: crate::store::Db,
+    mut results: tokio::sync::mpsc::UnboundedReceiver<crate::store::NewShadowResult>,
+) {
+    while let Some(first) = results.recv().await {
+        tokio::time::sleep(SHADOW_WRITE_INTERVAL).await;
+        let mut batch = vec![first];
+        while let Ok(more) = results.try_recv() {
+            batch.push(more);
+        }
+        if let Err(e) = db.record_shadows(&batch).await {
+            tracing::error!(error = %e, lost = batch.len(), "recording shadow results");
+        }
+    }
+}
+
 /// How a shadow compares with its live plugin.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ShadowReport {
@@ -912,7 +933,7 @@ impl Service {
         live: serde_json::Value,
         decision_id: i64,
     ) {
-        let (runtime, db, limits) = (self.runtime().clone(), self.db.clone(), tenant.program.limits);
+        let (runtime, results, limits) = (self.runtime().clone(), self.shadow_results.clone(), tenant.program.limits);
         let slug = tenant.program.slug.clone();
         tokio::spawn(async move {
             let record = match tokio::task::spawn_blocking(move || runtime.call::<H>(&shadow, &limits, input)).await {
@@ -920,21 +941,18 @@ impl Service {
                 Err(e) => return tracing::error!(error = %e, "shadow call task"),
             };
             let result = record.result_json();
-            let stored = db
-                .record_shadow(crate::store::NewShadowResult {
-                    tenant: &slug,
-                    hook: H::KIND,
-                    plugin: &record.plugin.to_hex(),
-                    decision_id,
-                    agree: substance(&result) == substance(&live),
-                    live: &live,
-                    shadow: &result,
-                    duration_us: record.duration.as_micros() as i64,
-                })
-                .await;
-            if let Err(e) = stored {
-                tracing::error!(error = %e, tenant = %slug, "recording a shadow result");
-            }
+            // Written in batches by the shadow writer, not here: the single
+            // writer of a SQLite database is the live path's too.
+            let _ = results.send(crate::store::NewShadowResult {
+                tenant: slug,
+                hook: H::KIND,
+                plugin: record.plugin.to_hex(),
+                decision_id,
+                agree: substance(&result) == substance(&live),
+                live,
+                shadow: result,
+                duration_us: record.duration.as_micros() as i64,
+            });
         });
     }
 }
