@@ -354,14 +354,20 @@ impl Service {
                 .map_err(|e| ServiceError::BadInput(e.to_string()))?,
             None => Vec::new(),
         };
+        // Per hook for each binding, and per plugin (every hook it is bound
+        // to) for its publication.
         let mut verdicts = BTreeMap::new();
+        let mut by_plugin: BTreeMap<PluginHash, crate::fixtures::FixtureReport> = BTreeMap::new();
         for (&hook, plugin) in &plugins {
             let report = crate::fixtures::run(&self.runtime, plugin, &program, &fixtures, &[hook]);
             if report.failed() > 0 {
                 return Err(ServiceError::FixturesFailed(report));
             }
             verdicts.insert(hook, report.summary());
+            let all = by_plugin.entry(plugin.hash()).or_insert(crate::fixtures::FixtureReport { outcomes: vec![] });
+            all.outcomes.extend(report.outcomes);
         }
+        let published: BTreeMap<PluginHash, String> = by_plugin.into_iter().map(|(h, r)| (h, r.summary())).collect();
 
         let slug = program.slug.clone();
         self.db.create_tenant(&slug, &program.name, &program.currency, program_text).await?;
@@ -379,7 +385,7 @@ impl Service {
                     wit_version: crate::runtime::WIT_VERSION,
                     wasm,
                     by: "tenant-create",
-                    fixtures: &verdicts[hook],
+                    fixtures: &published[&plugin.hash()],
                 })
                 .await?;
             self.db

@@ -50,6 +50,8 @@ async fn refused_publishes_change_nothing() {
     let app = app().await;
     let admin = app.key("acme").to_string();
     let (_, before) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    // The bundled plugin passed every fixture of the hooks it serves.
+    assert_eq!(before["plugins"][0]["fixtures"], "12 of 12 fixtures passed", "{before}");
     let core_module = wat::parse_str("(module (func (export \"f\")))").unwrap();
     for (body, query, status, needle) in [
         (b"not wasm at all".to_vec(), "name=x&version=1", StatusCode::UNPROCESSABLE_ENTITY, "not a WebAssembly file"),
