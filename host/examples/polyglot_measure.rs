@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let limits = Limits { deadline_ms: 1_000, fuel: u64::MAX / 2, ..program.limits };
         let mut totals = Vec::with_capacity(calls);
-        let mut phases: Vec<Vec<Duration>> = vec![Vec::with_capacity(calls); Phase::COUNT];
+        let mut phases: Vec<Vec<Duration>> = (0..Phase::COUNT).map(|_| Vec::with_capacity(calls)).collect();
         for i in 0..calls + calls / 10 {
             let t = Instant::now();
             let (record, split) = runtime.call_phases::<Commission>(&plugin, &limits, inputs[0].clone());
