@@ -4,7 +4,8 @@
 //! explanations included, to compare languages.
 //!
 //! `cargo run --release -p pactum --example polyglot_measure -- [name=file.wasm ...]`
-//! (the Rust stock plugin is always measured as `rust`).
+//! (the Rust stock plugin is measured as `rust` unless `SKIP_RUST=1`;
+//! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1` change the run).
 
 use pactum::fixtures::Fixture;
 use pactum::program::Program;
@@ -28,9 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             serde_json::from_value::<<Commission as pactum::runtime::Hook>::Input>(input).unwrap()
         })
         .collect();
-    let calls: usize = std::env::var("CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let calls: usize = env_or("CALLS", 300);
 
-    let mut plugins = vec![("rust".to_string(), pactum_plugin_artifacts::STOCK_BYTES.to_vec())];
+    let mut plugins = Vec::new();
+    if env_or("SKIP_RUST", 0usize) == 0 {
+        plugins.push(("rust".to_string(), pactum_plugin_artifacts::STOCK_BYTES.to_vec()));
+    }
     for arg in std::env::args().skip(1) {
         let (name, file) = arg.split_once('=').ok_or("arguments are name=file.wasm")?;
         plugins.push((name.to_string(), std::fs::read(file)?));
@@ -38,7 +42,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, bytes) in &plugins {
         println!("== {name}: component {} bytes", bytes.len());
         let cache = tempfile::tempdir()?;
-        let config = RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..RuntimeConfig::default() };
+        // Pool settings to try: `KEEP_RESIDENT=<bytes>`, `PAGEMAP_SCAN=1`.
+        let defaults = RuntimeConfig::default();
+        let config = RuntimeConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            keep_resident_bytes: env_or("KEEP_RESIDENT", defaults.keep_resident_bytes),
+            pagemap_scan: env_or("PAGEMAP_SCAN", 0usize) == 1,
+            ..defaults
+        };
         let t = Instant::now();
         Runtime::new(config.clone())?.load(bytes)?;
         println!("   compile+link (cold, writes cache): {:.2} s", t.elapsed().as_secs_f64());
@@ -113,4 +124,8 @@ fn walk(dir: &Path) -> u64 {
             if p.is_dir() { walk(&p) } else { e.metadata().map(|m| m.len()).unwrap_or(0) }
         })
         .sum()
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }

@@ -14,7 +14,10 @@
 //! the same rule applies to every component.
 
 use super::call::CallState;
-use wasmtime::component::{Component, Linker};
+use super::types::LogLevel;
+use wasmtime::StoreContextMut;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker, Resource, ResourceType};
 
 /// The WASI interfaces (without package version) a component may import,
 /// each satisfied by trapping functions. Only WASI 0.2.x is accepted.
@@ -63,7 +66,16 @@ pub(super) fn linker_with_traps(
 ) -> wasmtime::Result<Linker<CallState>> {
     let mut linker = base.clone();
     let engine = component.engine();
-    for (name, _) in component.component_type().imports(engine) {
+    for (name, item) in component.component_type().imports(engine) {
+        // Every WASI instance that re-exports `output-stream` (streams, cli
+        // stdout/stderr, filesystem, sockets) must be given the same host
+        // type for it, the one the stdout/stderr functions below use.
+        if let ComponentItem::ComponentInstance(instance) = item.ty
+            && is_stubbed(name)
+            && instance.get_export(engine, "output-stream").is_some()
+        {
+            linker.instance(name)?.resource("output-stream", ResourceType::host::<OutputStream>(), |_, _| Ok(()))?;
+        }
         define_deterministic(&mut linker, name)?;
     }
     linker.define_unknown_imports_as_traps(component)?;
@@ -72,7 +84,8 @@ pub(super) fn linker_with_traps(
 
 /// The few functions language runtimes call on every instance, given fixed
 /// answers instead of traps: an empty environment, no arguments, no working
-/// directory. Each is the same on every call, so decisions still replay.
+/// directory, no preopened directories, zero random bytes, clocks at 0.
+/// Each is the same on every call, so decisions still replay.
 fn define_deterministic(linker: &mut Linker<CallState>, import: &str) -> wasmtime::Result<()> {
     let Some((iface, version)) = import.split_once('@') else {
         return Ok(());
@@ -108,6 +121,45 @@ fn define_deterministic(linker: &mut Linker<CallState>, import: &str) -> wasmtim
             clock.func_wrap("now", |_, (): ()| Ok((0u64,)))?;
             clock.func_wrap("resolution", |_, (): ()| Ok((1u64,)))?;
         }
+        // No directories: a file lookup fails (ENOENT) instead of trapping.
+        // CPython looks for source files while formatting a traceback.
+        "wasi:filesystem/preopens" => {
+            // `descriptor` is defined by `define_unknown_imports_as_traps`
+            // as the host resource type of `()`.
+            linker.instance(import)?.func_wrap("get-directories", |_, (): ()| {
+                Ok((Vec::<(wasmtime::component::Resource<()>, String)>::new(),))
+            })?;
+        }
+        // stdout and stderr: what the plugin writes goes to the call's log
+        // (stdout at `info`, stderr at `error`, so an uncaught exception's
+        // last line becomes the trap's message).
+        "wasi:io/streams" => {
+            let mut streams = linker.instance(import)?;
+            streams.func_wrap("[method]output-stream.check-write", |_, (_,): (Resource<OutputStream>,)| {
+                Ok((Ok::<u64, StreamError>(4096),))
+            })?;
+            for name in ["[method]output-stream.write", "[method]output-stream.blocking-write-and-flush"] {
+                streams.func_wrap(
+                    name,
+                    |mut store: StoreContextMut<'_, CallState>, (stream, bytes): (Resource<OutputStream>, Vec<u8>)| {
+                        let level = if stream.rep() == STDERR { LogLevel::Error } else { LogLevel::Info };
+                        store.data_mut().log_text(level, &bytes);
+                        Ok((Ok::<(), StreamError>(()),))
+                    },
+                )?;
+            }
+            for name in ["[method]output-stream.flush", "[method]output-stream.blocking-flush"] {
+                streams.func_wrap(name, |_, (_,): (Resource<OutputStream>,)| Ok((Ok::<(), StreamError>(()),)))?;
+            }
+        }
+        "wasi:cli/stdout" => {
+            let mut cli = linker.instance(import)?;
+            cli.func_wrap("get-stdout", |_, (): ()| Ok((Resource::<OutputStream>::new_own(STDOUT),)))?;
+        }
+        "wasi:cli/stderr" => {
+            let mut cli = linker.instance(import)?;
+            cli.func_wrap("get-stderr", |_, (): ()| Ok((Resource::<OutputStream>::new_own(STDERR),)))?;
+        }
         _ => {}
     }
     if iface == "wasi:cli/environment" {
@@ -133,4 +185,21 @@ fn fixed_bytes(len: u64) -> wasmtime::Result<Vec<u8>> {
 struct Datetime {
     seconds: u64,
     nanoseconds: u32,
+}
+
+/// `wasi:io/streams.output-stream`, as the host sees it: stdout or stderr
+/// (the resource's rep).
+struct OutputStream;
+const STDOUT: u32 = 1;
+const STDERR: u32 = 2;
+
+/// `wasi:io/streams.stream-error`; never returned (writes always succeed),
+/// but part of the functions' types. `error` is the trap-only `()` resource.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lower, wasmtime::component::Lift)]
+#[component(variant)]
+enum StreamError {
+    #[component(name = "last-operation-failed")]
+    LastOperationFailed(Resource<()>),
+    #[component(name = "closed")]
+    Closed,
 }
