@@ -5,7 +5,9 @@
 //!
 //! `cargo run --release -p pactum --example polyglot_measure -- [name=file.wasm ...]`
 //! (the Rust stock plugin is measured as `rust` unless `SKIP_RUST=1`;
-//! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1` change the run).
+//! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1` change the run; `POLICY=<dir>`
+//! `ONLY_RESULTS=1` runs the first fixture under another company's params
+//! and prints its result and log).
 
 use pactum::fixtures::Fixture;
 use pactum::program::Program;
@@ -16,7 +18,9 @@ use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let program = Program::load(&root.join("policies/acme"))?;
+    // `POLICY=<company dir>`: its params and limits instead of Acme's.
+    let company = std::env::var_os("POLICY").map(std::path::PathBuf::from).unwrap_or(root.join("policies/acme"));
+    let program = Program::load(&company)?;
     let fixtures: Vec<Fixture> = Fixture::load_dir(&root.join("policies/acme/fixtures"))?
         .into_iter()
         .filter(|f| f.name.starts_with("commission/"))
@@ -79,6 +83,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (f, input) in fixtures.iter().zip(&inputs) {
             let record = runtime.call::<Commission>(&plugin, &program.limits, input.clone());
             println!("   {}: fuel {} -> {}", f.name, record.fuel_used, record.result_json());
+            for line in &record.logs {
+                println!("     log {:?}: {}", line.level, line.message);
+            }
+            if std::env::var_os("ONLY_RESULTS").is_some() {
+                return Ok(());
+            }
         }
         let limits = Limits { deadline_ms: 1_000, fuel: u64::MAX / 2, ..program.limits };
         let mut totals = Vec::with_capacity(calls);
