@@ -185,10 +185,18 @@ fn bad_components_are_refused_with_a_clear_message() {
         "the component exports `pactum:policy/commission@0.9.0`, but this host supports pactum:policy@0.1.0"
     );
 
-    let clock = wat::parse_str(r#"(component (import "wasi:clocks/wall-clock@0.2.0" (instance)))"#).unwrap();
-    let err = load_err(&clock);
-    assert_eq!(err, LoadError::ForbiddenImport { import: "wasi:clocks/wall-clock@0.2.0".into() });
+    let http = wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#).unwrap();
+    let err = load_err(&http);
+    assert_eq!(err, LoadError::ForbiddenImport { import: "wasi:http/outgoing-handler@0.2.0".into() });
     assert!(err.to_string().contains("no clock, randomness, files, network or environment"));
+
+    // WASI 0.2 interfaces that language runtimes link (componentize-py)
+    // pass the import check, satisfied by stubs (runtime::wasi_stubs); a
+    // WASI version other than 0.2 does not.
+    let clock = wat::parse_str(r#"(component (import "wasi:clocks/wall-clock@0.2.9" (instance)))"#).unwrap();
+    assert!(matches!(load_err(&clock), LoadError::NoHook { .. }), "{}", load_err(&clock));
+    let clock3 = wat::parse_str(r#"(component (import "wasi:clocks/wall-clock@0.3.0" (instance)))"#).unwrap();
+    assert_eq!(load_err(&clock3), LoadError::ForbiddenImport { import: "wasi:clocks/wall-clock@0.3.0".into() });
 
     let small = Runtime::new(RuntimeConfig { max_component_bytes: 1_000, ..RuntimeConfig::default() }).unwrap();
     let stock = std::fs::read(STOCK).unwrap();

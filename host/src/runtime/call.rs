@@ -80,6 +80,23 @@ impl host::Host for CallState {
     }
 }
 
+impl CallState {
+    /// Appends text a plugin wrote to stdout or stderr (WASI, see
+    /// `wasi_stubs`) to the call's log, one line per line of text, under
+    /// the same cap as `host.log`.
+    pub(crate) fn log_text(&mut self, level: LogLevel, text: &[u8]) {
+        let text = String::from_utf8_lossy(text);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if self.log_bytes + line.len() > self.log_cap {
+                self.log_dropped += 1;
+                continue;
+            }
+            self.log_bytes += line.len();
+            self.log.push(LogLine { level, message: line.to_string() });
+        }
+    }
+}
+
 impl wit_types::Host for CallState {}
 
 /// At most this many instances, tables and memories per call: a plugin

@@ -21,6 +21,7 @@ mod call;
 mod error;
 pub mod hooks;
 mod plugin;
+mod wasi_stubs;
 
 pub use bindings::v0_1_0::VERSION as WIT_VERSION;
 pub use call::{CallRecord, LogLine, Phase};

@@ -137,12 +137,17 @@ impl Runtime {
 
     fn link(&self, hash: PluginHash, size: usize, component: Component) -> Result<Plugin, LoadError> {
         let ty = component.component_type();
+        let mut wasi = false;
         for (name, _) in ty.imports(&self.engine) {
             let allowed = parse_interface(name)
                 .is_some_and(|(iface, version)| ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION);
-            if !allowed {
+            if allowed {
+                continue;
+            }
+            if !super::wasi_stubs::is_stubbed(name) {
                 return Err(LoadError::ForbiddenImport { import: name.to_string() });
             }
+            wasi = true;
         }
 
         let mut hooks = Vec::new();
@@ -176,10 +181,16 @@ impl Runtime {
         }
         hooks.sort();
 
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
+        let stubbed;
+        let linker = if wasi {
+            stubbed = super::wasi_stubs::linker_with_traps(&self.linker, &component)
+                .map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
+            &stubbed
+        } else {
+            &self.linker
+        };
+        let pre =
+            linker.instantiate_pre(&component).map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
         let mut functions = [None; 4];
         for &hook in &hooks {
             let export = format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION);
