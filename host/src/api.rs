@@ -312,7 +312,7 @@ async fn decide(
         )
     })?;
     let row = service.decide(&caller.tenant, hook, body.event_time.unwrap_or_else(now), body.input).await?;
-    Ok((StatusCode::CREATED, json_body(row)?))
+    Ok((StatusCode::CREATED, to_json(&row)?))
 }
 
 #[derive(Deserialize)]
@@ -343,7 +343,7 @@ async fn get_decision(
         .parse()
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not a decision id")))?;
     let row = service.decision(&caller.tenant, id).await?;
-    json_body(row)
+    to_json(&row)
 }
 
 /// A JSON body whose errors name the field: 400 when it is not JSON, 422
@@ -390,7 +390,7 @@ fn check_limit(limit: Option<i64>) -> Result<i64, ApiError> {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Json<Value>, ApiError> {
-    json_body(value)
+    Ok(Json(serde_json::to_value(value).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }
 
 async fn create_partner(
@@ -742,7 +742,7 @@ async fn approve_activation(
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not an activation request id"))
     })?;
     let change = service.approve_activation(&caller, id).await?;
-    json_body(change)
+    to_json(&change)
 }
 
 /// `POST /v1/bindings/{hook}/rollback`.
@@ -762,7 +762,7 @@ async fn rollback(
 ) -> Result<Json<Value>, ApiError> {
     let hook = parse_hook(&hook)?;
     let change = service.rollback(&caller, hook, &body.reason).await?;
-    json_body(change)
+    to_json(&change)
 }
 
 async fn replay(
@@ -774,7 +774,7 @@ async fn replay(
         .parse()
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not a decision id")))?;
     let replay = service.replay(Some(&caller), id).await?;
-    json_body(replay)
+    to_json(&replay)
 }
 
 /// `POST /v1/backtests`.
@@ -798,7 +798,7 @@ async fn backtest(
 ) -> Result<Json<Value>, ApiError> {
     let hook = parse_hook(&body.hook)?;
     let report = service.backtest_published(&caller, hook, body.from, body.to, &body.plugin).await?;
-    json_body(report)
+    to_json(&report)
 }
 
 /// `PUT /v1/shadows/{hook}`.
@@ -816,7 +816,7 @@ async fn start_shadow(
     Body(body): Body<ShadowBody>,
 ) -> Result<Json<Value>, ApiError> {
     let report = service.start_shadow(&caller, parse_hook(&hook)?, &body.plugin).await?;
-    json_body(report)
+    to_json(&report)
 }
 
 async fn shadow_report(
@@ -825,7 +825,7 @@ async fn shadow_report(
     Path(hook): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let report = service.shadow_report(&caller, parse_hook(&hook)?).await?;
-    json_body(report)
+    to_json(&report)
 }
 
 async fn stop_shadow(
@@ -835,9 +835,4 @@ async fn stop_shadow(
 ) -> Result<StatusCode, ApiError> {
     service.stop_shadow(&caller, parse_hook(&hook)?).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `value` as a JSON response body.
-fn json_body(value: impl serde::Serialize) -> Result<Json<Value>, ApiError> {
-    Ok(Json(serde_json::to_value(value).map_err(|e| ServiceError::Internal(e.to_string()))?))
 }

@@ -222,14 +222,19 @@ impl Service {
                 publication.hooks.join(", ")
             )));
         }
+        let plugin = self.stored_plugin(&publication.name, hash).await?;
+        Ok((publication.name, plugin))
+    }
+
+    /// A stored plugin, loaded (from the compiled cache when this replica
+    /// has seen the hash).
+    async fn stored_plugin(&self, name: &str, hash: &str) -> Result<Arc<Plugin>, ServiceError> {
         let wasm = self
             .db
             .plugin_wasm(hash)
             .await?
-            .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} published but its bytes are missing")))?;
-        // From the compiled cache when this replica has seen the hash.
-        let plugin = self.load(&publication.name, &wasm)?;
-        Ok((publication.name, plugin))
+            .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} is bound or published but not stored")))?;
+        self.load(name, &wasm)
     }
 
     /// Binds `hook` to `plugin`, records the change and tells the other
@@ -401,12 +406,7 @@ impl Service {
             if have.get(&hook).is_some_and(|p| p.hash().to_hex() == hash) {
                 continue;
             }
-            let wasm = self
-                .db
-                .plugin_wasm(&hash)
-                .await?
-                .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} missing")))?;
-            have.insert(hook, self.load(&hash, &wasm)?);
+            have.insert(hook, self.stored_plugin(&hash, &hash).await?);
             changed = true;
         }
         Ok(changed)
@@ -741,15 +741,7 @@ impl Service {
         hash: &str,
     ) -> Result<Backtest, ServiceError> {
         admin_only(caller)?;
-        let publication = self.db.publication(&caller.tenant, hash).await?.ok_or_else(|| {
-            ServiceError::NotFound(format!("no plugin {hash} published by company `{}`", caller.tenant))
-        })?;
-        let wasm = self
-            .db
-            .plugin_wasm(hash)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} published but its bytes are missing")))?;
-        let plugin = self.load(&publication.name, &wasm)?;
+        let (_, plugin) = self.published_plugin(&caller.tenant, hook, hash).await?;
         self.backtest(&caller.tenant, hook, from, to, plugin, &|_, _| {}).await
     }
 }
@@ -868,18 +860,7 @@ impl Service {
         hash: &str,
     ) -> Result<ShadowReport, ServiceError> {
         admin_only(caller)?;
-        let publication = self.db.publication(&caller.tenant, hash).await?.ok_or_else(|| {
-            ServiceError::NotFound(format!("no plugin {hash} published by company `{}`", caller.tenant))
-        })?;
-        if !publication.hooks.iter().any(|h| h == hook.interface()) {
-            return Err(bad(format!("plugin {hash} does not export the {hook} hook")));
-        }
-        let wasm = self
-            .db
-            .plugin_wasm(hash)
-            .await?
-            .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} published but its bytes are missing")))?;
-        let plugin = self.load(&publication.name, &wasm)?;
+        let (_, plugin) = self.published_plugin(&caller.tenant, hook, hash).await?;
         {
             let _one_at_a_time = self.swap.lock().await;
             self.db.set_shadow(&caller.tenant, hook, hash, &caller.key).await?;
