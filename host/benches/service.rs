@@ -5,6 +5,8 @@
 //! 2. Deal registrations and lead routings per second through the service
 //!    (workflow + hook + SQLite), 32 concurrent tasks, in process. The
 //!    HTTP figures with a real load generator come from `bench/load.sh`.
+//!
+//! `PACTUM_BENCH_SKIP_SCORECARD=1` runs part 2 alone.
 
 use pactum::metrics::Metrics;
 use pactum::runtime::types::Money;
@@ -200,6 +202,9 @@ async fn main() {
     })
     .await;
 
+    if std::env::var_os("PACTUM_BENCH_SKIP_SCORECARD").is_some() {
+        return;
+    }
     println!("\nMonthly scorecard, {PARTNERS} partners over {DEALS} deals:");
     seed(&db).await;
     let started = Instant::now();

@@ -242,11 +242,22 @@ pub struct Service {
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
     pub(crate) tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    /// Callers by API key hash, as found in the database. A key's tenant,
+    /// role and partner never change and keys are never deleted, so a hit
+    /// is never stale; unknown keys are not kept (a key created on another
+    /// replica works at once).
+    callers: RwLock<HashMap<String, Caller>>,
+    /// Writes decisions with the records they decide, batched.
+    decided: crate::store::GroupCommit,
     /// Serialises binding changes (activations, rollbacks) in this process.
     pub(crate) swap: tokio::sync::Mutex<()>,
     /// Shadow results on their way to the batch writer.
     pub(crate) shadow_results: tokio::sync::mpsc::UnboundedSender<crate::store::NewShadowResult>,
 }
+
+/// At most this many API keys' callers are kept in memory; past it the
+/// cache starts over.
+const MAX_CACHED_CALLERS: usize = 100_000;
 
 /// sha256 of an API key, hex: what the database stores.
 pub(crate) fn key_hash(key: &str) -> String {
@@ -269,11 +280,13 @@ impl Service {
         let (shadow_results, to_write) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(crate::workflows::lifecycle::shadow_writer(db.clone(), to_write));
         let service = Service {
-            db,
+            db: db.clone(),
             http: crate::notify::http_client(),
             runtime,
             metrics,
             tenants: RwLock::new(HashMap::new()),
+            callers: RwLock::new(HashMap::new()),
+            decided: crate::store::GroupCommit::start(db.clone()),
             swap: tokio::sync::Mutex::new(()),
             shadow_results,
         };
@@ -415,8 +428,19 @@ impl Service {
     /// The caller an API key belongs to, if any.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Caller>, ServiceError> {
         let hash = key_hash(key);
+        if let Some(caller) = self.callers.read().expect("callers").get(&hash) {
+            return Ok(Some(caller.clone()));
+        }
         let id = format!("key:{}", &hash[..12]);
-        Ok(self.db.key(&hash).await?.map(|(tenant, role, partner)| Caller { tenant, role, partner, key: id }))
+        let caller = self.db.key(&hash).await?.map(|(tenant, role, partner)| Caller { tenant, role, partner, key: id });
+        if let Some(caller) = &caller {
+            let mut callers = self.callers.write().expect("callers");
+            if callers.len() >= MAX_CACHED_CALLERS {
+                callers.clear();
+            }
+            callers.insert(hash, caller.clone());
+        }
+        Ok(caller)
     }
 
     /// The loaded tenant `slug`.
@@ -485,6 +509,52 @@ impl Service {
             self.shadow::<H>(tenant, shadow.clone(), called.record.input.clone(), record["result"].clone(), row.id);
         }
         Ok(Decided { row, output: called.output, fallback: called.fallback, plugin: called.record.plugin })
+    }
+
+    /// Runs hook `H` of `tenant` on `input`, taking the fallback on failure;
+    /// nothing is recorded yet (see [`Service::write_decided`]).
+    pub(crate) async fn call_one<H: Fallback>(
+        &self,
+        tenant: &Tenant,
+        input: H::Input,
+    ) -> Result<Called<H>, ServiceError> {
+        Ok(self.call_many::<H>(tenant, vec![input]).await?.pop().expect("one call per input"))
+    }
+
+    /// Records `called` with the record it decided and that record's
+    /// outbox event `event`, in one transaction shared with other requests'
+    /// (group commit); then starts the hook's shadow, if any.
+    pub(crate) async fn write_decided<H: Fallback>(
+        &self,
+        tenant: &Tenant,
+        event_time: i64,
+        called: Called<H>,
+        record: crate::store::DecidedRecord,
+        event: &'static str,
+    ) -> Result<crate::store::Written, ServiceError> {
+        let (call_record, decision) = called.json()?;
+        let write = crate::store::DecidedWrite {
+            decision: crate::store::DecisionToWrite {
+                tenant: tenant.program.slug.clone(),
+                hook: H::KIND,
+                plugin: called.record.plugin,
+                subject: H::subject(&called.record.input).to_string(),
+                event_time,
+                outcome: called.outcome(),
+                record: call_record,
+                decision,
+                fallback: called.fallback,
+            },
+            record,
+            event,
+        };
+        let written = self.decided.write(write).await?;
+        if let Some(shadow) = tenant.shadows.get(&H::KIND) {
+            // Off the live path: the decision is made and recorded already.
+            let live = written.decision.record["result"].clone();
+            self.shadow::<H>(tenant, shadow.clone(), called.record.input, live, written.decision.id);
+        }
+        Ok(written)
     }
 
     /// Runs hook `H` of `tenant` on many inputs, spread over the machine's

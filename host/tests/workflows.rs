@@ -466,3 +466,120 @@ async fn a_retried_create_with_an_idempotency_key_creates_nothing_new() {
     let (_, list) = app.send("GET", "/v1/registrations", Some(&p1), None).await;
     assert_eq!(list["registrations"].as_array().unwrap().len(), 2);
 }
+
+/// A registration or a lead, its decision and its notification are written
+/// in one transaction that concurrent requests share (group commit): each
+/// request still gets back its own decision, and queues exactly one event
+/// carrying the record as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_each_get_their_own_decision_and_event() {
+    let app = std::sync::Arc::new(app().await);
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let admin = app.key("acme").to_string();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (a, key) = (app.clone(), p1.clone());
+        tasks.spawn(async move {
+            let body = registration("p-1", &format!("batch-{i}.com"), 400);
+            ("registration", a.send("POST", "/v1/registrations", Some(&key), Some(body)).await)
+        });
+        let (a, key) = (app.clone(), admin.clone());
+        tasks.spawn(async move {
+            let region = if i % 2 == 0 { "emea" } else { "apac" };
+            let body = json!({ "account_domain": format!("lead-{i}.com"), "region": region, "source": "webinar" });
+            ("lead", a.send("POST", "/v1/leads", Some(&key), Some(body)).await)
+        });
+    }
+    let mut created = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (kind, (status, body)) = done.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{kind}: {body}");
+        created.push((kind, body));
+    }
+    assert_eq!(created.len(), 40);
+
+    let (_, events) = app.send("GET", "/v1/notifications?limit=500", Some(&admin), None).await;
+    let events = events["notifications"].as_array().unwrap();
+    let mut decision_ids = std::collections::HashSet::new();
+    for (kind, body) in &created {
+        let id = body["id"].as_str().unwrap();
+        let decision_id = body["decision_id"].as_i64().unwrap();
+        assert!(decision_ids.insert(decision_id), "decision {decision_id} given to two records");
+        let (status, decision) = app.send("GET", &format!("/v1/decisions/{decision_id}"), Some(&admin), None).await;
+        assert_eq!(status, StatusCode::OK, "{decision}");
+        assert_eq!(decision["subject"], id, "{kind} {id} points at another record's decision");
+        let hook = if *kind == "lead" { "routing" } else { "approval" };
+        assert_eq!(decision["hook"], hook);
+        let theirs: Vec<_> = events.iter().filter(|e| e["payload"]["id"] == id).collect();
+        assert_eq!(theirs.len(), 1, "{kind} {id}: events {theirs:?}");
+        let event = if *kind == "lead" { "lead.routed" } else { "registration.decided" };
+        assert_eq!(theirs[0]["event"], event);
+        assert_eq!(&theirs[0]["payload"], body, "the event carries the record as stored");
+    }
+}
+
+/// A batch of decided writes is stored whole or not at all, and the group
+/// committer keeps one bad write from failing the others queued with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
+    use pactum::runtime::{HookKind, PluginHash};
+    use pactum::store::{DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, RegistrationRow};
+    let app = app().await;
+    partner(&app, "acme", "p-1", "Referral").await;
+    let write = |id: &str, partner: &str| DecidedWrite {
+        decision: DecisionToWrite {
+            tenant: "acme".into(),
+            hook: HookKind::Approval,
+            plugin: PluginHash::of(b"test"),
+            subject: id.into(),
+            event_time: T,
+            outcome: "ok",
+            record: json!({ "test": true }),
+            decision: json!({ "outcome": "review" }),
+            fallback: false,
+        },
+        record: DecidedRecord::Registration(RegistrationRow {
+            id: id.into(),
+            partner_id: partner.into(),
+            account_domain: format!("{id}.com"),
+            amount: 100,
+            currency: "USD".into(),
+            expected_close: None,
+            status: "review".into(),
+            protected_until: None,
+            reason: "test".into(),
+            decision_id: None,
+            plugin_hash: None,
+            created_at: T,
+        }),
+        event: "registration.decided",
+    };
+    let db = app.service.db().clone();
+    let decisions = || async { app.service.decisions("acme", Some(HookKind::Approval), 500).await.unwrap().len() };
+    let before = decisions().await;
+
+    // `r-bad` names a partner that does not exist: the whole batch fails,
+    // and neither its decision nor its neighbour's stays.
+    let failed = db.write_decided(vec![write("r-good", "p-1"), write("r-bad", "nobody")]).await;
+    assert!(failed.is_err());
+    assert_eq!(decisions().await, before, "a failed batch left decisions behind");
+
+    // Queued together, the good writes succeed and the bad one fails alone.
+    let group = GroupCommit::start(db);
+    let (first, second, third) = tokio::join!(
+        group.write(write("r-1", "p-1")),
+        group.write(write("r-2", "nobody")),
+        group.write(write("r-3", "p-1")),
+    );
+    let results = [first, second, third];
+    assert!(results[0].is_ok() && results[2].is_ok(), "{:?} {:?}", results[0], results[2]);
+    assert!(results[1].is_err());
+    for (i, id) in [(0, "r-1"), (2, "r-3")] {
+        let written = results[i].as_ref().unwrap();
+        let DecidedRecord::Registration(row) = &written.record else { panic!("not a registration") };
+        assert_eq!(row.id, id);
+        assert_eq!(row.decision_id, Some(written.decision.id));
+        assert_eq!(written.decision.subject.as_deref(), Some(id));
+    }
+    assert_eq!(decisions().await, before + 2);
+}

@@ -99,7 +99,9 @@ pub mod insights;
 pub mod lifecycle;
 pub mod outbox;
 pub use outbox::{DueEvent, OutboxEvent};
+pub mod decided;
 pub mod records;
+pub use decided::{DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, Written};
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
 pub use lifecycle::{
     ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
@@ -243,9 +245,14 @@ impl Db {
                 // one fsync per checkpoint instead of per commit.
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true);
-            let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+            // No liveness ping before each use (sqlx's default): an embedded
+            // file's connection cannot go stale, and on SQLite the ping is a
+            // round trip to the connection's worker thread, doubling the
+            // thread hand-offs of every statement.
+            let pool = || SqlitePoolOptions::new().test_before_acquire(false);
+            let write = pool().max_connections(1).connect_with(options.clone()).await?;
             SQLITE_MIGRATOR.run(&write).await?;
-            let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            let read = pool().max_connections(8).connect_with(options).await?;
             Backend::Sqlite { read, write }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;

@@ -5,8 +5,8 @@ use super::{bad, check_domain, forbidden_unless_staff, random_id, wit_partner};
 use crate::runtime::hooks::Routing;
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError};
-use crate::store::LeadRow;
 use crate::store::records::AccountRow;
+use crate::store::{DecidedRecord, LeadRow};
 use serde::Deserialize;
 
 /// A new inbound lead.
@@ -105,9 +105,9 @@ impl Service {
             registrations,
             partners,
         };
-        let decided = self.run::<Routing>(&tenant, at, input).await?;
-        let (destination, partner_id) = match decided.output.destination {
-            wit::Destination::Partner(p) => ("partner", Some(p)),
+        let called = self.call_one::<Routing>(&tenant, input).await?;
+        let (destination, partner_id) = match &called.output.destination {
+            wit::Destination::Partner(p) => ("partner", Some(p.clone())),
             wit::Destination::Direct => ("direct", None),
         };
         let row = LeadRow {
@@ -117,13 +117,16 @@ impl Service {
             source: new.source,
             destination: destination.into(),
             partner_id,
-            reason: decided.output.reason,
-            attribution: decided.output.attribution,
-            decision_id: decided.row.id,
+            reason: called.output.reason.clone(),
+            attribution: called.output.attribution.clone(),
+            decision_id: 0,
             created_at: at,
         };
-        self.db.insert_lead(&caller.tenant, &row).await?;
-        self.notify(&caller.tenant, "lead.routed", &row).await;
+        // The decision, the lead and its notification: one write.
+        let written = self.write_decided(&tenant, at, called, DecidedRecord::Lead(row), "lead.routed").await?;
+        let DecidedRecord::Lead(row) = written.record else {
+            unreachable!("a lead was written");
+        };
         tracing::info!(tenant = %caller.tenant, lead = %row.id, destination, partner = ?row.partner_id, "lead routed");
         Ok(row)
     }

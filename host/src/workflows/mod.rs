@@ -18,7 +18,7 @@ use crate::runtime::hooks::{Approval, Commission};
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
 use crate::store::records::Close;
-use crate::store::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
+use crate::store::{CommissionLineRow, DealRow, DecidedRecord, PartnerRow, RegistrationRow};
 use pactum_pdk::time::quarter_start;
 use serde::{Deserialize, Serialize};
 
@@ -306,8 +306,8 @@ impl Service {
             partner: wit_partner(&partner)?,
             existing,
         };
-        let decided = self.run::<Approval>(&tenant, at, input).await?;
-        let (status, protected_until) = match decided.output.outcome {
+        let called = self.call_one::<Approval>(&tenant, input).await?;
+        let (status, protected_until) = match called.output.outcome {
             wit::ApprovalOutcome::Approve(days) => ("approved", Some(at + i64::from(days) * DAY)),
             wit::ApprovalOutcome::Reject => ("rejected", None),
             wit::ApprovalOutcome::Review => ("review", None),
@@ -321,13 +321,17 @@ impl Service {
             expected_close: new.expected_close,
             status: status.into(),
             protected_until,
-            reason: decided.output.reason,
-            decision_id: Some(decided.row.id),
-            plugin_hash: Some(decided.plugin.to_hex()),
+            reason: called.output.reason.clone(),
+            decision_id: None,
+            plugin_hash: Some(called.record.plugin.to_hex()),
             created_at: at,
         };
-        self.db.insert_registration(&caller.tenant, &row).await?;
-        self.notify(&caller.tenant, "registration.decided", &row).await;
+        // The decision, the registration and its notification: one write.
+        let written =
+            self.write_decided(&tenant, at, called, DecidedRecord::Registration(row), "registration.decided").await?;
+        let DecidedRecord::Registration(row) = written.record else {
+            unreachable!("a registration was written");
+        };
         tracing::info!(tenant = %caller.tenant, registration = %row.id, status, "deal registration decided");
         Ok(row)
     }
