@@ -5,7 +5,8 @@
 # registrations, then for lead routings.
 #
 # Usage: host/benches/load.sh [duration=20s] [connections=32]
-# Environment: PACTUM_LOAD_PORT (18080), RUST_LOG for the server (info).
+# Environment: PACTUM_LOAD_PORT (18080), RUST_LOG for the server (info),
+# PACTUM_BIN (a release `pactum` to run instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,8 +20,11 @@ if ! command -v wrk >/dev/null; then
   apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
 
-cargo build --release -p pactum
-bin=${CARGO_TARGET_DIR:-target}/release/pactum
+# PACTUM_BIN: a release binary already built (skips the build).
+if [ -z "${PACTUM_BIN:-}" ]; then
+  cargo build --release -p pactum
+fi
+bin=${PACTUM_BIN:-${CARGO_TARGET_DIR:-target}/release/pactum}
 
 dir=$(mktemp -d)
 "$bin" serve --listen "127.0.0.1:$port" --database-url "sqlite://$dir/load.db" --cache-dir "$dir/cache" \

@@ -280,45 +280,43 @@ impl Db {
         Ok(())
     }
 
-    /// One account.
-    pub async fn account(&self, tenant: &str, domain: &str) -> Result<Option<AccountRow>, StoreError> {
-        Ok(with_reader!(self, |e| {
-            let row = sqlx::query("SELECT * FROM accounts WHERE tenant = $1 AND domain = $2")
-                .bind(tenant)
-                .bind(domain)
-                .fetch_optional(e)
-                .await?;
-            row.map(|r| AccountRow {
-                domain: r.get("domain"),
-                name: r.get("name"),
-                industry: r.get("industry"),
-                employees: r.get::<Option<i64>>("employees").and_then(|e| u32::try_from(e).ok()),
-                country: r.get("country"),
-                region: r.get("region"),
-            })
-        }))
-    }
-
-    /// Live registrations on an account at `now`: submitted, in review, or
-    /// approved and still protected. Oldest first.
-    pub async fn live_registrations(
+    /// An account (if known) and its live registrations at `at`: submitted,
+    /// in review, or approved and still protected, oldest first. One
+    /// statement (one round trip): what registering a deal or routing a
+    /// lead reads first.
+    pub async fn account_with_live_registrations(
         &self,
         tenant: &str,
         domain: &str,
         at: i64,
-    ) -> Result<Vec<RegistrationRow>, StoreError> {
+    ) -> Result<(Option<AccountRow>, Vec<RegistrationRow>), StoreError> {
         Ok(with_reader!(self, |e| {
             let rows = sqlx::query(
-                "SELECT * FROM registrations WHERE tenant = $1 AND account_domain = $2 \
-                 AND (status IN ('submitted', 'review') OR (status = 'approved' AND protected_until > $3)) \
-                 ORDER BY created_at, id",
+                "SELECT a.name AS a_name, a.industry AS a_industry, a.employees AS a_employees, \
+                 a.country AS a_country, a.region AS a_region, r.* \
+                 FROM (SELECT 1 AS one) k \
+                 LEFT JOIN accounts a ON a.tenant = $1 AND a.domain = $2 \
+                 LEFT JOIN registrations r ON r.tenant = $1 AND r.account_domain = $2 \
+                 AND (r.status IN ('submitted', 'review') OR (r.status = 'approved' AND r.protected_until > $3)) \
+                 ORDER BY r.created_at, r.id",
             )
             .bind(tenant)
             .bind(domain)
             .bind(at)
             .fetch_all(e)
             .await?;
-            rows.iter().map(registration).collect()
+            let account = rows.first().and_then(|r| {
+                Some(AccountRow {
+                    domain: domain.to_string(),
+                    name: r.get::<Option<String>>("a_name")?,
+                    industry: r.get("a_industry"),
+                    employees: r.get::<Option<i64>>("a_employees").and_then(|e| u32::try_from(e).ok()),
+                    country: r.get("a_country"),
+                    region: r.get("a_region"),
+                })
+            });
+            let live = rows.iter().filter(|r| r.get::<Option<String>>("id").is_some()).map(registration).collect();
+            (account, live)
         }))
     }
 

@@ -47,7 +47,7 @@ impl Service {
         }
 
         // Identify: what the lead does not say comes from the account record.
-        let known = self.db.account(&caller.tenant, &domain).await?;
+        let (known, live) = self.db.account_with_live_registrations(&caller.tenant, &domain, at).await?;
         let pick = |given: &Option<String>, stored: fn(&AccountRow) -> Option<String>| {
             given.clone().or_else(|| known.as_ref().and_then(stored))
         };
@@ -69,10 +69,7 @@ impl Service {
             self.db.upsert_account(&caller.tenant, &account).await?;
         }
 
-        let registrations = self
-            .db
-            .live_registrations(&caller.tenant, &domain, at)
-            .await?
+        let registrations = live
             .into_iter()
             .filter(|r| r.status == "approved")
             .filter_map(|r| {

@@ -259,7 +259,7 @@ impl Service {
             .ok_or_else(|| bad(format!("`partner_id`: no partner `{}`", new.partner_id)))?;
 
         // Enrich: what the partner did not say comes from the account record.
-        let known = self.db.account(&caller.tenant, &domain).await?;
+        let (known, live) = self.db.account_with_live_registrations(&caller.tenant, &domain, at).await?;
         let account = crate::store::records::AccountRow {
             domain: domain.clone(),
             name: new.account_name.clone(),
@@ -274,10 +274,7 @@ impl Service {
             self.db.upsert_account(&caller.tenant, &account).await?;
         }
 
-        let existing = self
-            .db
-            .live_registrations(&caller.tenant, &domain, at)
-            .await?
+        let existing = live
             .into_iter()
             .map(|r| wit::ExistingRegistration {
                 status: match r.status.as_str() {
