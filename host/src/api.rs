@@ -18,7 +18,7 @@
 //! | `POST /v1/leads`, `GET /v1/leads?partner=&limit=`, `GET /v1/leads/{id}` | lead routing |
 //! | `POST /v1/scorecards/{period}`, `GET /v1/scorecards/{period}` | run / read the monthly scorecard (`YYYY-MM`) |
 //! | `GET /v1/program/metrics?from=&to=` | program metrics beside the seed's good/great benchmarks |
-//! | `PUT /v1/webhook` | where notifications go: `{"url": "http://...", "secret": "..."}` (admin) |
+//! | `PUT /v1/webhook` | where notifications go: `{"url": "https://...", "secret": "..."}` (admin) |
 //! | `GET /v1/notifications?limit=` | the outbox: events and their delivery state |
 //! | `POST /v1/plugins?name=&version=&hook=&override_fixtures=` | publish a component (the body, `application/wasm`): validated, its company's fixtures run, stored, not live (admin) |
 //! | `GET /v1/plugins` | the company's published plugins (admin) |

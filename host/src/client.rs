@@ -14,16 +14,16 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// A client of the server at `base` (`http://host:port`).
+    /// A client of the server at `base` (`https://host` or `http://host:port`).
     pub fn new(base: &str, key: &str) -> Result<ApiClient, String> {
         let base = base.trim_end_matches('/').to_string();
-        if !base.starts_with("http://") {
-            return Err(format!("--server {base:?}: give the server as http://host:port"));
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(format!("--server {base:?}: give the server as https://host or http://host:port"));
         }
         if key.trim().is_empty() {
             return Err("no API key: pass --key or set PACTUM_KEY".into());
         }
-        Ok(ApiClient { base, key: key.trim().to_string(), http: http_client() })
+        Ok(ApiClient { base, key: key.trim().to_string(), http: http_client(None)? })
     }
 
     /// Sends a request; returns the status and the JSON body, or why it

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use pactum::metrics::Metrics;
 use pactum::runtime::{Runtime, RuntimeConfig};
-use pactum::service::Service;
+use pactum::service::{Service, ServiceOptions};
 use pactum::store::Db;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +37,10 @@ enum Command {
         /// or there is none (SQLite), milliseconds.
         #[arg(long, env = "PACTUM_BINDINGS_RECHECK_MS", default_value_t = 5_000)]
         bindings_recheck_ms: u64,
+        /// A PEM file of certificate authorities to trust for https://
+        /// webhooks beside the public roots (a private CA).
+        #[arg(long, env = "PACTUM_WEBHOOK_CA_FILE")]
+        webhook_ca_file: Option<PathBuf>,
         #[command(flatten)]
         storage: Storage,
     },
@@ -248,12 +252,19 @@ enum DecisionCommand {
 }
 
 async fn open_service(storage: &Storage) -> Result<Arc<Service>, Box<dyn std::error::Error>> {
+    open_service_with(storage, ServiceOptions::default()).await
+}
+
+async fn open_service_with(
+    storage: &Storage,
+    options: ServiceOptions,
+) -> Result<Arc<Service>, Box<dyn std::error::Error>> {
     let db = Db::open(&storage.database_url).await?;
     let runtime = Arc::new(
         Runtime::new(RuntimeConfig { cache_dir: Some(storage.cache_dir.clone()), ..RuntimeConfig::default() })
             .map_err(|e| format!("starting the Wasm engine: {e}"))?,
     );
-    Ok(Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await?))
+    Ok(Arc::new(Service::open_with(db, runtime, Arc::new(Metrics::default()), options).await?))
 }
 
 /// `YYYY-MM-DD` as Unix seconds (UTC midnight).
@@ -540,9 +551,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             // The URL may carry a password: log the backend only.
             tracing::info!(backend = db.kind(), "database migrated");
         }
-        Command::Serve { listen, policies, bindings_recheck_ms, storage } => {
+        Command::Serve { listen, policies, bindings_recheck_ms, webhook_ca_file, storage } => {
+            let webhook_ca_pem = match &webhook_ca_file {
+                Some(path) => Some(
+                    std::fs::read(path).map_err(|e| format!("reading --webhook-ca-file {}: {e}", path.display()))?,
+                ),
+                None => None,
+            };
             let empty = Db::open(&storage.database_url).await?.is_empty().await?;
-            let service = open_service(&storage).await?;
+            let service = open_service_with(&storage, ServiceOptions { webhook_ca_pem }).await?;
             if empty {
                 let created = service.seed_examples(&policies).await?;
                 // The keys are shown once, to the operator: stdout, not the log.

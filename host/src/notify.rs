@@ -1,8 +1,11 @@
 //! Notifications: every decision puts an event in the outbox (in the
 //! database, so a restart loses none); the delivery worker posts due events
-//! to the tenant's webhook, signed with HMAC-SHA256, and retries failures
-//! with exponential backoff. Delivery is at least once: receivers drop
-//! duplicates by the event id.
+//! to the tenant's webhook (`https://`, verified against the public root
+//! certificates and any private CA the operator adds, or plain `http://`),
+//! signed with HMAC-SHA256, and retries failures with exponential backoff.
+//! Delivery is at least once: receivers drop duplicates by the event id.
+//! Events are posted concurrently, so one tenant's slow endpoint does not
+//! hold up another's.
 //!
 //! Each POST carries `Pactum-Event-Id` and `Pactum-Signature: t=<unix
 //! seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the tenant's secret>`;
@@ -13,19 +16,48 @@ use crate::store::OutboxEvent;
 use axum::body::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde::Serialize;
 use sha2::Sha256;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The HTTP client the worker posts with.
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A client for webhook delivery.
-pub fn http_client() -> HttpClient {
-    Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+/// A client for webhook delivery: `https://` URLs are verified against the
+/// public (Mozilla) root certificates plus the PEM certificates in
+/// `extra_roots_pem` (a company's private CA), and `http://` is plain.
+pub fn http_client(extra_roots_pem: Option<&[u8]>) -> Result<HttpClient, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_roots_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("reading the webhook CA certificates: {e}"))?;
+            roots.add(cert).map_err(|e| format!("a webhook CA certificate is not usable: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("the webhook CA file holds no PEM certificate".into());
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("configuring TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector =
+        hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+    Ok(Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector))
 }
+
+/// At most this many webhook posts in flight per delivery pass.
+const CONCURRENT_DELIVERIES: usize = 16;
 
 /// How long one delivery attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,11 +105,8 @@ impl Service {
         }
         let parsed: Result<axum::http::Uri, _> = url.parse();
         match parsed {
-            Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {}
-            Ok(uri) if uri.scheme_str() == Some("https") => {
-                return Err(ServiceError::BadInput("`url`: https webhooks are not supported yet; use http://".into()));
-            }
-            _ => return Err(ServiceError::BadInput(format!("`url` {url:?} is not an http:// URL"))),
+            Ok(uri) if matches!(uri.scheme_str(), Some("https" | "http")) && uri.host().is_some() => {}
+            _ => return Err(ServiceError::BadInput(format!("`url` {url:?} is not an https:// or http:// URL"))),
         }
         if secret.len() < 16 {
             return Err(ServiceError::BadInput("`secret` must be at least 16 characters".into()));
@@ -93,30 +122,22 @@ impl Service {
         Ok(self.db.outbox(&caller.tenant, limit).await?)
     }
 
-    /// Posts every event due at `at` to its tenant's webhook; what fails is
-    /// retried later with backoff.
+    /// Posts every event due at `at` to its tenant's webhook, up to
+    /// [`CONCURRENT_DELIVERIES`] at a time; what fails is retried later
+    /// with backoff.
     pub async fn deliver_due(&self, at: i64) -> Result<DeliveryReport, ServiceError> {
-        let mut report = DeliveryReport::default();
-        for due in self.db.due_events(at, 100).await? {
-            let e = &due.event;
-            let body = serde_json::json!({
-                "id": e.id, "event": e.event, "tenant": e.tenant, "created_at": e.created_at, "data": e.payload,
+        use futures_util::StreamExt;
+        let due = self.db.due_events(at, 100).await?;
+        let outcomes: Vec<_> = futures_util::stream::iter(due)
+            .map(|due| async move {
+                let outcome = self.post(&due, at).await;
+                (due.event, outcome)
             })
-            .to_string();
-            let request = axum::http::Request::post(&due.url)
-                .header("content-type", "application/json")
-                .header("pactum-event-id", e.id.to_string())
-                .header("pactum-signature", signature(&due.secret, at, body.as_bytes()))
-                .body(Full::new(Bytes::from(body)));
-            let outcome = match request {
-                Err(err) => Err(format!("bad request: {err}")),
-                Ok(request) => match tokio::time::timeout(ATTEMPT_TIMEOUT, self.http.request(request)).await {
-                    Err(_) => Err("timed out".to_string()),
-                    Ok(Err(err)) => Err(format!("{err}")),
-                    Ok(Ok(response)) if response.status().is_success() => Ok(()),
-                    Ok(Ok(response)) => Err(format!("HTTP {}", response.status())),
-                },
-            };
+            .buffer_unordered(CONCURRENT_DELIVERIES)
+            .collect()
+            .await;
+        let mut report = DeliveryReport::default();
+        for (e, outcome) in outcomes {
             match outcome {
                 Ok(()) => {
                     self.db.delivered(e.id, at).await?;
@@ -132,6 +153,40 @@ impl Service {
         }
         Ok(report)
     }
+
+    /// One delivery attempt of `due`, signed at `at`.
+    async fn post(&self, due: &crate::store::DueEvent, at: i64) -> Result<(), String> {
+        let e = &due.event;
+        let body = serde_json::json!({
+            "id": e.id, "event": e.event, "tenant": e.tenant, "created_at": e.created_at, "data": e.payload,
+        })
+        .to_string();
+        let request = axum::http::Request::post(&due.url)
+            .header("content-type", "application/json")
+            .header("pactum-event-id", e.id.to_string())
+            .header("pactum-signature", signature(&due.secret, at, body.as_bytes()))
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|err| format!("bad request: {err}"))?;
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, self.http.request(request)).await {
+            Err(_) => Err("timed out".to_string()),
+            Ok(Err(err)) => Err(error_chain(&err)),
+            Ok(Ok(response)) if response.status().is_success() => Ok(()),
+            Ok(Ok(response)) => Err(format!("HTTP {}", response.status())),
+        }
+    }
+}
+
+/// An error and its causes, `: `-separated (a TLS failure is two levels
+/// down a client error).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

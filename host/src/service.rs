@@ -214,6 +214,14 @@ impl<H: Fallback> Called<H> {
     }
 }
 
+/// Service-wide settings beside the database and the runtime.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceOptions {
+    /// Certificate authorities (PEM) trusted for `https://` webhooks beside
+    /// the public roots: a private CA's certificate.
+    pub webhook_ca_pem: Option<Vec<u8>>,
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -275,13 +283,24 @@ impl Service {
         &self.db
     }
 
-    /// Loads every stored tenant and its plugins.
+    /// Loads every stored tenant and its plugins, with default options.
     pub async fn open(db: Db, runtime: Arc<Runtime>, metrics: Arc<Metrics>) -> Result<Service, ServiceError> {
+        Service::open_with(db, runtime, metrics, ServiceOptions::default()).await
+    }
+
+    /// Loads every stored tenant and its plugins.
+    pub async fn open_with(
+        db: Db,
+        runtime: Arc<Runtime>,
+        metrics: Arc<Metrics>,
+        options: ServiceOptions,
+    ) -> Result<Service, ServiceError> {
+        let http = crate::notify::http_client(options.webhook_ca_pem.as_deref()).map_err(ServiceError::BadInput)?;
         let (shadow_results, to_write) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(crate::workflows::lifecycle::shadow_writer(db.clone(), to_write));
         let service = Service {
             db: db.clone(),
-            http: crate::notify::http_client(),
+            http,
             runtime,
             metrics,
             tenants: RwLock::new(HashMap::new()),

@@ -10,7 +10,7 @@ use common::app::app;
 use pactum::metrics::Metrics;
 use pactum::notify::signature;
 use pactum::runtime::{Runtime, RuntimeConfig};
-use pactum::service::{Service, now};
+use pactum::service::{Service, ServiceOptions, now};
 use pactum::store::Db;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -41,6 +41,95 @@ async fn receiver() -> (String, Arc<Receiver>) {
 }
 
 const SECRET: &str = "whsec-0123456789abcdef";
+
+/// A webhook receiver over https on a local port, answering 200, with a
+/// certificate for `localhost` from a CA of its own; returns its URL, the
+/// CA's certificate (PEM) and what it received.
+async fn tls_receiver() -> (String, Vec<u8>, Arc<Receiver>) {
+    use tower::ServiceExt;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let state = Arc::new(Receiver { status: AtomicU16::new(200), ..Default::default() });
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(|State(r): State<Arc<Receiver>>, headers: HeaderMap, body: String| async move {
+                r.got.lock().unwrap().push((headers, body));
+                StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
+            }),
+        )
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}/hook", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client that does not trust the CA hangs up mid-handshake.
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    app.clone().oneshot(request.map(axum::body::Body::new))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (url, certified.cert.pem().into_bytes(), state)
+}
+
+/// An https webhook is delivered when its certificate chains to a trusted
+/// root (here the operator's `--webhook-ca-file`), and refused, with the
+/// reason kept for the retry, when it does not.
+#[tokio::test]
+async fn https_webhooks_are_verified_against_the_trusted_roots() {
+    let app = app().await;
+    let (url, ca_pem, hook) = tls_receiver().await;
+    let admin = app.key("acme").to_string();
+    let (status, body) =
+        app.send("PUT", "/v1/webhook", Some(&admin), Some(json!({ "url": url, "secret": SECRET }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .send("POST", "/v1/leads", Some(&admin), Some(json!({ "account_domain": "hooli.com", "source": "inbound" })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // The public roots alone do not vouch for the receiver's CA.
+    let t = now();
+    assert_eq!(app.service.deliver_due(t).await.unwrap().failed, 1);
+    let (_, outbox) = app.send("GET", "/v1/notifications", Some(&admin), None).await;
+    let error = outbox["notifications"][0]["last_error"].as_str().unwrap().to_string();
+    assert!(error.contains("certificate"), "{error}");
+    assert!(hook.got.lock().unwrap().is_empty());
+
+    // A process that trusts the CA delivers it, signed as over http.
+    let db = Db::open(&app.database_url).await.unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
+    let options = ServiceOptions { webhook_ca_pem: Some(ca_pem) };
+    let trusting = Service::open_with(db, runtime, Arc::new(Metrics::default()), options).await.unwrap();
+    assert_eq!(trusting.deliver_due(t + 3_600).await.unwrap().delivered, 1);
+    let (headers, body) = hook.got.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["event"], "lead.routed");
+    let sig = headers["pactum-signature"].to_str().unwrap();
+    let t_sent: i64 = sig.split(',').next().unwrap().trim_start_matches("t=").parse().unwrap();
+    assert_eq!(sig, signature(SECRET, t_sent, body.as_bytes()));
+
+    // A CA file without a certificate is refused at start.
+    let db = Db::open(&app.database_url).await.unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
+    let options = ServiceOptions { webhook_ca_pem: Some(b"not a certificate".to_vec()) };
+    let refused = Service::open_with(db, runtime, Arc::new(Metrics::default()), options).await;
+    assert!(refused.err().unwrap().to_string().contains("no PEM certificate"));
+}
 
 #[tokio::test]
 async fn decisions_are_delivered_signed_retried_and_survive_a_restart() {
@@ -102,7 +191,7 @@ async fn webhook_settings_are_checked() {
     let app = app().await;
     let admin = app.key("acme").to_string();
     for (body, field) in [
-        (json!({ "url": "https://example.com/hook", "secret": SECRET }), "https"),
+        (json!({ "url": "ftp://example.com/hook", "secret": SECRET }), "url"),
         (json!({ "url": "not a url", "secret": SECRET }), "url"),
         (json!({ "url": "http://127.0.0.1:9/hook", "secret": "short" }), "secret"),
     ] {
@@ -110,6 +199,10 @@ async fn webhook_settings_are_checked() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert!(error["error"]["message"].as_str().unwrap().contains(field), "{error}");
     }
+    let (status, body) = app
+        .send("PUT", "/v1/webhook", Some(&admin), Some(json!({ "url": "https://example.com/hook", "secret": SECRET })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "https webhooks are accepted: {body}");
     let manager = app.service.create_key("acme", "manager", None).await.unwrap();
     let (status, _) = app
         .send("PUT", "/v1/webhook", Some(&manager), Some(json!({ "url": "http://127.0.0.1:9/h", "secret": SECRET })))
