@@ -278,7 +278,9 @@ async fn run(db: Db, mut waiting: mpsc::UnboundedReceiver<(DecidedWrite, Reply)>
                 }
             }
             Err(e) => {
-                let _ = replies.into_iter().next().map(|reply| reply.send(Err(e)));
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
             }
         }
     }
