@@ -423,16 +423,39 @@ async fn push(
     }
     let hash = published["hash"].as_str().unwrap_or_default();
     println!(
-        "published {name} {version}: {hash} ({} bytes, compiled in {} ms; fixtures: {}){}",
+        "published {name} {version}: {hash} ({} bytes; fixtures: {}){}",
         published["size"],
-        published["compile_ms"],
         published["fixtures"].as_str().unwrap_or_default(),
         if published["created"] == false { ", already published before" } else { "" }
     );
+    println!("cold start: {}", cold_start(&published["cold_start"]));
     println!(
         "not live yet: activate it with PUT {server}/v1/bindings/{hook} {{\"plugin\": \"{hash}\", \"reason\": \"...\"}}"
     );
     Ok(())
+}
+
+/// `POST /v1/plugins`'s `cold_start`, in words: "compiled in 18.3 s,
+/// 56.1 MB compiled; first call 1.8 ms".
+fn cold_start(c: &serde_json::Value) -> String {
+    let ms = c["load_ms"].as_u64().unwrap_or_default();
+    let load = match c["source"].as_str() {
+        Some("compiled") => {
+            format!("compiled in {:.1} s (once per replica, then loaded from its cache)", ms as f64 / 1e3)
+        }
+        Some("cache") => format!("loaded from the compiled cache in {ms} ms"),
+        _ => "already loaded".to_string(),
+    };
+    let mb = |v: &serde_json::Value| v.as_u64().unwrap_or_default() as f64 / 1e6;
+    let call = match c["first_call_us"].as_u64() {
+        Some(us) => format!("first call {:.2} ms", us as f64 / 1e3),
+        None => "no fixture to time a call".to_string(),
+    };
+    format!(
+        "{load}; component {:.1} MB, compiled code {:.1} MB; {call}",
+        mb(&c["component_bytes"]),
+        mb(&c["artifact_bytes"])
+    )
 }
 
 #[tokio::main]
