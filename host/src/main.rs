@@ -363,7 +363,17 @@ fn test_plugin(
     let wasm = std::fs::read(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
     let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache_dir), ..RuntimeConfig::default() })
         .map_err(|e| format!("starting the Wasm engine: {e}"))?;
-    let plugin = runtime.load(&wasm).map_err(|e| format!("{}: {e}", file.display()))?;
+    let (plugin, cost) = runtime.load_with_cost(&wasm).map_err(|e| format!("{}: {e}", file.display()))?;
+    let load = match cost.source {
+        pactum::runtime::LoadSource::Compiled => format!("compiled in {:.1} s", cost.load_ms as f64 / 1e3),
+        _ => format!("loaded from the compiled cache in {} ms", cost.load_ms),
+    };
+    println!(
+        "{}: {} bytes, {load}, compiled code {:.1} MB",
+        file.display(),
+        wasm.len(),
+        cost.artifact_bytes as f64 / 1e6
+    );
     let report = run(&runtime, &plugin, &program, &fixtures, plugin.hooks());
     let skipped = fixtures.len() - report.outcomes.len();
     for o in &report.outcomes {

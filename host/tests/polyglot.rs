@@ -35,9 +35,12 @@ use std::time::{Duration, Instant};
 
 const IGNORE: &str = "needs the Python/JS components: plugins/polyglot/build.sh, then PACTUM_POLYGLOT_DIR=<its output> cargo test --test polyglot -- --ignored";
 
-/// The folder `plugins/polyglot/build.sh` wrote the components to.
+/// The folder `plugins/polyglot/build.sh` wrote the components to (a
+/// relative path is taken from the repository's root, not from `host/`
+/// where cargo runs the tests).
 fn components_dir() -> PathBuf {
     let dir = std::env::var_os("PACTUM_POLYGLOT_DIR").map(PathBuf::from).unwrap_or_else(|| panic!("{IGNORE}"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
     assert!(dir.is_dir(), "PACTUM_POLYGLOT_DIR={}: no such folder; {IGNORE}", dir.display());
     dir
 }

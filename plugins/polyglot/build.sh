@@ -23,6 +23,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 out=${PACTUM_POLYGLOT_DIR:-$target/polyglot}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 
 venv=$root/plugins/python/.venv
 requirements=$root/plugins/python/requirements.txt
