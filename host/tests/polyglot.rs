@@ -247,6 +247,10 @@ fn hostile_python_and_javascript_get_typed_errors() {
             "{language}: {message:?}, log {:#?}",
             record.logs
         );
+        eprintln!("{language} exception: {message}");
+        // The exception's own line, not a language runtime's report after it.
+        let expected = if language == "python" { "ValueError: " } else { "Error: " };
+        assert!(message.starts_with(&format!("{expected}commission table")), "{language}: {message}");
         assert!(
             record.logs.iter().any(|l| l.message.contains("Error: commission table for partner p-1 is corrupt")),
             "{language}: {:#?}",
