@@ -291,7 +291,7 @@ impl Service {
     }
 
     /// Refuses a component over the company's `[limits] component-bytes`,
-    /// before anything reads or compiles it.
+    /// before anything parses or compiles it.
     pub(crate) fn check_component_size(name: &str, wasm: &[u8], limits: &Limits) -> Result<(), ServiceError> {
         if wasm.len() > limits.component_bytes {
             let source = LoadError::TooLarge { size: wasm.len(), limit: limits.component_bytes };

@@ -137,7 +137,7 @@ pub struct Limits {
     /// Log bytes kept per call; the rest is dropped and the record says so.
     pub log_bytes: usize,
     /// The largest component the company may publish, in bytes
-    /// ([`LoadError::TooLarge`], checked before the component is read).
+    /// ([`LoadError::TooLarge`], checked before the component is parsed or compiled).
     /// The host's [`RuntimeConfig::max_component_bytes`] applies too,
     /// whichever is smaller. The default of 64 MiB takes a Python (about
     /// 18 MB) or JavaScript (about 12 MB) component.
