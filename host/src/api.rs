@@ -136,6 +136,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Program(e) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-program", e.to_string())
             }
+            ServiceError::Plugin { source: crate::runtime::LoadError::TooLarge { .. }, .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", e.to_string())
+            }
             ServiceError::Plugin { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-plugin", e.to_string())
             }

@@ -87,6 +87,11 @@ pub struct FixtureOutcome {
 pub struct FixtureReport {
     /// One per fixture run, in name order.
     pub outcomes: Vec<FixtureOutcome>,
+    /// How long the first fixture's call took (instantiation and call, in
+    /// a fresh instance like every call), microseconds; `None` without
+    /// fixtures. The first call after a load is the slowest: it is what a
+    /// publish reports as part of the cold start.
+    pub first_call_us: Option<u64>,
 }
 
 impl FixtureReport {
@@ -168,6 +173,7 @@ pub fn run(
     fixtures: &[Fixture],
     hooks: &[HookKind],
 ) -> FixtureReport {
+    let mut first_call_us = None;
     let outcomes = fixtures
         .iter()
         .filter(|f| hooks.contains(&f.hook))
@@ -178,6 +184,10 @@ pub fn run(
                 HookKind::Commission => call::<Commission>(runtime, plugin, program, f),
                 HookKind::TierEvaluation => call::<TierEvaluation>(runtime, plugin, program, f),
             };
+            let actual = actual.map(|(result, took)| {
+                first_call_us.get_or_insert(took.as_micros() as u64);
+                result
+            });
             let mut mismatches = Vec::new();
             match actual {
                 // A result where an error was expected, or the reverse:
@@ -195,10 +205,16 @@ pub fn run(
             FixtureOutcome { name: f.name.clone(), passed: mismatches.is_empty(), mismatches }
         })
         .collect();
-    FixtureReport { outcomes }
+    FixtureReport { outcomes, first_call_us }
 }
 
-fn call<H: Hook>(runtime: &Runtime, plugin: &Plugin, program: &Program, f: &Fixture) -> Result<Value, String> {
+/// The fixture's result, and how long the call took.
+fn call<H: Hook>(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    program: &Program,
+    f: &Fixture,
+) -> Result<(Value, std::time::Duration), String> {
     let mut input = f.input.clone();
     if let Some(fields) = input.as_object_mut()
         && !fields.contains_key("context")
@@ -208,7 +224,8 @@ fn call<H: Hook>(runtime: &Runtime, plugin: &Plugin, program: &Program, f: &Fixt
     }
     let typed: H::Input = serde_path_to_error::deserialize(input)
         .map_err(|e| format!("the input does not fit the {} hook: `{}`: {}", H::KIND, e.path(), e.inner()))?;
-    Ok(runtime.call::<H>(plugin, &program.limits, typed).result_json())
+    let record = runtime.call::<H>(plugin, &program.limits, typed);
+    Ok((record.result_json(), record.duration))
 }
 
 /// Collects where `actual` differs from the fields `expected` gives.

@@ -149,7 +149,9 @@ fn build() -> Doc {
         "post",
         "/v1/plugins",
         "Publish a component (body: its bytes, `application/wasm`; query: `name`, `version`): validated, \
-         compiled, stored, not live (admin). 201 when new, 200 when these bytes were published before",
+         compiled, its company's fixtures run, stored, not live (admin). 201 when new, 200 when these bytes were \
+         published before; `cold_start` reports the compile time (or cache load), the compiled size and the first \
+         call's time. 413 over the company's `[limits] component-bytes` or the server's limit",
     )
     .returns::<Published>(201)
     .add();

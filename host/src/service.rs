@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::program::{Program, ProgramError, STOCK};
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use crate::runtime::types::*;
-use crate::runtime::{HookError, HookKind, LoadError, Plugin, PluginHash, Runtime};
+use crate::runtime::{HookError, HookKind, Limits, LoadError, Plugin, PluginHash, Runtime};
 use crate::store::{Db, DecisionRow, NewBindingChange, NewDecision, NewPublication, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -322,6 +322,16 @@ impl Service {
         self.runtime.load(wasm).map_err(|source| ServiceError::Plugin { name: name.to_string(), source })
     }
 
+    /// Refuses a component over the company's `[limits] component-bytes`,
+    /// before anything parses or compiles it.
+    pub(crate) fn check_component_size(name: &str, wasm: &[u8], limits: &Limits) -> Result<(), ServiceError> {
+        if wasm.len() > limits.component_bytes {
+            let source = LoadError::TooLarge { size: wasm.len(), limit: limits.component_bytes };
+            return Err(ServiceError::Plugin { name: name.to_string(), source });
+        }
+        Ok(())
+    }
+
     /// The metrics registry.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
@@ -369,6 +379,7 @@ impl Service {
             let wasm = resolve(name).ok_or_else(|| {
                 ServiceError::BadInput(format!("{}: hooks.{hook}: no plugin named `{name}`", source.display()))
             })?;
+            Service::check_component_size(name, &wasm, &program.limits)?;
             let plugin = self.load(name, &wasm)?;
             if !plugin.exports(hook) {
                 return Err(ServiceError::BadInput(format!(
@@ -396,7 +407,9 @@ impl Service {
                 return Err(ServiceError::FixturesFailed(report));
             }
             verdicts.insert(hook, report.summary());
-            let all = by_plugin.entry(plugin.hash()).or_insert(crate::fixtures::FixtureReport { outcomes: vec![] });
+            let all = by_plugin
+                .entry(plugin.hash())
+                .or_insert(crate::fixtures::FixtureReport { outcomes: vec![], first_call_us: None });
             all.outcomes.extend(report.outcomes);
         }
         let published: BTreeMap<PluginHash, String> = by_plugin.into_iter().map(|(h, r)| (h, r.summary())).collect();

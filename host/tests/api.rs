@@ -243,6 +243,13 @@ async fn the_openapi_document_describes_every_route_from_the_code() {
     for name in ["NewRegistration", "RegistrationRow", "Money", "PartnerKind", "DecisionRow", "Error"] {
         assert!(schemas.contains_key(name), "missing schema {name}");
     }
+    // A publish reports its cold start.
+    let published = &schemas["Published"]["properties"];
+    assert_eq!(published["cold_start"]["$ref"], "#/components/schemas/ColdStart", "{published}");
+    let cold = schemas["ColdStart"]["properties"].as_object().unwrap();
+    for field in ["source", "load_ms", "component_bytes", "artifact_bytes", "first_call_us"] {
+        assert!(cold.contains_key(field), "ColdStart has no {field}");
+    }
     // The money schema is integer minor units, not a float.
     assert_eq!(schemas["Money"]["properties"]["amount"]["type"], "integer");
 

@@ -44,6 +44,9 @@ async fn plugin_push_publishes_to_a_running_server_and_replay_checks_a_decision(
             .unwrap();
     assert!(ok, "{out}");
     assert!(out.contains("overridden by key:") && out.contains("not live yet"), "{out}");
+    // The cold start: the server runs Northwind's plugin already; Acme's
+    // fixtures timed its first call.
+    assert!(out.contains("cold start: already loaded; component ") && out.contains("; first call "), "{out}");
     let (_, plugins) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
     let names: Vec<&str> = plugins["plugins"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"northwind_commission"), "{names:?}");
@@ -123,6 +126,10 @@ fn plugin_test_runs_a_company_s_fixtures_offline() {
     let (ok, out) = pactum(&["plugin", "test", stock, &fixtures("acme"), "--cache-dir", &cache]);
     assert!(ok, "{out}");
     assert!(out.contains("12 of 12 fixtures passed") && out.contains("pass commission/referral-120k"), "{out}");
+    // Compiled the first time, loaded from the cache the next.
+    assert!(out.contains(" bytes, compiled in "), "{out}");
+    let (ok, out) = pactum(&["plugin", "test", stock, &fixtures("acme"), "--cache-dir", &cache]);
+    assert!(ok && out.contains(" bytes, loaded from the compiled cache in "), "{out}");
     // Northwind's plugin passes Northwind's commission fixtures and skips the rest.
     let (ok, out) = pactum(&["plugin", "test", NORTHWIND, &fixtures("northwind"), "--cache-dir", &cache]);
     assert!(ok && out.contains("4 of 4 fixtures passed (9 for hooks the component does not export skipped)"), "{out}");

@@ -99,6 +99,8 @@ async fn refused_publishes_change_nothing() {
     assert_eq!(status, StatusCode::CREATED, "{published}");
     let verdict = published["fixtures"].as_str().unwrap();
     assert!(verdict.starts_with("1 of 3 fixtures passed; overridden by key:"), "{verdict}");
+    // Northwind's plugin was loaded already (it serves Northwind): no compilation.
+    assert_eq!(published["cold_start"]["source"], "memory", "{published}");
 
     // A published plugin for another hook cannot serve this one.
     let hash = published["hash"].as_str().unwrap();
@@ -436,9 +438,17 @@ async fn a_shadow_is_recorded_and_compared_never_acted_on() {
 
     // A failing shadow fails nothing live.
     let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let size = hostile.len() as u64;
     let (_, published) =
         app.send_raw("POST", "/v1/plugins?name=hostile&version=1&override_fixtures=true", Some(&admin), hostile).await;
     let hash = published["hash"].as_str().unwrap().to_string();
+    // The publish reports the cold start: compiled now (this server had
+    // never seen it), its compiled size, the first fixture call's time.
+    let cold = &published["cold_start"];
+    assert_eq!((cold["source"].as_str(), cold["component_bytes"].as_u64()), (Some("compiled"), Some(size)), "{cold}");
+    assert!(cold["artifact_bytes"].as_u64().is_some_and(|b| b > 0), "{cold}");
+    assert!(cold["first_call_us"].as_u64().is_some_and(|us| us > 0), "{cold}");
+    assert!(published["compile_ms"].as_u64().is_some(), "{published}");
     app.send("PUT", "/v1/shadows/commission", Some(&admin), Some(json!({ "plugin": hash }))).await;
     let (status, won) = win(&app, "northwind", "d-hostile").await;
     assert_eq!((status, won["commission_lines"][0]["amount"].as_i64()), (StatusCode::OK, Some(120_000)));
@@ -555,7 +565,7 @@ async fn a_component_over_the_size_limit_is_refused() {
     let (_, before) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
     // Just over: the runtime refuses it; far over: the server does not read it all.
     for (size, status, needle) in [
-        (limit + 1, StatusCode::UNPROCESSABLE_ENTITY, "over the limit of 200000 bytes"),
+        (limit + 1, StatusCode::PAYLOAD_TOO_LARGE, "200001 bytes, over the limit of 200000 bytes"),
         (4 * limit, StatusCode::PAYLOAD_TOO_LARGE, "over this server's limit of 200000 bytes"),
     ] {
         let mut bytes = STOCK_BYTES.to_vec();
@@ -564,6 +574,38 @@ async fn a_component_over_the_size_limit_is_refused() {
         assert_eq!(got, status, "{error}");
         assert!(error["error"]["message"].as_str().unwrap().contains(needle), "{error}");
     }
+    let (_, after) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_company_limits_the_size_of_its_components() {
+    let app = app().await;
+    let program = |limit: usize| {
+        format!(
+            "[company]\nslug = \"smallco\"\nname = \"Small Co\"\ncurrency = \"USD\"\n\
+             [hooks]\ncommission = \"stock\"\n[limits]\ncomponent-bytes = {limit}\n"
+        )
+    };
+    let path = std::path::Path::new("policy.toml");
+    // Its own program's plugins must fit...
+    let err =
+        app.service.create_tenant(&program(1_000), path, |_| Some(STOCK_BYTES.to_vec())).await.unwrap_err().to_string();
+    assert!(err.contains(&format!("{} bytes, over the limit of 1000 bytes", STOCK_BYTES.len())), "{err}");
+    assert!(err.contains("component-bytes"), "{err}");
+    // ...and so must what it publishes: refused before it is read, naming
+    // the limit and the size.
+    let limit = STOCK_BYTES.len();
+    let (_, admin) = app.service.create_tenant(&program(limit), path, |_| Some(STOCK_BYTES.to_vec())).await.unwrap();
+    let (_, before) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    let mut bigger = NORTHWIND_BYTES.to_vec();
+    bigger.resize(limit + 1, 0);
+    let (status, error) = app.send_raw("POST", "/v1/plugins?name=big&version=1", Some(&admin), bigger).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large")));
+    let message = error["error"]["message"].as_str().unwrap();
+    let expected =
+        format!("the component is {} bytes, over the limit of {limit} bytes (`[limits] component-bytes`)", limit + 1);
+    assert!(message.contains(&expected), "{message}");
     let (_, after) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
     assert_eq!(before, after);
 }

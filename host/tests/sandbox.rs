@@ -204,6 +204,37 @@ fn bad_components_are_refused_with_a_clear_message() {
 }
 
 #[test]
+fn a_forbidden_import_is_refused_before_compiling() {
+    // A component with code to compile, and (or not) imports no plugin is given.
+    let component = |imports: &str| {
+        let functions: String =
+            (0..2_000).map(|i| format!("(func (export \"f{i}\") (result i32) i32.const {i})")).collect();
+        wat::parse_str(format!(
+            r#"(component {imports} (core module $m {functions}) (core instance $i (instantiate $m)))"#
+        ))
+        .unwrap()
+    };
+    let forbidden = component(
+        r#"(import "wasi:clocks/wall-clock@0.2.9" (instance)) (import "wasi:http/outgoing-handler@0.2.0" (instance))"#,
+    );
+    let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+    let started = Instant::now();
+    let err = rt.load(&forbidden).unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err, LoadError::ForbiddenImport { import: "wasi:http/outgoing-handler@0.2.0".into() });
+    assert!(err.to_string().contains("`wasi:http/outgoing-handler@0.2.0`"), "{err}");
+    // Nothing was compiled: the import names were read from the bytes.
+    assert_eq!(rt.stats().compiled, 0);
+    assert!(took < Duration::from_millis(500), "refused after {took:?}");
+
+    // Without the forbidden import, the same code compiles (and is refused
+    // later, for exporting no hook).
+    let err = rt.load(&component(r#"(import "wasi:clocks/wall-clock@0.2.9" (instance))"#)).unwrap_err();
+    assert!(matches!(err, LoadError::NoHook { .. }), "{err}");
+    assert_eq!(rt.stats().compiled, 1);
+}
+
+#[test]
 fn one_company_spinning_does_not_stall_another() {
     let rt = runtime();
     let hostile_plugin = load(rt, HOSTILE);

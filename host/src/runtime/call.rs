@@ -34,6 +34,15 @@ pub struct CallState {
     /// The line being written, 32 bytes at a time; `None` once it is past
     /// the cap (the rest of it is discarded as it comes).
     line: Option<Vec<u8>>,
+    /// What the plugin wrote to stdout (`[0]`) and stderr (`[1]`) since
+    /// its last newline (WASI, see `wasi_stubs`): a log line is a line of
+    /// text, however many writes it took.
+    pending: [Vec<u8>; 2],
+    /// The last line written to stderr, language runtimes' trailing noise
+    /// aside: kept even past the log cap, for a trap's message.
+    last_stderr: Option<String>,
+    /// Inside a Rust panic report on stderr (see [`is_runtime_noise`]).
+    in_panic_report: bool,
 }
 
 impl CallState {
@@ -46,6 +55,9 @@ impl CallState {
             log_cap: limits.log_bytes,
             log_dropped: 0,
             line: Some(Vec::new()),
+            pending: [Vec::new(), Vec::new()],
+            last_stderr: None,
+            in_panic_report: false,
         }
     }
 }
@@ -80,20 +92,88 @@ impl host::Host for CallState {
     }
 }
 
+/// The longest stdout/stderr line kept whole; the rest of a longer line is
+/// dropped.
+const MAX_OUTPUT_LINE: usize = 4 << 10;
+/// The longest stderr line a trap's message quotes.
+const MAX_TRAP_LINE: usize = 1 << 10;
+
 impl CallState {
-    /// Appends text a plugin wrote to stdout or stderr (WASI, see
-    /// `wasi_stubs`) to the call's log, one line per line of text, under
-    /// the same cap as `host.log`.
-    pub(crate) fn log_text(&mut self, level: LogLevel, text: &[u8]) {
-        let text = String::from_utf8_lossy(text);
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            if self.log_bytes + line.len() > self.log_cap {
-                self.log_dropped += 1;
-                continue;
-            }
-            self.log_bytes += line.len();
-            self.log.push(LogLine { level, message: line.to_string() });
+    /// Takes text a plugin wrote to stdout or stderr (WASI, see
+    /// `wasi_stubs`): each complete line goes to the call's log (stdout at
+    /// `info`, stderr at `error`) under the same cap as `host.log`; the
+    /// rest waits for its newline or the end of the call
+    /// ([`CallState::flush_output`]).
+    pub(crate) fn write_output(&mut self, stderr: bool, mut bytes: &[u8]) {
+        let stream = usize::from(stderr);
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            let mut line = std::mem::take(&mut self.pending[stream]);
+            line.extend_from_slice(&bytes[..end.min(MAX_OUTPUT_LINE.saturating_sub(line.len()))]);
+            self.output_line(stderr, &line);
+            bytes = &bytes[end + 1..];
         }
+        let pending = &mut self.pending[stream];
+        let room = MAX_OUTPUT_LINE.saturating_sub(pending.len());
+        pending.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Logs what is left of unfinished stdout/stderr lines.
+    pub(crate) fn flush_output(&mut self) {
+        for stream in 0..2 {
+            let line = std::mem::take(&mut self.pending[stream]);
+            if !line.is_empty() {
+                self.output_line(stream == 1, &line);
+            }
+        }
+    }
+
+    fn output_line(&mut self, stderr: bool, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        let line = text.trim_end();
+        if line.trim().is_empty() {
+            return;
+        }
+        if stderr && !self.runtime_noise(line) {
+            let mut end = line.len().min(MAX_TRAP_LINE);
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.last_stderr = Some(line[..end].to_string());
+        }
+        if self.log_bytes + line.len() > self.log_cap {
+            self.log_dropped += 1;
+            return;
+        }
+        self.log_bytes += line.len();
+        let level = if stderr { LogLevel::Error } else { LogLevel::Info };
+        self.log.push(LogLine { level, message: line.to_string() });
+    }
+
+    /// What the guest last said about an error: its last stderr line, else
+    /// the last line it logged at `error` through `host.log` (a Rust
+    /// plugin's panic hook).
+    fn guest_error(&self) -> Option<&str> {
+        self.last_stderr
+            .as_deref()
+            .or_else(|| self.log.iter().rev().find(|l| l.level == LogLevel::Error).map(|l| l.message.as_str()))
+    }
+}
+
+impl CallState {
+    /// Whether a stderr line is part of the report a language runtime
+    /// written in Rust prints when it aborts after the guest's own error
+    /// (componentize-py does, after a Python traceback): from `thread '…'
+    /// panicked at …` to the `note: run with RUST_BACKTRACE…` hint.
+    fn runtime_noise(&mut self, line: &str) -> bool {
+        if line.starts_with("thread '") && line.contains("panicked") {
+            self.in_panic_report = true;
+            return true;
+        }
+        if line.starts_with("note: run with `RUST_BACKTRACE") || line.starts_with("note: some details are omitted") {
+            self.in_panic_report = false;
+            return true;
+        }
+        self.in_panic_report
     }
 }
 
@@ -293,6 +373,7 @@ impl Runtime {
             invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call)
         });
         probe(Phase::Call);
+        store.data_mut().flush_output();
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
 
         let result = match outcome {
@@ -366,14 +447,21 @@ fn classify(failure: Failure, state: &CallState, limits: &Limits) -> HookError {
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => HookError::Timeout { deadline_ms: limits.deadline_ms },
         Some(Trap::OutOfFuel) => HookError::OutOfFuel { fuel: limits.fuel },
-        Some(trap) => {
-            // A Rust plugin's panic hook logs the panic's message just
-            // before the module aborts: report the guest's own words.
-            let guest = state.log.iter().rev().find(|l| l.level == LogLevel::Error).map(|l| l.message.clone());
-            HookError::Trap { message: guest.unwrap_or_else(|| trap.to_string()) }
-        }
+        // A Rust plugin's panic hook logs the panic's message just before
+        // the module aborts; a Python or JavaScript runtime writes the
+        // uncaught exception to stderr: report the guest's own words first,
+        // then what stopped it.
+        Some(trap) => HookError::Trap { message: with_guest_error(state, &trap.to_string()) },
         None if instantiating => HookError::Host { message: format!("instantiating the plugin: {error:#}") },
-        None => HookError::Trap { message: format!("{error:#}") },
+        None => HookError::Trap { message: with_guest_error(state, &format!("{error:#}")) },
+    }
+}
+
+/// `"<the guest's last error line> (<what>)"`, or `what` alone.
+fn with_guest_error(state: &CallState, what: &str) -> String {
+    match state.guest_error() {
+        Some(guest) if guest != what => format!("{guest} ({what})"),
+        _ => what.to_string(),
     }
 }
 
@@ -436,5 +524,37 @@ mod tests {
         let lines: Vec<_> = state.log.iter().map(|l| (l.level, l.message.as_str())).collect();
         assert_eq!(lines, [(LogLevel::Info, accented.as_str()), (LogLevel::Warn, ""), (LogLevel::Error, "short")]);
         assert_eq!((state.log_dropped, state.log_bytes), (1, 45));
+    }
+
+    #[test]
+    fn stdout_and_stderr_are_logged_line_by_line() {
+        let mut state = CallState::new(&Limits::default());
+        // A Python traceback's last line arrives in three writes; stdout
+        // and stderr interleave; a runtime's panic report follows.
+        state.write_output(true, b"Traceback (most recent call last):\n  File \"app.py\"\n");
+        state.write_output(false, b"hello ");
+        state.write_output(true, b"ValueError");
+        state.write_output(true, b": ");
+        state.write_output(false, b"world\nno newline");
+        state.write_output(true, b"table is corrupt\n");
+        state.write_output(true, b"thread '<unnamed>' panicked at src/lib.rs:1:1:\nPython exception\n");
+        state.write_output(true, b"note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n");
+        state.flush_output();
+        let lines: Vec<_> = state.log.iter().map(|l| (l.level, l.message.as_str())).collect();
+        assert_eq!(
+            lines,
+            [
+                (LogLevel::Error, "Traceback (most recent call last):"),
+                (LogLevel::Error, "  File \"app.py\""),
+                (LogLevel::Info, "hello world"),
+                (LogLevel::Error, "ValueError: table is corrupt"),
+                (LogLevel::Error, "thread '<unnamed>' panicked at src/lib.rs:1:1:"),
+                (LogLevel::Error, "Python exception"),
+                (LogLevel::Error, "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"),
+                (LogLevel::Info, "no newline"),
+            ]
+        );
+        // A trap quotes the exception, not the runtime's panic report.
+        assert_eq!(state.guest_error(), Some("ValueError: table is corrupt"));
     }
 }

@@ -17,7 +17,7 @@ pub enum LoadError {
     )]
     NotAComponent,
     /// Larger than the size limit.
-    #[error("the component is {size} bytes, over the limit of {limit} bytes")]
+    #[error("the component is {size} bytes, over the limit of {limit} bytes (`[limits] component-bytes`)")]
     TooLarge {
         /// The component's size.
         size: usize,

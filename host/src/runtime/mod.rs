@@ -27,6 +27,7 @@ pub use bindings::v0_1_0::VERSION as WIT_VERSION;
 pub use call::{CallRecord, LogLine, Phase};
 pub use error::{HookError, LoadError};
 pub use hooks::{Hook, HookKind};
+pub use plugin::{LoadCost, LoadSource};
 pub use plugin::{Plugin, PluginHash};
 
 /// The WIT types of `pactum:policy@0.1.0`, as the host sees them.
@@ -126,12 +127,21 @@ pub struct Limits {
     /// Fuel (roughly, Wasm instructions) per call ([`HookError::OutOfFuel`]).
     pub fuel: u64,
     /// Linear memory cap per call, in bytes ([`HookError::MemoryLimit`]).
+    /// A cap, not a reservation: a Rust plugin uses 64 KiB, a Python one
+    /// 16 MiB, a JavaScript one 12 MiB; the default of 32 MiB fits all
+    /// three with room for the policy's own data.
     pub memory_bytes: u64,
     /// Largest accepted output, in bytes of its JSON form
     /// ([`HookError::InvalidOutput`]).
     pub output_bytes: usize,
     /// Log bytes kept per call; the rest is dropped and the record says so.
     pub log_bytes: usize,
+    /// The largest component the company may publish, in bytes
+    /// ([`LoadError::TooLarge`], checked before the component is parsed or compiled).
+    /// The host's [`RuntimeConfig::max_component_bytes`] applies too,
+    /// whichever is smaller. The default of 64 MiB takes a Python (about
+    /// 18 MB) or JavaScript (about 12 MB) component.
+    pub component_bytes: usize,
 }
 
 impl Default for Limits {
@@ -139,9 +149,10 @@ impl Default for Limits {
         Limits {
             deadline_ms: 100,
             fuel: 50_000_000,
-            memory_bytes: 16 << 20,
+            memory_bytes: 32 << 20,
             output_bytes: 64 << 10,
             log_bytes: 4 << 10,
+            component_bytes: 64 << 20,
         }
     }
 }

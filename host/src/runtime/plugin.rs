@@ -54,10 +54,36 @@ impl serde::Serialize for PluginHash {
     }
 }
 
+/// Where a load found the plugin's compiled code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadSource {
+    /// Compiled from Wasm now (then written to the compiled cache).
+    Compiled,
+    /// Deserialized from the on-disk compiled cache: no compilation.
+    Cache,
+    /// Already loaded in this process.
+    Memory,
+}
+
+/// What loading a plugin cost: its cold start, as a publish reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct LoadCost {
+    /// Where the compiled code came from.
+    pub source: LoadSource,
+    /// Wall time of the load: checks, compilation or deserialization,
+    /// linking and one instantiation to type-check the hooks, milliseconds.
+    pub load_ms: u64,
+    /// The compiled code's size in memory (about the size of its artifact
+    /// in the compiled cache), bytes.
+    pub artifact_bytes: u64,
+}
+
 /// A validated, compiled, pre-instantiated plugin, ready for calls.
 pub struct Plugin {
     hash: PluginHash,
     size: usize,
+    artifact_bytes: u64,
     hooks: Vec<HookKind>,
     pub(crate) pre: InstancePre<CallState>,
     /// Per hook (indexed by `HookKind as usize`), the exported function,
@@ -74,6 +100,11 @@ impl Plugin {
     /// The component's size in bytes.
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    /// The compiled code's size in bytes.
+    pub fn artifact_bytes(&self) -> u64 {
+        self.artifact_bytes
     }
 
     /// The hooks it exports.
@@ -101,15 +132,30 @@ impl Runtime {
     /// calls return the plugin already loaded. Compilation happens at most
     /// once per hash and engine while the cache directory is kept.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<Plugin>, LoadError> {
+        self.load_with_cost(bytes).map(|(plugin, _)| plugin)
+    }
+
+    /// [`Runtime::load`], saying what the load cost: compiled now, or
+    /// loaded from the compiled cache or memory, and how long it took.
+    pub fn load_with_cost(&self, bytes: &[u8]) -> Result<(Arc<Plugin>, LoadCost), LoadError> {
+        let started = std::time::Instant::now();
         let hash = PluginHash::of(bytes);
+        let elapsed = || started.elapsed().as_millis() as u64;
         if let Some(p) = self.plugins.lock().expect("plugin map poisoned").get(&hash) {
-            return Ok(p.clone());
+            let cost = LoadCost { source: LoadSource::Memory, load_ms: elapsed(), artifact_bytes: p.artifact_bytes };
+            return Ok((p.clone(), cost));
         }
         check_header(bytes, self.config.max_component_bytes)?;
-        let component = self.compile(hash, bytes)?;
+        // Refuse a forbidden import before compiling: a Python or
+        // JavaScript component takes 20-40 s to compile.
+        for name in component_imports(bytes)? {
+            check_import(&name)?;
+        }
+        let (component, source) = self.compile(hash, bytes)?;
         let plugin = Arc::new(self.link(hash, bytes.len(), component)?);
+        let cost = LoadCost { source, load_ms: elapsed(), artifact_bytes: plugin.artifact_bytes };
         let mut plugins = self.plugins.lock().expect("plugin map poisoned");
-        Ok(plugins.entry(hash).or_insert(plugin).clone())
+        Ok((plugins.entry(hash).or_insert(plugin).clone(), cost))
     }
 
     /// The loaded plugin with this hash, if any.
@@ -117,11 +163,11 @@ impl Runtime {
         self.plugins.lock().expect("plugin map poisoned").get(hash).cloned()
     }
 
-    fn compile(&self, hash: PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
+    fn compile(&self, hash: PluginHash, bytes: &[u8]) -> Result<(Component, LoadSource), LoadError> {
         let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, &self.engine));
         if let Some(component) = cache.as_ref().and_then(|c| c.get(&hash)) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(component);
+            return Ok((component, LoadSource::Cache));
         }
         let started = std::time::Instant::now();
         let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
@@ -132,22 +178,14 @@ impl Runtime {
         {
             tracing::warn!(plugin = %hash, error = %e, "could not write the compiled plugin cache");
         }
-        Ok(component)
+        Ok((component, LoadSource::Compiled))
     }
 
     fn link(&self, hash: PluginHash, size: usize, component: Component) -> Result<Plugin, LoadError> {
         let ty = component.component_type();
         let mut wasi = false;
         for (name, _) in ty.imports(&self.engine) {
-            let allowed = parse_interface(name)
-                .is_some_and(|(iface, version)| ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION);
-            if allowed {
-                continue;
-            }
-            if !super::wasi_stubs::is_stubbed(name) {
-                return Err(LoadError::ForbiddenImport { import: name.to_string() });
-            }
-            wasi = true;
+            wasi |= check_import(name)?;
         }
 
         let mut hooks = Vec::new();
@@ -201,7 +239,9 @@ impl Runtime {
                 .ok_or_else(|| bad(format!("it has no `{}` function", hook_function(hook))))?;
             functions[hook as usize] = Some(func);
         }
-        let plugin = Plugin { hash, size, hooks, pre, functions };
+        let image = component.image_range();
+        let artifact_bytes = (image.end as usize - image.start as usize) as u64;
+        let plugin = Plugin { hash, size, artifact_bytes, hooks, pre, functions };
         self.typecheck(&plugin)?;
         Ok(plugin)
     }
@@ -252,6 +292,47 @@ fn typecheck<H: Hook>(
     let index = plugin.functions[H::KIND as usize].as_ref().expect("indexed at load");
     instance.get_typed_func::<(&H::Input,), (Result<H::Output, PolicyError>,)>(&mut *store, index)?;
     Ok(())
+}
+
+/// Whether a component may import `name`: `pactum:policy/{host,types}` at
+/// this host's version, or a WASI 0.2 interface the host stubs (then
+/// `Ok(true)`: the load needs the stubs). Anything else is refused.
+fn check_import(name: &str) -> Result<bool, LoadError> {
+    let ours = parse_interface(name)
+        .is_some_and(|(iface, version)| ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION);
+    if ours {
+        Ok(false)
+    } else if super::wasi_stubs::is_stubbed(name) {
+        Ok(true)
+    } else {
+        Err(LoadError::ForbiddenImport { import: name.to_string() })
+    }
+}
+
+/// The names the component itself imports (not those of the modules and
+/// components nested in it), read from its import sections without
+/// validating or compiling anything: milliseconds, even for a Python
+/// component.
+fn component_imports(bytes: &[u8]) -> Result<Vec<String>, LoadError> {
+    use wasmparser::{Parser, Payload};
+    let malformed = |e: wasmparser::BinaryReaderError| LoadError::Compile(format!("malformed component: {e}"));
+    let mut names = Vec::new();
+    // 0: the outer component; nested modules and components each open a
+    // level that their `End` closes.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(malformed)? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth > 0 => depth -= 1,
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section {
+                    names.push(import.map_err(malformed)?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
 }
 
 /// `pactum:policy/<iface>@<version>` → `(iface, version)`.

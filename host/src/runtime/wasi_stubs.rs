@@ -14,7 +14,6 @@
 //! the same rule applies to every component.
 
 use super::call::CallState;
-use super::types::LogLevel;
 use wasmtime::StoreContextMut;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, Resource, ResourceType};
@@ -67,14 +66,23 @@ pub(super) fn linker_with_traps(
     let mut linker = base.clone();
     let engine = component.engine();
     for (name, item) in component.component_type().imports(engine) {
-        // Every WASI instance that re-exports `output-stream` (streams, cli
-        // stdout/stderr, filesystem, sockets) must be given the same host
-        // type for it, the one the stdout/stderr functions below use.
+        // Every WASI instance that re-exports `output-stream` or
+        // `input-stream` (streams, cli stdin/stdout/stderr, filesystem,
+        // sockets) must be given the same host type for it, the one the
+        // stdin/stdout/stderr functions below use.
         if let ComponentItem::ComponentInstance(instance) = item.ty
             && is_stubbed(name)
-            && instance.get_export(engine, "output-stream").is_some()
         {
-            linker.instance(name)?.resource("output-stream", ResourceType::host::<OutputStream>(), |_, _| Ok(()))?;
+            if instance.get_export(engine, "output-stream").is_some() {
+                linker.instance(name)?.resource(
+                    "output-stream",
+                    ResourceType::host::<OutputStream>(),
+                    |_, _| Ok(()),
+                )?;
+            }
+            if instance.get_export(engine, "input-stream").is_some() {
+                linker.instance(name)?.resource("input-stream", ResourceType::host::<InputStream>(), |_, _| Ok(()))?;
+            }
         }
         define_deterministic(&mut linker, name)?;
     }
@@ -142,8 +150,7 @@ fn define_deterministic(linker: &mut Linker<CallState>, import: &str) -> wasmtim
                 streams.func_wrap(
                     name,
                     |mut store: StoreContextMut<'_, CallState>, (stream, bytes): (Resource<OutputStream>, Vec<u8>)| {
-                        let level = if stream.rep() == STDERR { LogLevel::Error } else { LogLevel::Info };
-                        store.data_mut().log_text(level, &bytes);
+                        store.data_mut().write_output(stream.rep() == STDERR, &bytes);
                         Ok((Ok::<(), StreamError>(()),))
                     },
                 )?;
@@ -159,6 +166,19 @@ fn define_deterministic(linker: &mut Linker<CallState>, import: &str) -> wasmtim
         "wasi:cli/stderr" => {
             let mut cli = linker.instance(import)?;
             cli.func_wrap("get-stderr", |_, (): ()| Ok((Resource::<OutputStream>::new_own(STDERR),)))?;
+        }
+        // stdin: a stream whose reads trap (nothing is ever read from it).
+        // The WASI preview 1 adapter (componentize-js with `stdio`) asks
+        // for stdin and the terminals while setting up its file
+        // descriptors, before its first write to stderr.
+        "wasi:cli/stdin" => {
+            linker.instance(import)?.func_wrap("get-stdin", |_, (): ()| Ok((Resource::<InputStream>::new_own(0),)))?;
+        }
+        // Not a terminal: no terminal resource. Its type is the trap-only
+        // `()` resource `define_unknown_imports_as_traps` gives it.
+        "wasi:cli/terminal-stdin" | "wasi:cli/terminal-stdout" | "wasi:cli/terminal-stderr" => {
+            let function = &iface["wasi:cli/".len()..];
+            linker.instance(import)?.func_wrap(&format!("get-{function}"), |_, (): ()| Ok((None::<Resource<()>>,)))?;
         }
         _ => {}
     }
@@ -190,6 +210,8 @@ struct Datetime {
 /// `wasi:io/streams.output-stream`, as the host sees it: stdout or stderr
 /// (the resource's rep).
 struct OutputStream;
+/// `wasi:io/streams.input-stream`, as the host sees it: stdin, always empty.
+struct InputStream;
 const STDOUT: u32 = 1;
 const STDERR: u32 = 2;
 

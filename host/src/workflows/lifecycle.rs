@@ -7,7 +7,7 @@ use super::bad;
 use crate::fixtures::{Fixture, FixtureReport};
 use crate::program::Program;
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
-use crate::runtime::{HookKind, Plugin, WIT_VERSION};
+use crate::runtime::{HookKind, LoadSource, Plugin, WIT_VERSION};
 use crate::service::{Caller, Fallback, Service, ServiceError, Tenant};
 use crate::store::{
     ActivationRequestRow, BindingChangeRow, DecisionRow, NewBindingChange, NewPublication, PublicationRow,
@@ -29,6 +29,30 @@ pub struct Published {
     /// Validation and compilation (the cold start a replica pays once per
     /// hash; later loads come from the compiled cache), milliseconds.
     pub compile_ms: u64,
+    /// What running this plugin costs from cold, to judge it before
+    /// activating it: a Python or JavaScript component takes seconds to
+    /// compile where a Rust one takes a fraction of one.
+    pub cold_start: ColdStart,
+}
+
+/// A published plugin's cold-start cost.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ColdStart {
+    /// `compiled` (compiled now: every replica pays `load_ms` once, then
+    /// loads it from its compiled cache), `cache` (loaded from the
+    /// compiled cache) or `memory` (already loaded in this server).
+    pub source: LoadSource,
+    /// This load's wall time: checks, compilation or cache load, linking
+    /// and a type-checking instantiation, milliseconds.
+    pub load_ms: u64,
+    /// The component's size, bytes.
+    pub component_bytes: u64,
+    /// The compiled code's size (about what the compiled cache stores per
+    /// replica), bytes.
+    pub artifact_bytes: u64,
+    /// The first isolated call's time (a fixture's), microseconds; `null`
+    /// when the company has no fixture for the plugin's hooks.
+    pub first_call_us: Option<u64>,
 }
 
 /// What an activation did.
@@ -105,12 +129,15 @@ impl Service {
         admin_only(caller)?;
         check_label("name", name)?;
         check_label("version", version)?;
+        let limits = self.tenant(&caller.tenant)?.program.limits;
+        Service::check_component_size(name, &wasm, &limits)?;
         let started = Instant::now();
         let runtime = self.runtime().clone();
-        let (plugin, wasm) = tokio::task::spawn_blocking(move || runtime.load(&wasm).map(|p| (p, wasm)))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("compiling task: {e}")))?
-            .map_err(|source| ServiceError::Plugin { name: name.to_string(), source })?;
+        let (plugin, cost, wasm) =
+            tokio::task::spawn_blocking(move || runtime.load_with_cost(&wasm).map(|(p, cost)| (p, cost, wasm)))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("compiling task: {e}")))?
+                .map_err(|source| ServiceError::Plugin { name: name.to_string(), source })?;
         let compile_ms = started.elapsed().as_millis() as u64;
         let hooks = match hook {
             Some(hook) if !plugin.exports(hook) => {
@@ -122,7 +149,14 @@ impl Service {
             Some(hook) => vec![hook],
             None => plugin.hooks().to_vec(),
         };
-        let verdict = self.check_fixtures(caller, &plugin, &hooks, fixtures).await?;
+        let (verdict, first_call_us) = self.check_fixtures_timed(caller, &plugin, &hooks, fixtures).await?;
+        let cold_start = ColdStart {
+            source: cost.source,
+            load_ms: cost.load_ms,
+            component_bytes: wasm.len() as u64,
+            artifact_bytes: cost.artifact_bytes,
+            first_call_us,
+        };
         let hash = plugin.hash().to_hex();
         let (row, created) = self
             .db
@@ -138,8 +172,11 @@ impl Service {
                 fixtures: &verdict,
             })
             .await?;
-        tracing::info!(tenant = %caller.tenant, plugin = %hash, name, version, compile_ms, "plugin published");
-        Ok(Published { plugin: row, created, compile_ms })
+        tracing::info!(
+            tenant = %caller.tenant, plugin = %hash, name, version, compile_ms, source = ?cold_start.source,
+            artifact_bytes = cold_start.artifact_bytes, first_call_us = ?cold_start.first_call_us, "plugin published"
+        );
+        Ok(Published { plugin: row, created, compile_ms, cold_start })
     }
 
     /// The company's published plugins, newest first.
@@ -458,6 +495,18 @@ impl Service {
         hooks: &[HookKind],
         policy: FixturePolicy,
     ) -> Result<String, ServiceError> {
+        Ok(self.check_fixtures_timed(caller, plugin, hooks, policy).await?.0)
+    }
+
+    /// [`Service::check_fixtures`], with the first call's time in
+    /// microseconds (`None` without fixtures).
+    async fn check_fixtures_timed(
+        &self,
+        caller: &Caller,
+        plugin: &Arc<Plugin>,
+        hooks: &[HookKind],
+        policy: FixturePolicy,
+    ) -> Result<(String, Option<u64>), ServiceError> {
         let fixtures = self
             .db
             .fixtures(&caller.tenant)
@@ -475,12 +524,14 @@ impl Service {
             tokio::task::spawn_blocking(move || crate::fixtures::run(&runtime, &plugin, &program, &fixtures, &hooks))
                 .await
                 .map_err(|e| ServiceError::Internal(format!("fixture task: {e}")))?;
-        match (report.failed(), policy) {
-            (0, _) => Ok(report.summary()),
-            (_, FixturePolicy::Enforce) => Err(ServiceError::FixturesFailed(report)),
-            (_, FixturePolicy::Override) => Ok(format!("{}; overridden by {}", report.summary(), caller.key)),
-            (_, FixturePolicy::Record) => Ok(report.summary()),
-        }
+        let first_call_us = report.first_call_us;
+        let verdict = match (report.failed(), policy) {
+            (0, _) => report.summary(),
+            (_, FixturePolicy::Enforce) => return Err(ServiceError::FixturesFailed(report)),
+            (_, FixturePolicy::Override) => format!("{}; overridden by {}", report.summary(), caller.key),
+            (_, FixturePolicy::Record) => report.summary(),
+        };
+        Ok((verdict, first_call_us))
     }
 
     /// Runs a recorded decision's input through the plugin hash it records

@@ -123,3 +123,19 @@ export const commission = {
     return input.event.tag === 'refund' ? clawback(input, input.event.val) : won(input);
   },
 };
+
+// An Error thrown by the rule (a bug, not a decision) reaches the host as the
+// policy error `exception`, carrying the Error's message, with its stack in
+// the decision's log. Left alone, componentize-js would take the Error for a
+// policy-error record, find no `code` in it, and trap without the message.
+for (const [name, hook] of Object.entries(commission)) {
+  commission[name] = (input) => {
+    try {
+      return hook(input);
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      console.error(`${e}\n${e.stack}`);
+      throw { code: 'exception', message: String(e) };
+    }
+  };
+}
