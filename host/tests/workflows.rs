@@ -302,6 +302,24 @@ async fn leads_go_to_the_registered_partner_then_the_territory_then_direct() {
     let (status, body) =
         app.send("POST", "/v1/leads", Some(&admin), Some(json!({ "account_domain": "x.com", "source": "" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Territories match whole and in any case, non-ASCII ones too (the
+    // database's narrowing must not lose them, nor let near misses in).
+    let (status, body) = app
+        .send(
+            "POST",
+            "/v1/partners",
+            Some(&admin),
+            Some(json!({ "id": "p-at", "name": "Alpen", "kind": "Reseller", "territories": ["Österreich", "CH"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for (domain, region, partner_id) in
+        [("wien.at", "ÖSTERREICH", Some("p-at")), ("zug.ch", "ch", Some("p-at")), ("near.miss", "em_a", None)]
+    {
+        let (_, routed) = app.send("POST", "/v1/leads", Some(&admin), Some(lead(domain, region))).await;
+        assert_eq!(routed["partner_id"].as_str(), partner_id, "{domain} in {region}: {routed}");
+    }
 }
 
 const OCT_15: i64 = 1_792_022_400; // 2026-10-15

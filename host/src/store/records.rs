@@ -255,6 +255,36 @@ impl Db {
         }))
     }
 
+    /// The active partners of `tenant` that may cover one of `keys` (region
+    /// or country, lowercase), by id; the caller checks the match exactly.
+    /// The database narrows them down first, so a lead does not read every
+    /// partner of a large program: a territory list containing `"<key>"`,
+    /// compared in lowercase. Keys whose JSON form or lowercase the
+    /// database might see differently (non-ASCII, quotes, backslashes)
+    /// skip the narrowing.
+    pub async fn partners_for_territories(&self, tenant: &str, keys: &[String]) -> Result<Vec<PartnerRow>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let narrow = keys.iter().all(|k| k.bytes().all(|b| b.is_ascii() && b >= b' ' && b != b'"' && b != b'\\'));
+        let patterns: Vec<String> = keys.iter().map(|k| format!("%\"{k}\"%")).collect();
+        Ok(with_reader!(self, |e| {
+            let mut q = sqlx::QueryBuilder::new("SELECT * FROM partners WHERE tenant = ");
+            q.push_bind(tenant).push(" AND status = 'active'");
+            if narrow {
+                q.push(" AND (");
+                let mut any = q.separated(" OR ");
+                for p in &patterns {
+                    any.push("lower(territories) LIKE ").push_bind_unseparated(p.as_str());
+                }
+                q.push(")");
+            }
+            q.push(" ORDER BY id");
+            let rows = q.build().fetch_all(e).await?;
+            rows.iter().map(partner).collect()
+        }))
+    }
+
     /// Creates or updates an account.
     pub async fn upsert_account(&self, tenant: &str, a: &AccountRow) -> Result<(), StoreError> {
         with_writer!(self, |e| {

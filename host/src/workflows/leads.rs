@@ -80,7 +80,7 @@ impl Service {
             [&account.region, &account.country].into_iter().flatten().map(|k| k.to_lowercase()).collect();
         let partners = self
             .db
-            .partners(&caller.tenant)
+            .partners_for_territories(&caller.tenant, &keys)
             .await?
             .iter()
             .filter(|p| p.status == "active" && p.territories.iter().any(|t| keys.contains(&t.to_lowercase())))
