@@ -22,10 +22,9 @@ struct Receiver {
     got: Mutex<Vec<(HeaderMap, String)>>,
 }
 
-/// A webhook receiver on a local port that answers with `status`.
-async fn receiver() -> (String, Arc<Receiver>) {
-    let state = Arc::new(Receiver { status: AtomicU16::new(500), ..Default::default() });
-    let app = axum::Router::new()
+/// `POST /hook`: records what arrives and answers with the receiver's status.
+fn hook_app(state: Arc<Receiver>) -> axum::Router {
+    axum::Router::new()
         .route(
             "/hook",
             axum::routing::post(|State(r): State<Arc<Receiver>>, headers: HeaderMap, body: String| async move {
@@ -33,7 +32,13 @@ async fn receiver() -> (String, Arc<Receiver>) {
                 StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
             }),
         )
-        .with_state(state.clone());
+        .with_state(state)
+}
+
+/// A webhook receiver on a local port that answers with `status`.
+async fn receiver() -> (String, Arc<Receiver>) {
+    let state = Arc::new(Receiver { status: AtomicU16::new(500), ..Default::default() });
+    let app = hook_app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -57,15 +62,7 @@ async fn tls_receiver() -> (String, Vec<u8>, Arc<Receiver>) {
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let state = Arc::new(Receiver { status: AtomicU16::new(200), ..Default::default() });
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            axum::routing::post(|State(r): State<Arc<Receiver>>, headers: HeaderMap, body: String| async move {
-                r.got.lock().unwrap().push((headers, body));
-                StatusCode::from_u16(r.status.load(Ordering::SeqCst)).unwrap()
-            }),
-        )
-        .with_state(state.clone());
+    let app = hook_app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://localhost:{}/hook", listener.local_addr().unwrap().port());
     tokio::spawn(async move {

@@ -11,9 +11,8 @@
 //! them. Three statements per request made the writer the bottleneck of
 //! the load benchmark; a batch of thirty requests now takes five.
 
-use super::{Db, DecisionRow, Get, LeadRow, RegistrationRow, StoreError};
+use super::{Db, DecisionRow, LeadRow, RegistrationRow, StoreError};
 use crate::runtime::{HookKind, PluginHash};
-use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// At most this many requests' writes per transaction (ten binds a
@@ -103,28 +102,8 @@ impl Db {
         let created_at = super::now();
         with_writer!(self, |e| {
             let mut tx = e.begin().await?;
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at) ",
-            );
-            q.push_values(batch.iter(), |mut b, w| {
-                let d = &w.decision;
-                b.push_bind(&d.tenant)
-                    .push_bind(d.hook.interface())
-                    .push_bind(d.plugin.to_hex())
-                    .push_bind(&d.subject)
-                    .push_bind(d.event_time)
-                    .push_bind(d.outcome)
-                    .push_bind(d.record.to_string())
-                    .push_bind(d.decision.to_string())
-                    .push_bind(d.fallback)
-                    .push_bind(created_at);
-            });
-            // The order of RETURNING rows is not promised: match by subject
-            // (a fresh registration or lead id, one per write).
-            q.push(" RETURNING id, subject");
-            let ids: HashMap<String, i64> =
-                q.build().fetch_all(&mut *tx).await?.iter().map(|r| (r.get(1), r.get(0))).collect();
+            // Matched by subject: a fresh registration or lead id, one per write.
+            let ids = insert_decisions!(&mut *tx, batch.iter().map(|w| w.decision.as_new()), created_at);
             for w in batch.iter_mut() {
                 let id = *ids.get(&w.decision.subject).ok_or_else(|| {
                     StoreError::Inconsistent(format!("no decision stored for {}", w.decision.subject))
@@ -203,6 +182,22 @@ impl Db {
             tx.commit().await?;
         });
         Ok(created_at)
+    }
+}
+
+impl DecisionToWrite {
+    fn as_new(&self) -> super::NewDecision<'_> {
+        super::NewDecision {
+            tenant: &self.tenant,
+            hook: self.hook,
+            plugin: self.plugin,
+            subject: &self.subject,
+            event_time: self.event_time,
+            outcome: self.outcome,
+            record: &self.record,
+            decision: &self.decision,
+            fallback: self.fallback,
+        }
     }
 }
 

@@ -141,30 +141,6 @@ fn scorecard(r: &impl Get) -> ScorecardRow {
 pub const SCORECARD_BATCH: usize = 500;
 
 impl Db {
-    /// Stores a routed lead.
-    pub async fn insert_lead(&self, tenant: &str, l: &LeadRow) -> Result<(), StoreError> {
-        with_writer!(self, |e| {
-            sqlx::query(
-                "INSERT INTO leads (tenant, id, account_domain, contact_email, source, destination, partner_id, reason, \
-                 attribution, decision_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(tenant)
-            .bind(&l.id)
-            .bind(&l.account_domain)
-            .bind(&l.contact_email)
-            .bind(&l.source)
-            .bind(&l.destination)
-            .bind(&l.partner_id)
-            .bind(&l.reason)
-            .bind(&l.attribution)
-            .bind(l.decision_id)
-            .bind(l.created_at)
-            .execute(e)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// One lead.
     pub async fn lead(&self, tenant: &str, id: &str) -> Result<Option<LeadRow>, StoreError> {
         Ok(with_reader!(self, |e| {
@@ -274,25 +250,7 @@ impl Db {
             let mut tx = e.begin().await?;
             let mut stored = Vec::with_capacity(cards.len());
             for chunk in cards.chunks(SCORECARD_BATCH) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                     fallback, created_at) ",
-                );
-                q.push_values(chunk, |mut b, (d, _)| {
-                    b.push_bind(d.tenant)
-                        .push_bind(d.hook.interface())
-                        .push_bind(d.plugin.to_hex())
-                        .push_bind(d.subject)
-                        .push_bind(d.event_time)
-                        .push_bind(d.outcome)
-                        .push_bind(d.record.to_string())
-                        .push_bind(d.decision.to_string())
-                        .push_bind(d.fallback)
-                        .push_bind(created_at);
-                });
-                q.push(" RETURNING id, subject");
-                let ids: HashMap<String, i64> =
-                    q.build().fetch_all(&mut *tx).await?.iter().map(|r| (r.get(1), r.get(0))).collect();
+                let ids = insert_decisions!(&mut *tx, chunk.iter().map(|(d, _)| d), created_at);
                 let done = chunk
                     .iter()
                     .map(|(d, s)| match ids.get(d.subject) {

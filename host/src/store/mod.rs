@@ -82,6 +82,41 @@ macro_rules! insert_decision {
     }};
 }
 
+/// Inserts the decisions `$decisions` (an iterator of [`NewDecision`] or
+/// `&NewDecision`) through `$conn` in one multi-row statement, and
+/// evaluates to their ids by subject (the order of `RETURNING` rows is not
+/// promised; each decision of one statement has a subject of its own).
+macro_rules! insert_decisions {
+    ($conn:expr, $decisions:expr, $created_at:expr) => {{
+        let created_at: i64 = $created_at;
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
+             fallback, created_at) ",
+        );
+        q.push_values($decisions, |mut b, d| {
+            b.push_bind(d.tenant)
+                .push_bind(d.hook.interface())
+                .push_bind(d.plugin.to_hex())
+                .push_bind(d.subject)
+                .push_bind(d.event_time)
+                .push_bind(d.outcome)
+                .push_bind(d.record.to_string())
+                .push_bind(d.decision.to_string())
+                .push_bind(d.fallback)
+                .push_bind(created_at);
+        });
+        q.push(" RETURNING id, subject");
+        let ids: std::collections::HashMap<String, i64> = q
+            .build()
+            .fetch_all($conn)
+            .await?
+            .iter()
+            .map(|r| ($crate::store::Get::get(r, 1), $crate::store::Get::get(r, 0)))
+            .collect();
+        ids
+    }};
+}
+
 /// The columns [`decision_row`] reads, in its order.
 macro_rules! select_decision {
     () => {

@@ -350,33 +350,6 @@ impl Db {
         }))
     }
 
-    /// Stores a registration.
-    pub async fn insert_registration(&self, tenant: &str, r: &RegistrationRow) -> Result<(), StoreError> {
-        with_writer!(self, |e| {
-            sqlx::query(
-                "INSERT INTO registrations (tenant, id, partner_id, account_domain, amount, currency, expected_close, \
-                 status, protected_until, reason, decision_id, plugin_hash, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(tenant)
-            .bind(&r.id)
-            .bind(&r.partner_id)
-            .bind(&r.account_domain)
-            .bind(r.amount)
-            .bind(&r.currency)
-            .bind(r.expected_close)
-            .bind(&r.status)
-            .bind(r.protected_until)
-            .bind(&r.reason)
-            .bind(r.decision_id)
-            .bind(&r.plugin_hash)
-            .bind(r.created_at)
-            .execute(e)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// One registration.
     pub async fn registration(&self, tenant: &str, id: &str) -> Result<Option<RegistrationRow>, StoreError> {
         Ok(with_reader!(self, |e| {
