@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release -p pactum --example polyglot_measure -- [name=file.wasm ...]`
 //! (the Rust stock plugin is measured as `rust` unless `SKIP_RUST=1`;
-//! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1`, `CACHE=<dir>` change the run; `POLICY=<dir>`
+//! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1`, `LARGE=0` (no large-component
+//! pool), `LARGE_KEEP_RESIDENT`, `CACHE=<dir>` change the run; `POLICY=<dir>`
 //! `ONLY_RESULTS=1` runs the first fixture under another company's params
 //! and prints its result and log).
 
@@ -54,6 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cache_dir: Some(cache_dir.clone()),
             keep_resident_bytes: env_or("KEEP_RESIDENT", defaults.keep_resident_bytes),
             pagemap_scan: env_or("PAGEMAP_SCAN", 0usize) == 1,
+            // `LARGE=0`: one pool for every plugin (as before the large pool).
+            large_component_bytes: if env_or("LARGE", 1usize) == 0 { None } else { defaults.large_component_bytes },
+            large_keep_resident_bytes: env_or("LARGE_KEEP_RESIDENT", defaults.large_keep_resident_bytes),
             ..defaults
         };
         let t = Instant::now();

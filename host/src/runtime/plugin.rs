@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use wasmtime::Engine;
 use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre};
 
 /// A plugin's identity: the sha256 of its component bytes.
@@ -60,6 +61,8 @@ pub struct Plugin {
     size: usize,
     hooks: Vec<HookKind>,
     pub(crate) pre: InstancePre<CallState>,
+    /// The engine it was compiled for (see `RuntimeConfig::large_component_bytes`).
+    pub(crate) engine: Engine,
     /// Per hook (indexed by `HookKind as usize`), the exported function,
     /// type-checked once at load.
     pub(crate) functions: [Option<ComponentExportIndex>; 4],
@@ -106,7 +109,8 @@ impl Runtime {
             return Ok(p.clone());
         }
         check_header(bytes, self.config.max_component_bytes)?;
-        let component = self.compile(hash, bytes)?;
+        let (engine, _) = self.engine_for(bytes.len());
+        let component = self.compile(engine, hash, bytes)?;
         let plugin = Arc::new(self.link(hash, bytes.len(), component)?);
         let mut plugins = self.plugins.lock().expect("plugin map poisoned");
         Ok(plugins.entry(hash).or_insert(plugin).clone())
@@ -117,14 +121,14 @@ impl Runtime {
         self.plugins.lock().expect("plugin map poisoned").get(hash).cloned()
     }
 
-    fn compile(&self, hash: PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
-        let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, &self.engine));
+    fn compile(&self, engine: &Engine, hash: PluginHash, bytes: &[u8]) -> Result<Component, LoadError> {
+        let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine));
         if let Some(component) = cache.as_ref().and_then(|c| c.get(&hash)) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(component);
         }
         let started = std::time::Instant::now();
-        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
         tracing::info!(plugin = %hash, bytes = bytes.len(), ms = started.elapsed().as_millis() as u64, "compiled plugin");
         if let Some(cache) = cache
@@ -136,9 +140,10 @@ impl Runtime {
     }
 
     fn link(&self, hash: PluginHash, size: usize, component: Component) -> Result<Plugin, LoadError> {
+        let (engine, base_linker) = self.engine_for(size);
         let ty = component.component_type();
         let mut wasi = false;
-        for (name, _) in ty.imports(&self.engine) {
+        for (name, _) in ty.imports(engine) {
             let allowed = parse_interface(name)
                 .is_some_and(|(iface, version)| ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION);
             if allowed {
@@ -152,7 +157,7 @@ impl Runtime {
 
         let mut hooks = Vec::new();
         let mut unsupported = None;
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
         for name in &exports {
             let Some((iface, version)) = parse_interface(name) else {
                 continue;
@@ -183,11 +188,11 @@ impl Runtime {
 
         let stubbed;
         let linker = if wasi {
-            stubbed = super::wasi_stubs::linker_with_traps(&self.linker, &component)
+            stubbed = super::wasi_stubs::linker_with_traps(base_linker, &component)
                 .map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
             &stubbed
         } else {
-            &self.linker
+            base_linker
         };
         let pre =
             linker.instantiate_pre(&component).map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
@@ -201,7 +206,7 @@ impl Runtime {
                 .ok_or_else(|| bad(format!("it has no `{}` function", hook_function(hook))))?;
             functions[hook as usize] = Some(func);
         }
-        let plugin = Plugin { hash, size, hooks, pre, functions };
+        let plugin = Plugin { hash, size, hooks, pre, engine: engine.clone(), functions };
         self.typecheck(&plugin)?;
         Ok(plugin)
     }
@@ -210,7 +215,7 @@ impl Runtime {
     /// against the contract, so calls can skip the check.
     fn typecheck(&self, plugin: &Plugin) -> Result<(), LoadError> {
         let limits = super::Limits { memory_bytes: self.config.max_memory_bytes, ..super::Limits::default() };
-        let mut store = wasmtime::Store::new(&self.engine, CallState::new(&limits));
+        let mut store = wasmtime::Store::new(&plugin.engine, CallState::new(&limits));
         store.limiter(|state| state);
         // A start function that spins must not hang the load.
         store.set_fuel(1_000_000_000).expect("fuel is enabled");
