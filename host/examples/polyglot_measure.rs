@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release -p pactum --example polyglot_measure -- [name=file.wasm ...]`
 //! (the Rust stock plugin is measured as `rust` unless `SKIP_RUST=1`;
-//! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1` change the run; `POLICY=<dir>`
+//! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1`, `LARGE=0` (no large-component
+//! pool), `LARGE_KEEP_RESIDENT`, `CACHE=<dir>` change the run; `POLICY=<dir>`
 //! `ONLY_RESULTS=1` runs the first fixture under another company's params
 //! and prints its result and log).
 
@@ -45,19 +46,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for (name, bytes) in &plugins {
         println!("== {name}: component {} bytes", bytes.len());
+        // `CACHE=<dir>`: keep compiled artifacts there across runs (profiling).
         let cache = tempfile::tempdir()?;
+        let cache_dir = std::env::var_os("CACHE").map(std::path::PathBuf::from).unwrap_or(cache.path().to_path_buf());
         // Pool settings to try: `KEEP_RESIDENT=<bytes>`, `PAGEMAP_SCAN=1`.
         let defaults = RuntimeConfig::default();
         let config = RuntimeConfig {
-            cache_dir: Some(cache.path().to_path_buf()),
+            cache_dir: Some(cache_dir.clone()),
             keep_resident_bytes: env_or("KEEP_RESIDENT", defaults.keep_resident_bytes),
             pagemap_scan: env_or("PAGEMAP_SCAN", 0usize) == 1,
+            // `LARGE=0`: one pool for every plugin (as before the large pool).
+            large_component_bytes: if env_or("LARGE", 1usize) == 0 { None } else { defaults.large_component_bytes },
+            large_keep_resident_bytes: env_or("LARGE_KEEP_RESIDENT", defaults.large_keep_resident_bytes),
             ..defaults
         };
         let t = Instant::now();
         Runtime::new(config.clone())?.load(bytes)?;
         println!("   compile+link (cold, writes cache): {:.2} s", t.elapsed().as_secs_f64());
-        let artifact: u64 = walk(cache.path());
+        let artifact: u64 = walk(&cache_dir);
         println!("   compiled artifact: {artifact} bytes");
         let runtime = Runtime::new(config)?;
         let t = Instant::now();

@@ -312,7 +312,7 @@ impl Runtime {
         probe: &mut dyn FnMut(Phase),
     ) -> CallRecord<H> {
         let started = Instant::now();
-        let mut store = Store::new(&self.engine, CallState::new(limits));
+        let mut store = Store::new(&plugin.engine, CallState::new(limits));
         store.limiter(|state| state);
         probe(Phase::Store);
         let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input, probe);

@@ -5,7 +5,10 @@
 //! images, pre-instantiated components, explicit bounds checks instead of
 //! signal handlers and guard pages (cheaper to create and tear down), fuel
 //! and an epoch deadline per call, and deterministic floating point so any
-//! decision can be replayed bit for bit.
+//! decision can be replayed bit for bit. Large components (Python and
+//! JavaScript, with their interpreter's memory snapshot) get a second engine
+//! whose pool keeps their dirty pages resident between calls
+//! ([`RuntimeConfig::large_component_bytes`]).
 //!
 //! [`Runtime::load`] validates a component (a component; exports a hook at a
 //! supported version; imports nothing but `pactum:policy/host`; within the
@@ -102,6 +105,22 @@ pub struct RuntimeConfig {
     /// Reset freed memories by asking the kernel for their dirty pages
     /// (PAGEMAP_SCAN, Linux 6.7+) instead of resetting every resident byte.
     pub pagemap_scan: bool,
+    /// Components at least this large (bytes) run on a second engine whose
+    /// pool is tuned for big linear memories: Python and JavaScript
+    /// components carry their interpreter's 10-20 MB memory snapshot, and a
+    /// call dirties a few hundred of its pages. That pool keeps
+    /// [`RuntimeConfig::large_keep_resident_bytes`] of each freed memory
+    /// resident and resets only the dirty pages (PAGEMAP_SCAN), so the next
+    /// call takes no copy-on-write faults on them; the ioctl would cost a
+    /// small (Rust) plugin about 1.3 µs per call, which is why it is not the
+    /// only pool. `None`: one engine for every plugin. Default 1 MiB
+    /// (SDK-built Rust plugins are about 130 KB).
+    pub large_component_bytes: Option<usize>,
+    /// Bytes of each freed linear memory the large-component pool keeps
+    /// resident (see [`RuntimeConfig::large_component_bytes`]). Only pages
+    /// a call wrote are reset, at most this many bytes' worth; a call that
+    /// dirties more has the rest returned to the kernel.
+    pub large_keep_resident_bytes: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -113,6 +132,8 @@ impl Default for RuntimeConfig {
             max_component_bytes: 64 << 20,
             keep_resident_bytes: 256 << 10,
             pagemap_scan: false,
+            large_component_bytes: Some(1 << 20),
+            large_keep_resident_bytes: 64 << 20,
         }
     }
 }
@@ -170,6 +191,9 @@ pub struct RuntimeStats {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<call::CallState>,
+    /// The engine and linker for large components, if configured (see
+    /// [`RuntimeConfig::large_component_bytes`]).
+    large: Option<(Engine, Linker<call::CallState>)>,
     config: RuntimeConfig,
     plugins: Mutex<HashMap<PluginHash, Arc<Plugin>>>,
     compiled: AtomicU64,
@@ -178,15 +202,27 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Builds the engine and starts the epoch ticker thread.
+    /// Builds the engines (the second only with
+    /// [`RuntimeConfig::large_component_bytes`]) and starts the epoch ticker
+    /// thread.
     pub fn new(config: RuntimeConfig) -> wasmtime::Result<Runtime> {
-        let engine = Engine::new(&engine_config(&config))?;
-        let mut linker = Linker::new(&engine);
-        bindings::v0_1_0::Program::add_to_linker::<_, HasSelf<call::CallState>>(&mut linker, |state| state)?;
-        let ticker = EpochTicker::start(engine.clone());
+        let engine = Engine::new(&engine_config(&config, config.keep_resident_bytes, config.pagemap_scan))?;
+        let linker = program_linker(&engine)?;
+        let large = match config.large_component_bytes {
+            Some(_) => {
+                let engine = Engine::new(&engine_config(&config, config.large_keep_resident_bytes, true))?;
+                let linker = program_linker(&engine)?;
+                Some((engine, linker))
+            }
+            None => None,
+        };
+        let mut engines = vec![engine.clone()];
+        engines.extend(large.as_ref().map(|(e, _)| e.clone()));
+        let ticker = EpochTicker::start(engines);
         Ok(Runtime {
             engine,
             linker,
+            large,
             config,
             plugins: Mutex::new(HashMap::new()),
             compiled: AtomicU64::new(0),
@@ -231,7 +267,24 @@ impl Drop for Runtime {
     }
 }
 
-fn engine_config(config: &RuntimeConfig) -> Config {
+/// The linker with the host's `pactum:policy` imports.
+fn program_linker(engine: &Engine) -> wasmtime::Result<Linker<call::CallState>> {
+    let mut linker = Linker::new(engine);
+    bindings::v0_1_0::Program::add_to_linker::<_, HasSelf<call::CallState>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+impl Runtime {
+    /// The engine and linker a component of `size` bytes runs on.
+    pub(crate) fn engine_for(&self, size: usize) -> (&Engine, &Linker<call::CallState>) {
+        match (&self.large, self.config.large_component_bytes) {
+            (Some((engine, linker)), Some(threshold)) if size >= threshold => (engine, linker),
+            _ => (&self.engine, &self.linker),
+        }
+    }
+}
+
+fn engine_config(config: &RuntimeConfig, keep_resident_bytes: usize, pagemap_scan: bool) -> Config {
     let mut pool = PoolingAllocationConfig::new();
     let n = config.max_concurrent_instances;
     pool.total_component_instances(n)
@@ -246,13 +299,13 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         // place: the next call then takes no page faults on them. An
         // SDK-built plugin's whole call (16 KiB stack, data, heap) fits in
         // its one initial 64 KiB page, so the reset is one 64 KiB copy.
-        .linear_memory_keep_resident(config.keep_resident_bytes)
+        .linear_memory_keep_resident(keep_resident_bytes)
         .table_keep_resident(16 << 10)
         // PAGEMAP_SCAN finds the dirty pages with one ioctl per memory,
         // which costs more (about 1 µs here) than resetting a small memory
         // outright; it pays off only for memories much larger than the
         // pages kept resident (see BENCHMARKS.md).
-        .pagemap_scan(if config.pagemap_scan { Enabled::Auto } else { Enabled::No });
+        .pagemap_scan(if pagemap_scan { Enabled::Auto } else { Enabled::No });
 
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)
@@ -277,7 +330,7 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     cfg
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread,
+/// Advances the engines' epochs every [`EPOCH_TICK`] on a background thread,
 /// which is what makes execution deadlines fire.
 struct EpochTicker {
     stop: Arc<AtomicBool>,
@@ -285,7 +338,7 @@ struct EpochTicker {
 }
 
 impl EpochTicker {
-    fn start(engine: Engine) -> EpochTicker {
+    fn start(engines: Vec<Engine>) -> EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
@@ -293,7 +346,9 @@ impl EpochTicker {
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
+                    for engine in &engines {
+                        engine.increment_epoch();
+                    }
                 }
             })
             .expect("spawning the epoch ticker thread");

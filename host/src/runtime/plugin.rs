@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use wasmtime::Engine;
 use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre};
 
 /// A plugin's identity: the sha256 of its component bytes.
@@ -86,6 +87,8 @@ pub struct Plugin {
     artifact_bytes: u64,
     hooks: Vec<HookKind>,
     pub(crate) pre: InstancePre<CallState>,
+    /// The engine it was compiled for (see `RuntimeConfig::large_component_bytes`).
+    pub(crate) engine: Engine,
     /// Per hook (indexed by `HookKind as usize`), the exported function,
     /// type-checked once at load.
     pub(crate) functions: [Option<ComponentExportIndex>; 4],
@@ -151,7 +154,8 @@ impl Runtime {
         for name in component_imports(bytes)? {
             check_import(&name)?;
         }
-        let (component, source) = self.compile(hash, bytes)?;
+        let (engine, _) = self.engine_for(bytes.len());
+        let (component, source) = self.compile(engine, hash, bytes)?;
         let plugin = Arc::new(self.link(hash, bytes.len(), component)?);
         let cost = LoadCost { source, load_ms: elapsed(), artifact_bytes: plugin.artifact_bytes };
         let mut plugins = self.plugins.lock().expect("plugin map poisoned");
@@ -163,14 +167,14 @@ impl Runtime {
         self.plugins.lock().expect("plugin map poisoned").get(hash).cloned()
     }
 
-    fn compile(&self, hash: PluginHash, bytes: &[u8]) -> Result<(Component, LoadSource), LoadError> {
-        let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, &self.engine));
+    fn compile(&self, engine: &Engine, hash: PluginHash, bytes: &[u8]) -> Result<(Component, LoadSource), LoadError> {
+        let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine));
         if let Some(component) = cache.as_ref().and_then(|c| c.get(&hash)) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((component, LoadSource::Cache));
         }
         let started = std::time::Instant::now();
-        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
         tracing::info!(plugin = %hash, bytes = bytes.len(), ms = started.elapsed().as_millis() as u64, "compiled plugin");
         if let Some(cache) = cache
@@ -182,15 +186,16 @@ impl Runtime {
     }
 
     fn link(&self, hash: PluginHash, size: usize, component: Component) -> Result<Plugin, LoadError> {
+        let (engine, base_linker) = self.engine_for(size);
         let ty = component.component_type();
         let mut wasi = false;
-        for (name, _) in ty.imports(&self.engine) {
+        for (name, _) in ty.imports(engine) {
             wasi |= check_import(name)?;
         }
 
         let mut hooks = Vec::new();
         let mut unsupported = None;
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
         for name in &exports {
             let Some((iface, version)) = parse_interface(name) else {
                 continue;
@@ -221,11 +226,11 @@ impl Runtime {
 
         let stubbed;
         let linker = if wasi {
-            stubbed = super::wasi_stubs::linker_with_traps(&self.linker, &component)
+            stubbed = super::wasi_stubs::linker_with_traps(base_linker, &component)
                 .map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
             &stubbed
         } else {
-            &self.linker
+            base_linker
         };
         let pre =
             linker.instantiate_pre(&component).map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
@@ -241,7 +246,7 @@ impl Runtime {
         }
         let image = component.image_range();
         let artifact_bytes = (image.end as usize - image.start as usize) as u64;
-        let plugin = Plugin { hash, size, artifact_bytes, hooks, pre, functions };
+        let plugin = Plugin { hash, size, artifact_bytes, hooks, pre, engine: engine.clone(), functions };
         self.typecheck(&plugin)?;
         Ok(plugin)
     }
@@ -250,7 +255,7 @@ impl Runtime {
     /// against the contract, so calls can skip the check.
     fn typecheck(&self, plugin: &Plugin) -> Result<(), LoadError> {
         let limits = super::Limits { memory_bytes: self.config.max_memory_bytes, ..super::Limits::default() };
-        let mut store = wasmtime::Store::new(&self.engine, CallState::new(&limits));
+        let mut store = wasmtime::Store::new(&plugin.engine, CallState::new(&limits));
         store.limiter(|state| state);
         // A start function that spins must not hang the load.
         store.set_fuel(1_000_000_000).expect("fuel is enabled");

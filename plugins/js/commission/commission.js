@@ -139,3 +139,24 @@ for (const [name, hook] of Object.entries(commission)) {
     }
   };
 }
+
+// ---- Build-time warm-up (performance, issue 7; see BENCHMARKS.md) ----------
+// componentize-js evaluates this module once at build time and snapshots the
+// engine's memory; every call starts in a fresh instance of that snapshot.
+// Running the rule here, on a won deal and a refund, leaves the engine's
+// first-call work for this code (bytecode, inline caches, the compiled
+// regular expression) in the snapshot instead of redoing it on every call.
+// The rule keeps no state between calls, so no decision can see these.
+{
+  const money = (amount) => ({ amount, currency: 'USD' });
+  const input = (event, priorLines) => ({
+    context: { company: 'warm-up', eventTime: 0n, params: '{"referral-rate-bps":1500,"cosell-rate-bps":1200}' },
+    event,
+    deal: { id: 'd', firstYearAcv: money(12000000n), services: money(0n), source: 'partner-sourced', closedAt: 0n },
+    partner: { id: 'p', name: 'p', kind: 'referral', tier: 'registered', territories: [], certifications: [], active: true },
+    priorLines,
+    quarterToDate: money(0n),
+  });
+  commission.compute(input({ tag: 'won' }, []));
+  commission.compute(input({ tag: 'refund', val: money(6000000n) }, [{ kind: 'fee', amount: money(1800000n) }]));
+}

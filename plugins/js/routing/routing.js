@@ -89,3 +89,22 @@ for (const [name, hook] of Object.entries(routing)) {
     }
   };
 }
+
+// ---- Build-time warm-up (performance, issue 7; see BENCHMARKS.md) ----------
+// componentize-js evaluates this module once at build time and snapshots the
+// engine's memory; every call starts in a fresh instance of that snapshot.
+// Running the rule here, once per outcome (registered deal, territory,
+// direct), leaves the engine's first-call work for this code in the snapshot
+// instead of redoing it on every call. The rule keeps no state between
+// calls, so no decision can see these.
+{
+  const context = { company: 'warm-up', eventTime: 0n, params: '{"territory-routing":true}' };
+  const lead = { id: 'l', accountDomain: 'a.example', accountName: 'a', country: 'US', region: 'emea', industry: undefined, source: 's' };
+  const partners = [
+    { id: 'p1', name: 'p1', kind: 'reseller', tier: 'gold', territories: ['EMEA'], certifications: [], active: true },
+    { id: 'p2', name: 'p2', kind: 'reseller', tier: 'silver', territories: ['us'], certifications: [], active: true },
+  ];
+  routing.route({ context, lead, registrations: [{ id: 'r', partnerId: 'p1', protectedUntil: 86400n }], partners });
+  routing.route({ context, lead, registrations: [], partners });
+  routing.route({ context, lead, registrations: [], partners: [] });
+}

@@ -167,3 +167,36 @@ class Commission(exports.Commission):
         if isinstance(input.event, CommissionEvent_Refund):
             return clawback(input, input.event.value)
         return won(input)
+
+
+# ---- Build-time warm-up (performance, issue 7; see BENCHMARKS.md) ----------
+# componentize-py imports this module once at build time and snapshots the
+# interpreter's memory; every call starts in a fresh instance of that
+# snapshot. Running the rule here, on a won deal and a refund, leaves the
+# interpreter's first-call work for this code (specialised bytecode, caches)
+# in the snapshot instead of redoing it on every call. The rule keeps no state
+# between calls, so no decision can see these.
+def _warm_up() -> None:
+    from wit_world.exports.commission import CommissionEvent_Won, Deal, PriorLine
+    from wit_world.imports.types import Context, Partner, Tier
+
+    def usd(amount: int) -> Money:
+        return Money(amount=amount, currency="USD")
+
+    params = '{"referral-rate-bps":1500,"cosell-rate-bps":1200}'
+    deal = Deal(id="d", first_year_acv=usd(12_000_000), services=usd(0), source=DealSource.PARTNER_SOURCED, closed_at=0)
+    partner = Partner(
+        id="p", name="p", kind=PartnerKind.REFERRAL, tier=Tier.REGISTERED, territories=[], certifications=[], active=True
+    )
+    for event, prior in [
+        (CommissionEvent_Won(), []),
+        (CommissionEvent_Refund(value=usd(6_000_000)), [PriorLine(kind=LineKind.FEE, amount=usd(1_800_000))]),
+    ]:
+        input = CommissionInput(
+            context=Context(company="warm-up", event_time=0, params=params),
+            event=event, deal=deal, partner=partner, prior_lines=prior, quarter_to_date=usd(0),
+        )
+        Commission().compute(input)
+
+
+_warm_up()

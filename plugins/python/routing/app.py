@@ -86,3 +86,33 @@ class Routing(exports.Routing):
             reason=f"No live registration on {lead.account_domain} and no active partner covers {place}: direct sales.",
             attribution="direct",
         )
+
+
+# ---- Build-time warm-up (performance, issue 7; see BENCHMARKS.md) ----------
+# componentize-py imports this module once at build time and snapshots the
+# interpreter's memory; every call starts in a fresh instance of that
+# snapshot. Running the rule here, once per outcome (registered deal,
+# territory, direct), leaves the interpreter's first-call work for this code
+# (specialised bytecode, caches) in the snapshot instead of redoing it on
+# every call. The rule keeps no state between calls, so no decision can see
+# these.
+def _warm_up() -> None:
+    from wit_world.exports.routing import Lead, LiveRegistration
+    from wit_world.imports.types import Context, Partner, PartnerKind, Tier
+
+    context = Context(company="warm-up", event_time=0, params='{"territory-routing":true}')
+    lead = Lead(
+        id="l", account_domain="a.example", account_name="a", country="US", region="emea", industry=None, source="s"
+    )
+    partners = [
+        Partner(id="p1", name="p1", kind=PartnerKind.RESELLER, tier=Tier.GOLD, territories=["EMEA"], certifications=[],
+                active=True),
+        Partner(id="p2", name="p2", kind=PartnerKind.RESELLER, tier=Tier.SILVER, territories=["us"], certifications=[],
+                active=True),
+    ]
+    registrations = [LiveRegistration(id="r", partner_id="p1", protected_until=86_400)]
+    for regs, ps in [(registrations, partners), ([], partners), ([], [])]:
+        Routing().route(RoutingInput(context=context, lead=lead, registrations=regs, partners=ps))
+
+
+_warm_up()
