@@ -36,14 +36,17 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
-fn measure(mut f: impl FnMut()) -> Stats {
+/// Times `f` on a fresh `setup()` each time; `setup` (the caller handing
+/// over an input it owns: a clone here) is not timed.
+fn measure<T>(mut setup: impl FnMut() -> T, mut f: impl FnMut(T)) -> Stats {
     for _ in 0..WARMUP {
-        f();
+        f(setup());
     }
     let mut samples = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
+        let given = setup();
         let t = Instant::now();
-        f();
+        f(given);
         samples.push(t.elapsed());
     }
     stats(samples)
@@ -66,9 +69,12 @@ fn row(name: &str, s: &Stats) {
 fn bench_hook<H: Hook>(name: &str, rt: &Runtime, plugin: &Plugin, limits: &Limits, input: H::Input) -> Stats {
     let check = rt.call::<H>(plugin, limits, input.clone());
     assert!(check.result.is_ok(), "{name}: {:?}", check.result);
-    let s = measure(|| {
-        black_box(rt.call::<H>(plugin, limits, black_box(input.clone())));
-    });
+    let s = measure(
+        || input.clone(),
+        |input| {
+            black_box(rt.call::<H>(plugin, limits, black_box(input)));
+        },
+    );
     row(name, &s);
     s
 }
@@ -250,10 +256,13 @@ fn main() {
 
     println!("\nThe same commission rule as native Rust (pactum-stock compiled for the host):");
     let native_input = native_commission_input(&acme);
-    let native = measure(|| {
-        use pactum_pdk::commission::Commission as _;
-        black_box(pactum_stock::Stock::compute(black_box(native_input.clone())).unwrap());
-    });
+    let native = measure(
+        || native_input.clone(),
+        |input| {
+            use pactum_pdk::commission::Commission as _;
+            black_box(pactum_stock::Stock::compute(black_box(input)).unwrap());
+        },
+    );
     row("native stock commission", &native);
     println!(
         "isolated Wasm / native: {:.1}x (median)",
@@ -327,8 +336,9 @@ fn ab_settings(acme: &Program, stock_bytes: &[u8]) {
             let one = |plugin: &Plugin, input: &CommissionInput| {
                 let mut samples = Vec::with_capacity(PER_ROUND);
                 for _ in 0..PER_ROUND {
+                    let input = input.clone();
                     let t = Instant::now();
-                    black_box(rt.call::<Commission>(plugin, &acme.limits, input.clone()));
+                    black_box(rt.call::<Commission>(plugin, &acme.limits, input));
                     samples.push(t.elapsed());
                 }
                 stats(samples).median

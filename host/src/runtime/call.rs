@@ -466,8 +466,10 @@ fn with_guest_error(state: &CallState, what: &str) -> String {
 }
 
 fn check_output<H: Hook>(limits: &Limits, input: &H::Input, output: H::Output) -> Result<H::Output, HookError> {
+    // Counting the JSON costs about as much as the rest of the validation:
+    // only when the cheap bound does not clear the cap.
     let mut counter = CappedCounter { written: 0, cap: limits.output_bytes };
-    if serde_json::to_writer(&mut counter, &output).is_err() {
+    if H::json_size_bound(&output) > limits.output_bytes && serde_json::to_writer(&mut counter, &output).is_err() {
         return Err(HookError::InvalidOutput {
             reason: format!("the output is larger than the limit of {} bytes", limits.output_bytes),
         });

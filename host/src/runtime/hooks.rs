@@ -66,6 +66,27 @@ pub trait Hook: Sized + 'static {
 
     /// Checks an output against its input; `Err` names what is wrong.
     fn validate(input: &Self::Input, output: &Self::Output) -> Result<(), String>;
+
+    /// At least the length of the output's JSON form, computed without
+    /// serializing it: the output-size cap serializes only outputs this
+    /// bound does not already clear.
+    fn json_size_bound(output: &Self::Output) -> usize;
+}
+
+/// Room for a JSON field's name, quotes, colon and comma, or for a unit
+/// variant's name, an integer or a boolean: every name in the contract is
+/// far shorter.
+const SLOT: usize = 64;
+
+/// At most the JSON length of the string `s`: quotes, and each byte at
+/// worst a `\u00XX` escape.
+fn str_bound(s: &str) -> usize {
+    2 + 6 * s.len()
+}
+
+fn money_bound(m: &Money) -> usize {
+    let Money { amount: _, currency } = m;
+    3 * SLOT + str_bound(currency)
 }
 
 /// The `routing` hook.
@@ -89,6 +110,15 @@ impl Hook for Routing {
 
     fn context(input: &RoutingInput) -> &Context {
         &input.context
+    }
+
+    fn json_size_bound(output: &RoutingDecision) -> usize {
+        let RoutingDecision { destination, reason, attribution } = output;
+        let destination = match destination {
+            Destination::Partner(id) => 2 * SLOT + str_bound(id),
+            Destination::Direct => SLOT,
+        };
+        4 * SLOT + destination + str_bound(reason) + str_bound(attribution)
     }
 
     fn validate(input: &RoutingInput, output: &RoutingDecision) -> Result<(), String> {
@@ -120,6 +150,11 @@ impl Hook for Approval {
         &input.context
     }
 
+    fn json_size_bound(output: &ApprovalDecision) -> usize {
+        let ApprovalDecision { outcome: _, reason } = output;
+        6 * SLOT + str_bound(reason)
+    }
+
     fn validate(_input: &ApprovalInput, output: &ApprovalDecision) -> Result<(), String> {
         require_text("reason", &output.reason)?;
         if let ApprovalOutcome::Approve(days) = output.outcome
@@ -141,6 +176,18 @@ impl Hook for Commission {
 
     fn context(input: &CommissionInput) -> &Context {
         &input.context
+    }
+
+    fn json_size_bound(output: &CommissionDecision) -> usize {
+        let CommissionDecision { lines, explanation } = output;
+        let lines: usize = lines
+            .iter()
+            .map(|line| {
+                let CommissionLine { partner_id, kind: _, amount, basis, rate: _, description } = line;
+                8 * SLOT + str_bound(partner_id) + money_bound(amount) + money_bound(basis) + str_bound(description)
+            })
+            .sum();
+        3 * SLOT + lines + str_bound(explanation)
     }
 
     fn validate(input: &CommissionInput, output: &CommissionDecision) -> Result<(), String> {
@@ -212,6 +259,11 @@ impl Hook for TierEvaluation {
         &input.context
     }
 
+    fn json_size_bound(output: &TierDecision) -> usize {
+        let TierDecision { tier: _, change: _, escalate: _, reason } = output;
+        6 * SLOT + str_bound(reason)
+    }
+
     fn validate(input: &TierInput, output: &TierDecision) -> Result<(), String> {
         require_text("reason", &output.reason)?;
         let (from, to) = (input.partner.tier as u8, output.tier as u8);
@@ -227,5 +279,48 @@ impl Hook for TierEvaluation {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A string at its most expensive in JSON: quotes, backslashes, control
+    /// characters (each a 6-byte escape), multi-byte characters.
+    fn nasty() -> String {
+        "\"\\\u{1}\u{1f}é💥x".repeat(40)
+    }
+
+    fn check<H: Hook>(output: &H::Output) {
+        let exact = serde_json::to_vec(output).unwrap().len();
+        let bound = H::json_size_bound(output);
+        assert!(bound >= exact, "{}: bound {bound} < JSON length {exact}", H::KIND);
+    }
+
+    #[test]
+    fn size_bounds_are_never_below_the_json_length() {
+        let money = |amount| Money { amount, currency: nasty() };
+        let line = CommissionLine {
+            partner_id: nasty(),
+            kind: LineKind::Clawback,
+            amount: money(i64::MIN),
+            basis: money(i64::MAX),
+            rate: u32::MAX,
+            description: nasty(),
+        };
+        for lines in [vec![], vec![line.clone()], vec![line; 5]] {
+            check::<Commission>(&CommissionDecision { lines, explanation: nasty() });
+        }
+        check::<Commission>(&CommissionDecision { lines: vec![], explanation: String::new() });
+        for destination in [Destination::Partner(nasty()), Destination::Direct] {
+            check::<Routing>(&RoutingDecision { destination, reason: nasty(), attribution: nasty() });
+        }
+        for outcome in [ApprovalOutcome::Approve(u32::MAX), ApprovalOutcome::Reject, ApprovalOutcome::Review] {
+            check::<Approval>(&ApprovalDecision { outcome, reason: nasty() });
+        }
+        for change in [TierChange::Keep, TierChange::Promote, TierChange::Demote] {
+            check::<TierEvaluation>(&TierDecision { tier: Tier::Platinum, change, escalate: true, reason: nasty() });
+        }
     }
 }

@@ -106,27 +106,90 @@ impl Money {
 /// Formats as `USD 18,000.00` for amounts whose currency has two decimals
 /// (every currency the default program uses; zero-decimal currencies such as
 /// JPY print their minor units the same way with a `.00` suffix removed).
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Money {
+    /// Appends the amount as [`Display`](fmt::Display) prints it
+    /// (`USD 18,000.00`), without the formatting machinery: explanations
+    /// print several amounts per decision.
+    pub fn push_to(&self, out: &mut String) {
+        let mut buf = [0u8; 32];
+        let digits = self.digits(&mut buf);
+        if self.amount < 0 {
+            out.push('-');
+        }
+        out.push_str(&self.currency);
+        out.push(' ');
+        out.push_str(digits);
+    }
+
+    /// The unsigned amount with group separators and the currency's minor
+    /// digits, written right to left into `buf` (u64::MAX: 20 digits, 6
+    /// separators, the point and 3 decimals).
+    fn digits<'b>(&self, buf: &'b mut [u8; 32]) -> &'b str {
         let decimals = minor_unit_digits(&self.currency);
-        let sign = if self.amount < 0 { "-" } else { "" };
         let abs = self.amount.unsigned_abs();
         let scale = 10u64.pow(decimals);
-        let (major, minor) = (abs / scale, abs % scale);
-        let digits = major.to_string();
-        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push(',');
+        let (mut major, mut minor) = (abs / scale, abs % scale);
+        let mut at = buf.len();
+        let mut put = |b: u8| {
+            at -= 1;
+            buf[at] = b;
+        };
+        if decimals > 0 {
+            for _ in 0..decimals {
+                put(b'0' + (minor % 10) as u8);
+                minor /= 10;
             }
-            grouped.push(c);
+            put(b'.');
         }
-        if decimals == 0 {
-            write!(f, "{sign}{} {grouped}", self.currency)
-        } else {
-            write!(f, "{sign}{} {grouped}.{minor:0width$}", self.currency, width = decimals as usize)
+        let mut count = 0;
+        loop {
+            if count > 0 && count % 3 == 0 {
+                put(b',');
+            }
+            put(b'0' + (major % 10) as u8);
+            major /= 10;
+            count += 1;
+            if major == 0 {
+                break;
+            }
+        }
+        core::str::from_utf8(&buf[at..]).expect("ASCII digits")
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 32];
+        if self.amount < 0 {
+            f.write_str("-")?;
+        }
+        f.write_str(&self.currency)?;
+        f.write_str(" ")?;
+        f.write_str(self.digits(&mut buf))
+    }
+}
+
+/// Appends `value` in decimal, without the formatting machinery.
+pub fn push_uint(out: &mut String, mut value: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
         }
     }
+    out.push_str(core::str::from_utf8(&buf[at..]).expect("ASCII digits"));
+}
+
+/// Appends basis points as a percentage with two decimals: 1500 → `15.00`.
+pub fn push_bps_percent(out: &mut String, bps: u32) {
+    push_uint(out, u64::from(bps / 100));
+    out.push('.');
+    out.push(char::from(b'0' + (bps % 100 / 10) as u8));
+    out.push(char::from(b'0' + (bps % 10) as u8));
 }
 
 /// ISO 4217 minor-unit digits for the currencies that differ from two.
@@ -180,5 +243,15 @@ mod tests {
         assert_eq!(Money::new(-5, "EUR").to_string(), "-EUR 0.05");
         assert_eq!(Money::new(1_000_000, "JPY").to_string(), "JPY 1,000,000");
         assert_eq!(Money::new(99, "USD").to_string(), "USD 0.99");
+        assert_eq!(Money::new(1_234_567, "KWD").to_string(), "KWD 1,234.567");
+        assert_eq!(Money::new(0, "USD").to_string(), "USD 0.00");
+        assert_eq!(Money::new(i64::MIN, "USD").to_string(), "-USD 92,233,720,368,547,758.08");
+        let mut out = String::new();
+        Money::new(-1_800_000, "USD").push_to(&mut out);
+        out.push(' ');
+        push_bps_percent(&mut out, 1_505);
+        out.push(' ');
+        push_uint(&mut out, 0);
+        assert_eq!(out, "-USD 18,000.00 15.05 0");
     }
 }

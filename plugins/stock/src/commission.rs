@@ -15,6 +15,7 @@
 
 use crate::Stock;
 use pactum_pdk::commission::*;
+use pactum_pdk::money::push_bps_percent;
 
 impl Commission for Stock {
     fn compute(input: CommissionInput) -> Result<CommissionDecision, PolicyError> {
@@ -39,28 +40,35 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
                 ),
             });
         }
-        (PartnerKind::Referral, DealSource::PartnerSourced) => (LineKind::Fee, "referral-rate-bps", "referral fee"),
-        (PartnerKind::Referral, DealSource::PartnerInfluenced) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
-        (PartnerKind::Reseller, _) => (LineKind::Margin, "reseller-margin-bps", "reseller margin off list"),
-        (PartnerKind::Technology, _) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
+        (PartnerKind::Referral, DealSource::PartnerSourced) => (LineKind::Fee, "referral-rate-bps", "Referral fee"),
+        (PartnerKind::Referral, DealSource::PartnerInfluenced) => (LineKind::Fee, "cosell-rate-bps", "Co-sell fee"),
+        (PartnerKind::Reseller, _) => (LineKind::Margin, "reseller-margin-bps", "Reseller margin off list"),
+        (PartnerKind::Technology, _) => (LineKind::Fee, "cosell-rate-bps", "Co-sell fee"),
         (PartnerKind::Strategic, _) if ctx.has("strategic-rate-bps") => {
-            (LineKind::Fee, "strategic-rate-bps", "strategic alliance fee")
+            (LineKind::Fee, "strategic-rate-bps", "Strategic alliance fee")
         }
-        (PartnerKind::Strategic, _) => (LineKind::Fee, "cosell-rate-bps", "co-sell fee"),
+        (PartnerKind::Strategic, _) => (LineKind::Fee, "cosell-rate-bps", "Co-sell fee"),
     };
     let rate = ctx.bps(param)?;
     let amount = deal.first_year_acv.times_bps(rate)?;
-    let description = format!(
-        "{} {}: {}.{:02} % of first-year ACV {} on deal {}",
-        label_cap(label),
-        amount,
-        rate / 100,
-        rate % 100,
-        deal.first_year_acv,
-        deal.id
-    );
+    // "Referral fee USD 18,000.00: 15.00 % of first-year ACV USD 120,000.00
+    // on deal d-1", built without the formatting machinery (a third of
+    // this hook's time in Wasm went to it).
+    let mut description = String::with_capacity(80 + deal.id.len());
+    description.push_str(label);
+    description.push(' ');
+    amount.push_to(&mut description);
+    description.push_str(": ");
+    push_bps_percent(&mut description, rate);
+    description.push_str(" % of first-year ACV ");
+    deal.first_year_acv.push_to(&mut description);
+    description.push_str(" on deal ");
+    description.push_str(&deal.id);
+    let mut explanation = String::with_capacity(description.len() + 1);
+    explanation.push_str(&description);
+    explanation.push('.');
     Ok(CommissionDecision {
-        explanation: format!("{description}."),
+        explanation,
         lines: vec![CommissionLine {
             partner_id: partner.id.clone(),
             kind,
@@ -70,11 +78,6 @@ fn won(input: &CommissionInput) -> Result<CommissionDecision, PolicyError> {
             description,
         }],
     })
-}
-
-fn label_cap(label: &str) -> String {
-    let mut c = label.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 #[cfg(test)]
