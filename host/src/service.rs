@@ -533,13 +533,10 @@ impl Service {
         event_time: i64,
         input: H::Input,
     ) -> Result<Decided<H>, ServiceError> {
-        let called = self.call_many::<H>(tenant, vec![input]).await?.pop().expect("one call per input");
+        let called = self.call_one::<H>(tenant, input).await?;
         let (record, decision) = called.json()?;
         let row = self.db.record_decision(called.decision(tenant, event_time, &record, &decision)).await?;
-        if let Some(shadow) = tenant.shadows.get(&H::KIND) {
-            // Off the live path: the decision is made and recorded already.
-            self.shadow::<H>(tenant, shadow.clone(), called.record.input.clone(), record["result"].clone(), row.id);
-        }
+        self.shadow_decision::<H>(tenant, &called.record.input, &record, row.id);
         Ok(Decided { row, output: called.output, fallback: called.fallback, plugin: called.record.plugin })
     }
 
@@ -581,12 +578,23 @@ impl Service {
             event,
         };
         let written = self.decided.write(write).await?;
-        if let Some(shadow) = tenant.shadows.get(&H::KIND) {
-            // Off the live path: the decision is made and recorded already.
-            let live = written.decision.record["result"].clone();
-            self.shadow::<H>(tenant, shadow.clone(), called.record.input, live, written.decision.id);
-        }
+        self.shadow_decision::<H>(tenant, &called.record.input, &written.decision.record, written.decision.id);
         Ok(written)
+    }
+
+    /// Runs hook `H`'s shadow plugin, if `tenant` has one, on the input of
+    /// the recorded live decision `decision_id` (whose call record is
+    /// `record`). Off the live path: the decision is made and recorded.
+    fn shadow_decision<H: Fallback>(
+        &self,
+        tenant: &Tenant,
+        input: &H::Input,
+        record: &serde_json::Value,
+        decision_id: i64,
+    ) {
+        if let Some(shadow) = tenant.shadows.get(&H::KIND) {
+            self.shadow::<H>(tenant, shadow.clone(), input.clone(), record["result"].clone(), decision_id);
+        }
     }
 
     /// Runs hook `H` of `tenant` on many inputs, spread over the machine's

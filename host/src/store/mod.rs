@@ -45,43 +45,6 @@ macro_rules! with_writer {
     };
 }
 
-/// Inserts a decision through `$conn` (a pool or a transaction of either
-/// backend) and evaluates to the stored [`DecisionRow`].
-macro_rules! insert_decision {
-    ($conn:expr, $d:expr) => {{
-        let d: &$crate::store::NewDecision<'_> = $d;
-        let created_at = $crate::store::now();
-        let row = sqlx::query(
-            "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, fallback, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(d.tenant)
-        .bind(d.hook.interface())
-        .bind(d.plugin.to_hex())
-        .bind(d.subject)
-        .bind(d.event_time)
-        .bind(d.outcome)
-        .bind(d.record.to_string())
-        .bind(d.decision.to_string())
-        .bind(d.fallback)
-        .bind(created_at)
-        .fetch_one($conn)
-        .await?;
-        $crate::store::DecisionRow {
-            id: $crate::store::Get::get(&row, 0),
-            hook: d.hook.interface().to_string(),
-            plugin: d.plugin.to_hex(),
-            subject: Some(d.subject.to_string()),
-            event_time: d.event_time,
-            outcome: d.outcome.to_string(),
-            fallback: d.fallback,
-            decision: d.decision.clone(),
-            record: d.record.clone(),
-            created_at,
-        }
-    }};
-}
-
 /// Inserts the decisions `$decisions` (an iterator of [`NewDecision`] or
 /// `&NewDecision`) through `$conn` in one multi-row statement, and
 /// evaluates to their ids by subject (the order of `RETURNING` rows is not
@@ -467,7 +430,21 @@ impl Db {
 
     /// Records a decision; returns it as stored.
     pub async fn record_decision(&self, d: NewDecision<'_>) -> Result<DecisionRow, StoreError> {
-        Ok(with_writer!(self, |e| insert_decision!(e, &d)))
+        let created_at = now();
+        let ids = with_writer!(self, |e| insert_decisions!(e, std::iter::once(&d), created_at));
+        let id = ids.into_values().next().ok_or_else(|| StoreError::Inconsistent("no decision id returned".into()))?;
+        Ok(DecisionRow {
+            id,
+            hook: d.hook.interface().to_string(),
+            plugin: d.plugin.to_hex(),
+            subject: Some(d.subject.to_string()),
+            event_time: d.event_time,
+            outcome: d.outcome.to_string(),
+            fallback: d.fallback,
+            decision: d.decision.clone(),
+            record: d.record.clone(),
+            created_at,
+        })
     }
 
     /// One of `tenant`'s decisions.

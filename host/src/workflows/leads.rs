@@ -83,7 +83,7 @@ impl Service {
             .partners_for_territories(&caller.tenant, &keys)
             .await?
             .iter()
-            .filter(|p| p.status == "active" && p.territories.iter().any(|t| keys.contains(&t.to_lowercase())))
+            .filter(|p| p.territories.iter().any(|t| keys.contains(&t.to_lowercase())))
             .map(wit_partner)
             .collect::<Result<Vec<_>, _>>()?;
 
