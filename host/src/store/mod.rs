@@ -10,7 +10,10 @@
 //! `ON CONFLICT`, `RETURNING`, sums cast to `BIGINT`), and run through
 //! [`with_reader!`]/[`with_writer!`], which expand it for the backend's own driver: no
 //! type erasure on the hot path. Each backend has its own migrations
-//! (`host/migrations/{sqlite,postgres}`).
+//! (`host/migrations/{sqlite,postgres}`). On a SQLite file, the few reads
+//! every registration and lead makes run the same SQL through rusqlite on
+//! the request's own thread instead ([`direct`]): sqlx's SQLite driver hands
+//! each statement to a thread of its own, which costs more than the read.
 //!
 //! Every query that reads tenant data takes the tenant's slug, so one
 //! tenant's rows never reach another's requests.
@@ -98,6 +101,7 @@ pub mod lifecycle;
 pub mod outbox;
 pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
+mod direct;
 pub mod records;
 pub use decided::{DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, Written};
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
@@ -116,6 +120,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// The database failed, read on the calling thread (SQLite).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// What was written does not read back as expected (a bug, not bad input).
     #[error("inconsistent store: {0}")]
     Inconsistent(String),
@@ -136,23 +143,33 @@ pub(crate) enum Backend {
     /// SQLite takes one writer at a time: writes go through a pool of one
     /// connection, so they queue in order instead of colliding and backing
     /// off on SQLITE_BUSY; reads use their own pool, concurrently.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    /// The hot path's reads skip the read pool (see [`direct`]) when the
+    /// database is a file.
+    Sqlite { read: SqlitePool, write: SqlitePool, direct: Option<std::sync::Arc<direct::DirectReads>> },
     /// PostgreSQL: one pool for both.
     Postgres(PgPool),
 }
 
-/// A value both backends decode.
+/// A value every driver decodes (sqlx's two, and rusqlite for [`direct`]
+/// reads).
 pub(crate) trait Value:
-    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> + rusqlite::types::FromSql
 {
 }
-impl<T> Value for T where T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+impl<T> Value for T where
+    T: for<'r> Decode<'r, Sqlite>
+        + Type<Sqlite>
+        + for<'r> Decode<'r, Postgres>
+        + Type<Postgres>
+        + rusqlite::types::FromSql
+{
+}
 
-/// A column index (a position or a name) both backends' rows take.
-pub(crate) trait Index: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> {}
-impl<I> Index for I where I: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> {}
+/// A column index (a position or a name) every driver's rows take.
+pub(crate) trait Index: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + rusqlite::RowIndex {}
+impl<I> Index for I where I: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + rusqlite::RowIndex {}
 
-/// A result row of either backend, so each row mapping is written once.
+/// A result row of any driver, so each row mapping is written once.
 pub(crate) trait Get {
     /// The column at `index`, decoded. Panics when the column is missing or
     /// of another type: the queries and the migrations disagree.
@@ -250,8 +267,12 @@ impl Db {
             let pool = || SqlitePoolOptions::new().test_before_acquire(false);
             let write = pool().max_connections(1).connect_with(options.clone()).await?;
             SQLITE_MIGRATOR.run(&write).await?;
+            let direct = match options.get_filename() {
+                memory if memory.as_os_str() == ":memory:" => None,
+                file => Some(std::sync::Arc::new(direct::DirectReads::new(file))),
+            };
             let read = pool().max_connections(8).connect_with(options).await?;
-            Backend::Sqlite { read, write }
+            Backend::Sqlite { read, write, direct }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
             // Replicas starting together: sqlx serialises them on an
@@ -262,6 +283,14 @@ impl Db {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
         Ok(Db { backend })
+    }
+
+    /// Reads on the calling thread, when the database is a SQLite file.
+    pub(crate) fn direct(&self) -> Option<&direct::DirectReads> {
+        match &self.backend {
+            Backend::Sqlite { direct, .. } => direct.as_deref(),
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Which backend this is: `sqlite` or `postgres`.

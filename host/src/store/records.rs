@@ -177,6 +177,22 @@ fn registration(r: &impl Get) -> RegistrationRow {
     }
 }
 
+/// A row of [`Db::account_with_live_registrations`]: the account (the same
+/// on every row; `None` when the domain is unknown) and one live
+/// registration (`None` when there is none).
+fn account_and_registration(r: &impl Get, domain: &str) -> (Option<AccountRow>, Option<RegistrationRow>) {
+    let account = r.get::<Option<String>>("a_name").map(|name| AccountRow {
+        domain: domain.to_string(),
+        name,
+        industry: r.get("a_industry"),
+        employees: r.get::<Option<i64>>("a_employees").and_then(|e| u32::try_from(e).ok()),
+        country: r.get("a_country"),
+        region: r.get("a_region"),
+    });
+    let live = r.get::<Option<String>>("id").is_some().then(|| registration(r));
+    (account, live)
+}
+
 fn deal(r: &impl Get) -> DealRow {
     DealRow {
         id: r.get("id"),
@@ -236,12 +252,12 @@ impl Db {
 
     /// One partner.
     pub async fn partner(&self, tenant: &str, id: &str) -> Result<Option<PartnerRow>, StoreError> {
+        const SQL: &str = "SELECT * FROM partners WHERE tenant = $1 AND id = $2";
+        if let Some(direct) = self.direct() {
+            return Ok(direct.query(SQL, &[&tenant, &id], |r| partner(r))?.pop());
+        }
         Ok(with_reader!(self, |e| {
-            let row = sqlx::query("SELECT * FROM partners WHERE tenant = $1 AND id = $2")
-                .bind(tenant)
-                .bind(id)
-                .fetch_optional(e)
-                .await?;
+            let row = sqlx::query(SQL).bind(tenant).bind(id).fetch_optional(e).await?;
             row.as_ref().map(partner)
         }))
     }
@@ -268,19 +284,31 @@ impl Db {
         }
         let narrow = keys.iter().all(|k| k.bytes().all(|b| b.is_ascii() && b >= b' ' && b != b'"' && b != b'\\'));
         let patterns: Vec<String> = keys.iter().map(|k| format!("%\"{k}\"%")).collect();
-        Ok(with_reader!(self, |e| {
-            let mut q = sqlx::QueryBuilder::new("SELECT * FROM partners WHERE tenant = ");
-            q.push_bind(tenant).push(" AND status = 'active'");
-            if narrow {
-                q.push(" AND (");
-                let mut any = q.separated(" OR ");
-                for p in &patterns {
-                    any.push("lower(territories) LIKE ").push_bind_unseparated(p.as_str());
+        let mut sql = String::from("SELECT * FROM partners WHERE tenant = $1 AND status = 'active'");
+        if narrow {
+            sql.push_str(" AND (");
+            for n in 0..patterns.len() {
+                if n > 0 {
+                    sql.push_str(" OR ");
                 }
-                q.push(")");
+                sql.push_str(&format!("lower(territories) LIKE ${}", n + 2));
             }
-            q.push(" ORDER BY id");
-            let rows = q.build().fetch_all(e).await?;
+            sql.push(')');
+        }
+        sql.push_str(" ORDER BY id");
+        let patterns = if narrow { &patterns[..] } else { &[] };
+        if let Some(direct) = self.direct() {
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&tenant];
+            params.extend(patterns.iter().map(|p| p as &dyn rusqlite::ToSql));
+            return direct.query(&sql, &params, |r| partner(r));
+        }
+        Ok(with_reader!(self, |e| {
+            // Fixed text and `$n` placeholders only: every value is bound.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(tenant);
+            for p in patterns {
+                q = q.bind(p);
+            }
+            let rows = q.fetch_all(e).await?;
             rows.iter().map(partner).collect()
         }))
     }
@@ -320,34 +348,24 @@ impl Db {
         domain: &str,
         at: i64,
     ) -> Result<(Option<AccountRow>, Vec<RegistrationRow>), StoreError> {
-        Ok(with_reader!(self, |e| {
-            let rows = sqlx::query(
-                "SELECT a.name AS a_name, a.industry AS a_industry, a.employees AS a_employees, \
-                 a.country AS a_country, a.region AS a_region, r.* \
-                 FROM (SELECT 1 AS one) k \
-                 LEFT JOIN accounts a ON a.tenant = $1 AND a.domain = $2 \
-                 LEFT JOIN registrations r ON r.tenant = $1 AND r.account_domain = $2 \
-                 AND (r.status IN ('submitted', 'review') OR (r.status = 'approved' AND r.protected_until > $3)) \
-                 ORDER BY r.created_at, r.id",
-            )
-            .bind(tenant)
-            .bind(domain)
-            .bind(at)
-            .fetch_all(e)
-            .await?;
-            let account = rows.first().and_then(|r| {
-                Some(AccountRow {
-                    domain: domain.to_string(),
-                    name: r.get::<Option<String>>("a_name")?,
-                    industry: r.get("a_industry"),
-                    employees: r.get::<Option<i64>>("a_employees").and_then(|e| u32::try_from(e).ok()),
-                    country: r.get("a_country"),
-                    region: r.get("a_region"),
-                })
-            });
-            let live = rows.iter().filter(|r| r.get::<Option<String>>("id").is_some()).map(registration).collect();
-            (account, live)
-        }))
+        const SQL: &str = "SELECT a.name AS a_name, a.industry AS a_industry, a.employees AS a_employees, \
+             a.country AS a_country, a.region AS a_region, r.* \
+             FROM (SELECT 1 AS one) k \
+             LEFT JOIN accounts a ON a.tenant = $1 AND a.domain = $2 \
+             LEFT JOIN registrations r ON r.tenant = $1 AND r.account_domain = $2 \
+             AND (r.status IN ('submitted', 'review') OR (r.status = 'approved' AND r.protected_until > $3)) \
+             ORDER BY r.created_at, r.id";
+        // Each row: the account (the same on every row, absent if unknown)
+        // and one live registration (absent if there is none).
+        let rows: Vec<(Option<AccountRow>, Option<RegistrationRow>)> = match self.direct() {
+            Some(direct) => direct.query(SQL, &[&tenant, &domain, &at], |r| account_and_registration(r, domain))?,
+            None => with_reader!(self, |e| {
+                let rows = sqlx::query(SQL).bind(tenant).bind(domain).bind(at).fetch_all(e).await?;
+                rows.iter().map(|r| account_and_registration(r, domain)).collect()
+            }),
+        };
+        let account = rows.first().and_then(|(a, _)| a.clone());
+        Ok((account, rows.into_iter().filter_map(|(_, r)| r).collect()))
     }
 
     /// One registration.
