@@ -10,6 +10,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// mimalloc instead of glibc's allocator: under load the service spent
+/// 13 % of its CPU in glibc's `malloc` and `free` (arena locks, free-list
+/// consolidation), allocating request bodies, JSON and call records across
+/// threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "pactum",
