@@ -235,6 +235,58 @@ fn a_forbidden_import_is_refused_before_compiling() {
 }
 
 #[test]
+fn a_call_past_the_budget_gives_its_input_back_and_its_plugin_is_not_tried_again() {
+    // A runtime of its own: the quick flag belongs to the loaded plugin.
+    let rt = Runtime::new(RuntimeConfig::default()).expect("engine");
+    let budget = Duration::from_millis(1);
+    let limits = Limits { deadline_ms: 2_000, fuel: u64::MAX / 2, ..Limits::default() };
+
+    // A quick plugin answers within the budget, as `call` would.
+    let stock = load(&rt, STOCK);
+    let acme = program("acme");
+    let record = rt
+        .call_within::<Commission>(&stock, &acme.limits, won_deal(&acme, PartnerKind::Referral, 12_000_000, 0), budget)
+        .expect("a stock call fits the budget");
+    assert_eq!(total(&record.result.unwrap()), 1_800_000);
+    assert!(stock.is_quick());
+
+    // A spinning one is stopped at the budget, not at its deadline, and
+    // its input comes back untouched, to be called elsewhere.
+    let spinner = load(&rt, HOSTILE);
+    assert!(spinner.is_quick());
+    let started = Instant::now();
+    let Err(back) = rt.call_within::<Commission>(&spinner, &limits, hostile("spin"), budget) else {
+        panic!("a spinning call fitted the budget");
+    };
+    let elapsed = started.elapsed();
+    assert_eq!(back, hostile("spin"));
+    assert!(elapsed < Duration::from_millis(500), "held the caller's thread for {elapsed:?}");
+    assert!(!spinner.is_quick());
+
+    // From then on it is not run here at all: its input comes straight back.
+    let started = Instant::now();
+    assert!(rt.call_within::<Commission>(&spinner, &limits, hostile("spin"), budget).is_err());
+    assert!(started.elapsed() < budget, "ran again: {:?}", started.elapsed());
+
+    // The full call, where the caller sends it, keeps the full deadline.
+    let full = rt.call::<Commission>(&spinner, &Limits { deadline_ms: 30, ..limits }, back);
+    assert_eq!(full.result.unwrap_err(), HookError::Timeout { deadline_ms: 30 });
+}
+
+#[test]
+fn a_deadline_inside_the_budget_is_the_call_s_own() {
+    let rt = Runtime::new(RuntimeConfig::default()).expect("engine");
+    let spinner = load(&rt, HOSTILE);
+    let limits = Limits { deadline_ms: 5, fuel: u64::MAX / 2, ..Limits::default() };
+    let record = rt
+        .call_within::<Commission>(&spinner, &limits, hostile("spin"), Duration::from_millis(10))
+        .expect("the deadline is inside the budget: the call is final");
+    assert_eq!(record.result.unwrap_err(), HookError::Timeout { deadline_ms: 5 });
+    // A timeout at its own deadline says nothing about the budget.
+    assert!(spinner.is_quick());
+}
+
+#[test]
 fn one_company_spinning_does_not_stall_another() {
     let rt = runtime();
     let hostile_plugin = load(rt, HOSTILE);

@@ -219,9 +219,20 @@ async fn a_failing_commission_plugin_holds_the_commission() {
     let lines = won["commission_lines"].as_array().unwrap();
     assert_eq!(lines.len(), 1);
     assert_eq!((lines[0]["status"].as_str(), lines[0]["amount"].as_i64()), (Some("held"), Some(0)));
-    assert!(lines[0]["description"].as_str().unwrap().contains("deadline"), "{}", lines[0]["description"]);
+    // The program's deadline (20 ms), not the short budget a call first
+    // gets on the request's own thread.
+    assert!(lines[0]["description"].as_str().unwrap().contains("deadline of 20 ms"), "{}", lines[0]["description"]);
     let (_, decisions) = app.send("GET", "/v1/decisions?hook=commission", Some(&admin), None).await;
     assert_eq!(decisions["decisions"][0]["outcome"], "timeout");
+    assert_eq!(decisions["decisions"][0]["record"]["result"]["error"]["deadline_ms"], 20, "{decisions}");
+
+    // The next call of the same plugin, no longer tried on the request's
+    // thread, is decided the same way.
+    app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-2", "p-1", 12_000_000))).await;
+    let (status, won) = app.send("POST", "/v1/deals/d-2/won", Some(&admin), Some(json!({ "closed_at": T }))).await;
+    assert_eq!(status, StatusCode::OK, "{won}");
+    assert_eq!(won["commission_lines"][0]["status"], "held", "{won}");
+    assert!(won["commission_lines"][0]["description"].as_str().unwrap().contains("deadline of 20 ms"), "{won}");
 }
 
 #[tokio::test]

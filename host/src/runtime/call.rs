@@ -280,6 +280,45 @@ impl Runtime {
         self.call_probed::<H>(plugin, limits, input, &mut |_| {})
     }
 
+    /// [`Runtime::call`] for a caller whose thread must not be held long
+    /// (an async runtime's worker): the call runs here with its deadline
+    /// cut to `budget` and, if it runs past that, gives its input back
+    /// (`Err`) to be called again elsewhere with the full deadline.
+    ///
+    /// Retrying is exact: a plugin sees only its input (no clock, no
+    /// randomness, no I/O), so the second call decides what the first
+    /// would have. A plugin that runs past the budget once is not tried
+    /// here again ([`Plugin::is_quick`]), so a slow or hostile plugin
+    /// holds the caller's thread for at most one budget per process;
+    /// neither is a large (Python, JavaScript) component, whose
+    /// instantiation alone takes a large share of a millisecond.
+    pub fn call_within<H: Hook>(
+        &self,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: H::Input,
+        budget: Duration,
+    ) -> Result<CallRecord<H>, H::Input> {
+        if !plugin.is_quick() {
+            return Err(input);
+        }
+        let budget_ms = (budget.as_millis() as u64).max(1);
+        if limits.deadline_ms <= budget_ms {
+            return Ok(self.call::<H>(plugin, limits, input));
+        }
+        let record = self.call::<H>(plugin, &Limits { deadline_ms: budget_ms, ..*limits }, input);
+        if let Err(HookError::Timeout { .. }) = record.result {
+            plugin.quick.store(false, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(
+                plugin = %plugin.hash(),
+                budget_ms,
+                "a call ran past the budget for the caller's thread: this plugin's calls go to the blocking pool"
+            );
+            return Err(record.input);
+        }
+        Ok(record)
+    }
+
     /// [`Runtime::call`], timing each phase: for the benchmark's breakdown.
     #[doc(hidden)]
     pub fn call_phases<H: Hook>(

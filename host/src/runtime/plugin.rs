@@ -10,7 +10,7 @@ use super::{Runtime, cache};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::Engine;
 use wasmtime::component::{Component, ComponentExportIndex, Instance, InstancePre};
 
@@ -92,6 +92,10 @@ pub struct Plugin {
     /// Per hook (indexed by `HookKind as usize`), the exported function,
     /// type-checked once at load.
     pub(crate) functions: [Option<ComponentExportIndex>; 4],
+    /// Whether a call may still be tried on the caller's own thread (see
+    /// [`Runtime::call_within`]): true until a call runs past the budget,
+    /// false from the start for a component on the large engine.
+    pub(crate) quick: AtomicBool,
 }
 
 impl Plugin {
@@ -118,6 +122,13 @@ impl Plugin {
     /// Whether it exports `hook`.
     pub fn exports(&self, hook: HookKind) -> bool {
         self.hooks.contains(&hook)
+    }
+
+    /// Whether its calls may be tried on the caller's thread within a
+    /// budget ([`Runtime::call_within`]): no call of it has run past one,
+    /// and it is not a large (Python, JavaScript) component.
+    pub fn is_quick(&self) -> bool {
+        self.quick.load(Ordering::Relaxed)
     }
 }
 
@@ -246,7 +257,9 @@ impl Runtime {
         }
         let image = component.image_range();
         let artifact_bytes = (image.end as usize - image.start as usize) as u64;
-        let plugin = Plugin { hash, size, artifact_bytes, hooks, pre, engine: engine.clone(), functions };
+        let large = !Engine::same(engine, &self.engine);
+        let quick = AtomicBool::new(!large);
+        let plugin = Plugin { hash, size, artifact_bytes, hooks, pre, engine: engine.clone(), functions, quick };
         self.typecheck(&plugin)?;
         Ok(plugin)
     }
