@@ -144,10 +144,19 @@ fn check_money(field: &str, m: &wit::Money, currency: &str, positive: bool) -> R
     Ok(())
 }
 
+/// A new record id: `prefix`, `_`, the time in milliseconds (12 hex digits)
+/// and 64 random bits (16 hex digits).
+///
+/// The time comes first so that new ids sort after older ones: each insert
+/// then lands at the end of the primary-key index, where the batch's other
+/// inserts are, instead of on a random page of it. With random ids, each
+/// registration or lead rewrote a leaf page of its own in the write-ahead
+/// log (4 KiB per request).
 pub(crate) fn random_id(prefix: &str) -> Result<String, ServiceError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
-    Ok(format!("{prefix}_{}", hex::encode(bytes)))
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Ok(format!("{prefix}_{:012x}{}", ms & 0xffff_ffff_ffff, hex::encode(bytes)))
 }
 
 pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ServiceError> {
@@ -623,5 +632,30 @@ impl Service {
             by_status,
             lines,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_id;
+
+    #[test]
+    fn ids_are_prefixed_hex_and_sort_by_creation() {
+        let mut ids = Vec::new();
+        for _ in 0..5 {
+            ids.push(random_id("l").unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        for id in &ids {
+            let hex = id.strip_prefix("l_").expect("prefixed");
+            assert_eq!(hex.len(), 28, "{id}");
+            assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids, "later ids sort later");
+        // Within one millisecond, the random part keeps them apart.
+        let same: std::collections::HashSet<_> = (0..1_000).map(|_| random_id("r").unwrap()).collect();
+        assert_eq!(same.len(), 1_000);
     }
 }
