@@ -382,10 +382,13 @@ fn test_plugin(
     let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache_dir), ..RuntimeConfig::default() })
         .map_err(|e| format!("starting the Wasm engine: {e}"))?;
     let (plugin, cost) = runtime.load_with_cost(&wasm).map_err(|e| format!("{}: {e}", file.display()))?;
-    let load = match cost.source {
+    let mut load = match cost.source {
         pactum::runtime::LoadSource::Compiled => format!("compiled in {:.1} s", cost.load_ms as f64 / 1e3),
         _ => format!("loaded from the compiled cache in {} ms", cost.load_ms),
     };
+    if cost.preinitialized {
+        load.push_str(" (pre-initialized)");
+    }
     println!(
         "{}: {} bytes, {load}, compiled code {:.1} MB",
         file.display(),
@@ -479,8 +482,9 @@ fn cold_start(c: &serde_json::Value) -> String {
         Some(us) => format!("first call {:.2} ms", us as f64 / 1e3),
         None => "no fixture to time a call".to_string(),
     };
+    let warm = if c["preinitialized"].as_bool() == Some(true) { ", pre-initialized" } else { "" };
     format!(
-        "{load}; component {:.1} MB, compiled code {:.1} MB; {call}",
+        "{load}; component {:.1} MB, compiled code {:.1} MB{warm}; {call}",
         mb(&c["component_bytes"]),
         mb(&c["artifact_bytes"])
     )

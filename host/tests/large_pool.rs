@@ -8,11 +8,80 @@ mod common;
 use common::*;
 use pactum::runtime::hooks::Commission;
 use pactum::runtime::types::PartnerKind;
-use pactum::runtime::{HookError, Limits, Runtime, RuntimeConfig};
+use pactum::runtime::{HookError, Limits, LoadSource, Runtime, RuntimeConfig};
 use pactum_plugin_artifacts::{HOSTILE, STOCK};
 
 fn large_only() -> Runtime {
-    Runtime::new(RuntimeConfig { large_component_bytes: Some(0), ..RuntimeConfig::default() }).expect("engines")
+    let config =
+        RuntimeConfig { large_component_bytes: Some(0), preinitialize_large: false, ..RuntimeConfig::default() };
+    Runtime::new(config).expect("engines")
+}
+
+/// Every plugin on the large pool, pre-initialized (as Python and
+/// JavaScript components are by default).
+fn preinitialized(cache_dir: Option<std::path::PathBuf>) -> Runtime {
+    let config = RuntimeConfig { large_component_bytes: Some(0), cache_dir, ..RuntimeConfig::default() };
+    assert!(config.preinitialize_large, "on by default");
+    Runtime::new(config).expect("engines")
+}
+
+#[test]
+fn a_preinitialized_plugin_starts_every_call_from_one_state() {
+    let rt = preinitialized(None);
+    let plugin = load(&rt, HOSTILE);
+    assert!(plugin.is_preinitialized());
+    // The warm-up call at load is in the snapshot (the hostile plugin
+    // counts its calls in a static); no call sees another call's.
+    for _ in 0..5 {
+        let record = rt.call::<Commission>(&plugin, &Limits::default(), hostile("count"));
+        assert_eq!(record.result.unwrap().explanation, "call #2");
+    }
+    // Without pre-initialization the count starts at 1.
+    let plain = load(&large_only(), HOSTILE);
+    assert!(!plain.is_preinitialized());
+}
+
+#[test]
+fn limits_hold_on_a_preinitialized_plugin() {
+    let rt = preinitialized(None);
+    let plugin = load(&rt, HOSTILE);
+    let timeout = Limits { deadline_ms: 50, fuel: u64::MAX / 2, ..Limits::default() };
+    let err = rt.call::<Commission>(&plugin, &timeout, hostile("spin")).result.unwrap_err();
+    assert_eq!(err, HookError::Timeout { deadline_ms: 50 });
+    let memory = Limits { memory_bytes: 8 << 20, ..Limits::default() };
+    let err = rt.call::<Commission>(&plugin, &memory, hostile("bomb")).result.unwrap_err();
+    assert_eq!(err, HookError::MemoryLimit { limit_bytes: 8 << 20 });
+}
+
+#[test]
+fn a_preinitialized_plugin_decides_as_published_and_reloads_from_the_cache() {
+    let acme = program("acme");
+    let cache = tempfile::tempdir().unwrap();
+    let published = Runtime::new(RuntimeConfig { large_component_bytes: None, ..RuntimeConfig::default() }).unwrap();
+    let first = preinitialized(Some(cache.path().to_path_buf()));
+    let bytes = std::fs::read(STOCK).unwrap();
+    let (warm, cost) = first.load_with_cost(&bytes).unwrap();
+    assert_eq!((cost.source, cost.preinitialized), (LoadSource::Compiled, true));
+    // The plugin keeps the hash it was published with.
+    assert_eq!(warm.hash(), load(&published, STOCK).hash());
+
+    // A restart takes the pre-initialized artifact from the cache.
+    let second = preinitialized(Some(cache.path().to_path_buf()));
+    let (again, cost) = second.load_with_cost(&bytes).unwrap();
+    assert_eq!((cost.source, cost.preinitialized), (LoadSource::Cache, true));
+
+    let plain = load(&published, STOCK);
+    for (kind, acv, quarter_to_date) in [
+        (PartnerKind::Referral, 12_000_000, 0),
+        (PartnerKind::Reseller, 5_000_000, 0),
+        (PartnerKind::Referral, 12_000_000, 10_000_000),
+    ] {
+        let input = won_deal(&acme, kind, acv, quarter_to_date);
+        let x = published.call::<Commission>(&plain, &acme.limits, input.clone()).result.unwrap();
+        let y = first.call::<Commission>(&warm, &acme.limits, input.clone()).result.unwrap();
+        let z = second.call::<Commission>(&again, &acme.limits, input).result.unwrap();
+        assert_eq!((&x, &x), (&y, &z));
+    }
 }
 
 #[test]

@@ -98,12 +98,18 @@ fn plugin(name: &str) -> Arc<Plugin> {
     let bytes = component(name);
     let (plugin, cost) = shared().load_with_cost(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     eprintln!(
-        "{name}: {} bytes, {:?} in {:.1} s, compiled code {} bytes",
+        "{name}: {} bytes, {:?} in {:.1} s, compiled code {} bytes, pre-initialized: {}",
         bytes.len(),
         cost.source,
         cost.load_ms as f64 / 1e3,
-        cost.artifact_bytes
+        cost.artifact_bytes,
+        cost.preinitialized
     );
+    // The starters are pre-initialized (the hostile fixtures may not be: a
+    // warm-up call that traps leaves the component as published).
+    if !name.starts_with("hostile") {
+        assert!(cost.preinitialized && plugin.is_preinitialized(), "{name} was not pre-initialized");
+    }
     loaded.insert(name.to_string(), plugin.clone());
     plugin
 }

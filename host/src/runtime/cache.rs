@@ -31,6 +31,14 @@ impl<'a> CompiledCache<'a> {
         CompiledCache { dir, engine, engine_key: format!("{:016x}", h.finish()) }
     }
 
+    /// The same cache, for artifacts compiled from a pre-initialized
+    /// version of each plugin (`<sha256>-<engine>-<variant>.cwasm`): the
+    /// plugin keeps the hash of the bytes it was published as.
+    pub fn variant(mut self, variant: &str) -> CompiledCache<'a> {
+        self.engine_key = format!("{}-{variant}", self.engine_key);
+        self
+    }
+
     /// Where the artifact for `hash` lives.
     pub fn path(&self, hash: &PluginHash) -> PathBuf {
         self.dir.join(format!("{hash}-{}.cwasm", self.engine_key))

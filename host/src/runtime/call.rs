@@ -429,7 +429,7 @@ impl Runtime {
 /// checked once when the plugin loaded, so the per-call check is skipped;
 /// so is `post_return` (the guest freeing its output), since the instance is
 /// discarded right after.
-fn invoke<H: Hook>(
+pub(crate) fn invoke<H: Hook>(
     plugin: &Plugin,
     store: &mut Store<CallState>,
     instance: &Instance,

@@ -24,6 +24,7 @@ mod call;
 mod error;
 pub mod hooks;
 mod plugin;
+mod preinit;
 mod wasi_stubs;
 
 pub use bindings::v0_1_0::VERSION as WIT_VERSION;
@@ -121,6 +122,12 @@ pub struct RuntimeConfig {
     /// a call wrote are reset, at most this many bytes' worth; a call that
     /// dirties more has the rest returned to the kernel.
     pub large_keep_resident_bytes: usize,
+    /// Whether a large component is pre-initialized when it is compiled:
+    /// each hook it exports is called once on a built-in input and the
+    /// instance's state becomes the component's initial state, so the
+    /// language runtime's first-call work is not redone in every call (see
+    /// `runtime/preinit.rs`). Default on.
+    pub preinitialize_large: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -134,6 +141,7 @@ impl Default for RuntimeConfig {
             pagemap_scan: false,
             large_component_bytes: Some(1 << 20),
             large_keep_resident_bytes: 64 << 20,
+            preinitialize_large: true,
         }
     }
 }

@@ -78,6 +78,9 @@ pub struct LoadCost {
     /// The compiled code's size in memory (about the size of its artifact
     /// in the compiled cache), bytes.
     pub artifact_bytes: u64,
+    /// Whether the compiled code is of the pre-initialized component (see
+    /// [`RuntimeConfig::preinitialize_large`](super::RuntimeConfig::preinitialize_large)).
+    pub preinitialized: bool,
 }
 
 /// A validated, compiled, pre-instantiated plugin, ready for calls.
@@ -96,6 +99,8 @@ pub struct Plugin {
     /// [`Runtime::call_within`]): true until a call runs past the budget,
     /// false from the start for a component on the large engine.
     pub(crate) quick: AtomicBool,
+    /// Whether it runs the pre-initialized version of its component.
+    pub(crate) preinitialized: bool,
 }
 
 impl Plugin {
@@ -124,6 +129,12 @@ impl Plugin {
         self.hooks.contains(&hook)
     }
 
+    /// Whether it runs a pre-initialized version of its component (see
+    /// [`RuntimeConfig::preinitialize_large`](super::RuntimeConfig::preinitialize_large)).
+    pub fn is_preinitialized(&self) -> bool {
+        self.preinitialized
+    }
+
     /// Whether its calls may be tried on the caller's thread within a
     /// budget ([`Runtime::call_within`]): no call of it has run past one,
     /// and it is not a large (Python, JavaScript) component.
@@ -139,6 +150,9 @@ impl fmt::Debug for Plugin {
 }
 
 const PACKAGE: &str = "pactum:policy";
+/// The compiled cache's variant for pre-initialized components; a new
+/// version of the pre-initialization (its warm-up inputs) needs a new name.
+const WARM: &str = "warm1";
 const ALLOWED_IMPORTS: &[&str] = &["host", "types"];
 
 impl Runtime {
@@ -156,7 +170,12 @@ impl Runtime {
         let hash = PluginHash::of(bytes);
         let elapsed = || started.elapsed().as_millis() as u64;
         if let Some(p) = self.plugins.lock().expect("plugin map poisoned").get(&hash) {
-            let cost = LoadCost { source: LoadSource::Memory, load_ms: elapsed(), artifact_bytes: p.artifact_bytes };
+            let cost = LoadCost {
+                source: LoadSource::Memory,
+                load_ms: elapsed(),
+                artifact_bytes: p.artifact_bytes,
+                preinitialized: p.preinitialized,
+            };
             return Ok((p.clone(), cost));
         }
         check_header(bytes, self.config.max_component_bytes)?;
@@ -166,9 +185,11 @@ impl Runtime {
             check_import(&name)?;
         }
         let (engine, _) = self.engine_for(bytes.len());
-        let (component, source) = self.compile(engine, hash, bytes)?;
-        let plugin = Arc::new(self.link(hash, bytes.len(), component)?);
-        let cost = LoadCost { source, load_ms: elapsed(), artifact_bytes: plugin.artifact_bytes };
+        let (component, source, preinitialized) = self.compile(engine, hash, bytes)?;
+        let mut plugin = self.link(hash, bytes.len(), component)?;
+        plugin.preinitialized = preinitialized;
+        let plugin = Arc::new(plugin);
+        let cost = LoadCost { source, load_ms: elapsed(), artifact_bytes: plugin.artifact_bytes, preinitialized };
         let mut plugins = self.plugins.lock().expect("plugin map poisoned");
         Ok((plugins.entry(hash).or_insert(plugin).clone(), cost))
     }
@@ -178,25 +199,60 @@ impl Runtime {
         self.plugins.lock().expect("plugin map poisoned").get(hash).cloned()
     }
 
-    fn compile(&self, engine: &Engine, hash: PluginHash, bytes: &[u8]) -> Result<(Component, LoadSource), LoadError> {
+    /// The compiled plugin, from the cache or compiled now, and whether it
+    /// is the pre-initialized component.
+    fn compile(
+        &self,
+        engine: &Engine,
+        hash: PluginHash,
+        bytes: &[u8],
+    ) -> Result<(Component, LoadSource, bool), LoadError> {
+        let large = !Engine::same(engine, &self.engine);
+        let preinit = large && self.config.preinitialize_large;
         let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine));
+        let warm_cache =
+            self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine).variant(WARM));
+        if preinit && let Some(component) = warm_cache.as_ref().and_then(|c| c.get(&hash)) {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((component, LoadSource::Cache, true));
+        }
+        // Without pre-initialization, or where it failed before (it would
+        // again: it depends only on the bytes).
         if let Some(component) = cache.as_ref().and_then(|c| c.get(&hash)) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok((component, LoadSource::Cache));
+            return Ok((component, LoadSource::Cache, false));
         }
         let started = std::time::Instant::now();
-        let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let warmed = if preinit {
+            match self.preinitialize(bytes) {
+                Ok(warmed) => Some(warmed),
+                Err(e) => {
+                    tracing::warn!(plugin = %hash, error = %format!("{e:#}"), "pre-initialization failed; compiling the component as published");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let component = Component::new(engine, warmed.as_deref().unwrap_or(bytes))
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(plugin = %hash, bytes = bytes.len(), ms = started.elapsed().as_millis() as u64, "compiled plugin");
-        if let Some(cache) = cache
+        tracing::info!(
+            plugin = %hash,
+            bytes = bytes.len(),
+            preinitialized = warmed.is_some(),
+            ms = started.elapsed().as_millis() as u64,
+            "compiled plugin"
+        );
+        if let Some(cache) = if warmed.is_some() { warm_cache } else { cache }
             && let Err(e) = cache.put(&hash, &component)
         {
             tracing::warn!(plugin = %hash, error = %e, "could not write the compiled plugin cache");
         }
-        Ok((component, LoadSource::Compiled))
+        Ok((component, LoadSource::Compiled, warmed.is_some()))
     }
 
-    fn link(&self, hash: PluginHash, size: usize, component: Component) -> Result<Plugin, LoadError> {
+    pub(crate) fn link(&self, hash: PluginHash, size: usize, component: Component) -> Result<Plugin, LoadError> {
         let (engine, base_linker) = self.engine_for(size);
         let ty = component.component_type();
         let mut wasi = false;
@@ -259,7 +315,17 @@ impl Runtime {
         let artifact_bytes = (image.end as usize - image.start as usize) as u64;
         let large = !Engine::same(engine, &self.engine);
         let quick = AtomicBool::new(!large);
-        let plugin = Plugin { hash, size, artifact_bytes, hooks, pre, engine: engine.clone(), functions, quick };
+        let plugin = Plugin {
+            hash,
+            size,
+            artifact_bytes,
+            hooks,
+            pre,
+            engine: engine.clone(),
+            functions,
+            quick,
+            preinitialized: false,
+        };
         self.typecheck(&plugin)?;
         Ok(plugin)
     }

@@ -53,6 +53,10 @@ pub struct ColdStart {
     /// The first isolated call's time (a fixture's), microseconds; `null`
     /// when the company has no fixture for the plugin's hooks.
     pub first_call_us: Option<u64>,
+    /// Whether calls start from the component's pre-initialized state (a
+    /// large component, after one warm-up call of each hook at compile
+    /// time) rather than from its state as published.
+    pub preinitialized: bool,
 }
 
 /// What an activation did.
@@ -156,6 +160,7 @@ impl Service {
             component_bytes: wasm.len() as u64,
             artifact_bytes: cost.artifact_bytes,
             first_call_us,
+            preinitialized: cost.preinitialized,
         };
         let hash = plugin.hash().to_hex();
         let (row, created) = self
