@@ -167,6 +167,11 @@ impl Runtime {
                 let _decided = invoke::<TierEvaluation>(plugin, store, &instance, &scorecard)?;
             }
         }
+        // Reading the state back runs the instrumentation's own exports: they
+        // must not stop on what the warm-up calls left of the fuel or the
+        // deadline (a failure there would be a bug, and `State` panics on it).
+        store.set_fuel(u64::MAX / 2)?;
+        store.set_epoch_deadline(u64::MAX / 2);
         ready(wizer.snapshot_component(&cx, &mut State { store: &mut store, instance }))
     }
 }
