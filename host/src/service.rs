@@ -622,19 +622,11 @@ impl Service {
         // (two thread switches). Held to a budget, so it cannot hold this
         // worker (and the other requests on it) long.
         let mut inputs = inputs;
+        let mut called = Vec::new();
         if inputs.len() == 1 && plugin.is_quick() {
             let input = inputs.pop().expect("one input");
             match self.runtime.call_within::<H>(&plugin, &limits, input, INLINE_BUDGET) {
-                Ok(record) => {
-                    let called = Called::settle(record);
-                    self.metrics.hook_call(
-                        &tenant.program.slug,
-                        H::KIND.interface(),
-                        called.outcome(),
-                        called.record.duration,
-                    );
-                    return Ok(vec![called]);
-                }
+                Ok(record) => called.push(Called::settle(record)),
                 Err(input) => inputs.push(input),
             }
         }
@@ -657,7 +649,6 @@ impl Service {
                     .collect::<Vec<_>>()
             }));
         }
-        let mut called = Vec::new();
         for task in tasks {
             called.extend(task.await.map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?);
         }

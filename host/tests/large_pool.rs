@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use pactum::runtime::hooks::Commission;
 use pactum::runtime::types::PartnerKind;
-use pactum::runtime::{HookError, Limits, LoadSource, Runtime, RuntimeConfig};
+use pactum::runtime::{HookError, Limits, LoadSource, Plugin, Runtime, RuntimeConfig};
 use pactum_plugin_artifacts::{HOSTILE, STOCK};
 
 fn large_only() -> Runtime {
@@ -23,6 +23,16 @@ fn preinitialized(cache_dir: Option<std::path::PathBuf>) -> Runtime {
     let config = RuntimeConfig { large_component_bytes: Some(0), cache_dir, ..RuntimeConfig::default() };
     assert!(config.preinitialize_large, "on by default");
     Runtime::new(config).expect("engines")
+}
+
+/// A spinning call times out at its deadline and a memory bomb hits its cap.
+fn assert_limits_hold(rt: &Runtime, plugin: &Plugin) {
+    let timeout = Limits { deadline_ms: 50, fuel: u64::MAX / 2, ..Limits::default() };
+    let err = rt.call::<Commission>(plugin, &timeout, hostile("spin")).result.unwrap_err();
+    assert_eq!(err, HookError::Timeout { deadline_ms: 50 });
+    let memory = Limits { memory_bytes: 8 << 20, ..Limits::default() };
+    let err = rt.call::<Commission>(plugin, &memory, hostile("bomb")).result.unwrap_err();
+    assert_eq!(err, HookError::MemoryLimit { limit_bytes: 8 << 20 });
 }
 
 #[test]
@@ -45,12 +55,7 @@ fn a_preinitialized_plugin_starts_every_call_from_one_state() {
 fn limits_hold_on_a_preinitialized_plugin() {
     let rt = preinitialized(None);
     let plugin = load(&rt, HOSTILE);
-    let timeout = Limits { deadline_ms: 50, fuel: u64::MAX / 2, ..Limits::default() };
-    let err = rt.call::<Commission>(&plugin, &timeout, hostile("spin")).result.unwrap_err();
-    assert_eq!(err, HookError::Timeout { deadline_ms: 50 });
-    let memory = Limits { memory_bytes: 8 << 20, ..Limits::default() };
-    let err = rt.call::<Commission>(&plugin, &memory, hostile("bomb")).result.unwrap_err();
-    assert_eq!(err, HookError::MemoryLimit { limit_bytes: 8 << 20 });
+    assert_limits_hold(&rt, &plugin);
 }
 
 #[test]
@@ -98,12 +103,7 @@ fn plugins_on_the_large_pool_get_a_fresh_instance_every_call() {
 fn limits_hold_on_the_large_pool() {
     let rt = large_only();
     let plugin = load(&rt, HOSTILE);
-    let timeout = Limits { deadline_ms: 50, fuel: u64::MAX / 2, ..Limits::default() };
-    let err = rt.call::<Commission>(&plugin, &timeout, hostile("spin")).result.unwrap_err();
-    assert_eq!(err, HookError::Timeout { deadline_ms: 50 });
-    let memory = Limits { memory_bytes: 8 << 20, ..Limits::default() };
-    let err = rt.call::<Commission>(&plugin, &memory, hostile("bomb")).result.unwrap_err();
-    assert_eq!(err, HookError::MemoryLimit { limit_bytes: 8 << 20 });
+    assert_limits_hold(&rt, &plugin);
     // The pool is healthy afterwards.
     let record = rt.call::<Commission>(&plugin, &Limits::default(), hostile("count"));
     assert_eq!(record.result.unwrap().explanation, "call #1");

@@ -283,6 +283,11 @@ fn program_linker(engine: &Engine) -> wasmtime::Result<Linker<call::CallState>> 
 }
 
 impl Runtime {
+    /// Whether `engine` is the large-component engine.
+    pub(crate) fn is_large_engine(&self, engine: &Engine) -> bool {
+        !Engine::same(engine, &self.engine)
+    }
+
     /// The engine and linker a component of `size` bytes runs on.
     pub(crate) fn engine_for(&self, size: usize) -> (&Engine, &Linker<call::CallState>) {
         match (&self.large, self.config.large_component_bytes) {

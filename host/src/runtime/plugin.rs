@@ -207,7 +207,7 @@ impl Runtime {
         hash: PluginHash,
         bytes: &[u8],
     ) -> Result<(Component, LoadSource, bool), LoadError> {
-        let large = !Engine::same(engine, &self.engine);
+        let large = self.is_large_engine(engine);
         let preinit = large && self.config.preinitialize_large;
         let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine));
         let warm_cache =
@@ -313,7 +313,7 @@ impl Runtime {
         }
         let image = component.image_range();
         let artifact_bytes = (image.end as usize - image.start as usize) as u64;
-        let large = !Engine::same(engine, &self.engine);
+        let large = self.is_large_engine(engine);
         let quick = AtomicBool::new(!large);
         let plugin = Plugin {
             hash,

@@ -12,6 +12,7 @@
 
 use super::call::{CallState, invoke};
 use super::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
+use super::plugin::Plugin;
 use super::{Limits, Runtime};
 use std::future::Future;
 use std::pin::pin;
@@ -124,6 +125,20 @@ fn input<H: Hook>(fields: &str) -> wasmtime::Result<H::Input> {
     Ok(serde_json::from_value(value)?)
 }
 
+/// Calls hook `H` once on its warm-up input `fields`, if `plugin` exports
+/// it. A policy error is a normal outcome here.
+fn warm<H: Hook>(
+    plugin: &Plugin,
+    store: &mut Store<CallState>,
+    instance: &Instance,
+    fields: &str,
+) -> wasmtime::Result<()> {
+    if plugin.exports(H::KIND) {
+        let _decided = invoke::<H>(plugin, store, instance, &input::<H>(fields)?)?;
+    }
+    Ok(())
+}
+
 impl Runtime {
     /// `bytes`, pre-initialized: instrumented, instantiated once, each hook
     /// it exports called once on a built-in input, and the instance's
@@ -144,29 +159,10 @@ impl Runtime {
         store.set_fuel(limits.fuel)?;
         store.set_epoch_deadline(limits.deadline_ms.div_ceil(super::EPOCH_TICK.as_millis() as u64) + 1);
         let instance = plugin.pre.instantiate(&mut store)?;
-        {
-            let (plugin, store) = (&plugin, &mut store);
-            if plugin.exports(Commission::KIND) {
-                let won = input::<Commission>(WON)?;
-                // A policy error is a normal outcome here.
-                let _decided = invoke::<Commission>(plugin, store, &instance, &won)?;
-            }
-            if plugin.exports(Routing::KIND) {
-                let lead = input::<Routing>(LEAD)?;
-                // A policy error is a normal outcome here.
-                let _decided = invoke::<Routing>(plugin, store, &instance, &lead)?;
-            }
-            if plugin.exports(Approval::KIND) {
-                let registration = input::<Approval>(REGISTRATION)?;
-                // A policy error is a normal outcome here.
-                let _decided = invoke::<Approval>(plugin, store, &instance, &registration)?;
-            }
-            if plugin.exports(TierEvaluation::KIND) {
-                let scorecard = input::<TierEvaluation>(SCORECARD)?;
-                // A policy error is a normal outcome here.
-                let _decided = invoke::<TierEvaluation>(plugin, store, &instance, &scorecard)?;
-            }
-        }
+        warm::<Commission>(&plugin, &mut store, &instance, WON)?;
+        warm::<Routing>(&plugin, &mut store, &instance, LEAD)?;
+        warm::<Approval>(&plugin, &mut store, &instance, REGISTRATION)?;
+        warm::<TierEvaluation>(&plugin, &mut store, &instance, SCORECARD)?;
         // Reading the state back runs the instrumentation's own exports: they
         // must not stop on what the warm-up calls left of the fuel or the
         // deadline (a failure there would be a bug, and `State` panics on it).
