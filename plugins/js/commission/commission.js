@@ -38,12 +38,21 @@ function minorUnitDigits(currency) {
   return 2;
 }
 
+// `1234567` -> `1,234,567`. By hand: the interpreter runs a regular
+// expression's replace in about 50 000 Wasm instructions, this loop in a
+// few thousand (BENCHMARKS.md, issue 7).
+function groupThousands(digits) {
+  let out = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return out;
+}
+
 // `USD 18,000.00`, as the PDK's Display for Money.
 function fmtMoney({ amount, currency }) {
   const digits = minorUnitDigits(currency);
   const sign = amount < 0n ? '-' : '';
   const scale = 10n ** BigInt(digits);
-  const major = (abs(amount) / scale).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const major = groupThousands((abs(amount) / scale).toString());
   const minor = (abs(amount) % scale).toString().padStart(digits, '0');
   return digits ? `${sign}${currency} ${major}.${minor}` : `${sign}${currency} ${major}`;
 }
@@ -84,7 +93,8 @@ function won(input) {
   const rate = p.bps(param);
   const acv = deal.firstYearAcv;
   const amount = { amount: mulDivRound(acv.amount, BigInt(rate), FULL_BPS), currency: acv.currency };
-  const pct = `${Math.floor(rate / 100)}.${String(rate % 100).padStart(2, '0')}`;
+  const cents = rate % 100;
+  const pct = `${(rate - cents) / 100}.${cents < 10 ? '0' : ''}${cents}`;
   const description = `${label[0].toUpperCase()}${label.slice(1)} ${fmtMoney(amount)}: ${pct} % of first-year ACV ${fmtMoney(acv)} on deal ${deal.id}`;
   return {
     lines: [{ partnerId: partner.id, kind, amount, basis: acv, rate, description }],
@@ -144,8 +154,7 @@ for (const [name, hook] of Object.entries(commission)) {
 // componentize-js evaluates this module once at build time and snapshots the
 // engine's memory; every call starts in a fresh instance of that snapshot.
 // Running the rule here, on a won deal and a refund, leaves the engine's
-// first-call work for this code (bytecode, inline caches, the compiled
-// regular expression) in the snapshot instead of redoing it on every call.
+// first-call work for this code (bytecode, inline caches) in the snapshot instead of redoing it on every call.
 // The rule keeps no state between calls, so no decision can see these.
 {
   const money = (amount) => ({ amount, currency: 'USD' });
