@@ -6,7 +6,11 @@
 //! `cargo run --release -p pactum --example polyglot_measure -- [name=file.wasm ...]`
 //! (the Rust stock plugin is measured as `rust` unless `SKIP_RUST=1`;
 //! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1`, `LARGE=0` (no large-component
-//! pool), `LARGE_KEEP_RESIDENT`, `CACHE=<dir>` change the run; `POLICY=<dir>`
+//! pool), `LARGE_KEEP_RESIDENT`, `CACHE=<dir>`, `SPARES=<n>` (spare
+//! instances per large plugin; 0: instantiate in the call), `GUARD=0` (no
+//! guard pages on the large engine: bounds checks), `GAP_US=<µs>`
+//! (idle time between timed calls, as between a service's requests) change
+//! the run; `POLICY=<dir>`
 //! `ONLY_RESULTS=1` runs the first fixture under another company's params
 //! and prints its result and log).
 
@@ -58,6 +62,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // `LARGE=0`: one pool for every plugin (as before the large pool).
             large_component_bytes: if env_or("LARGE", 1usize) == 0 { None } else { defaults.large_component_bytes },
             large_keep_resident_bytes: env_or("LARGE_KEEP_RESIDENT", defaults.large_keep_resident_bytes),
+            spare_instances: env_or("SPARES", defaults.spare_instances),
+            // `GUARD=0`: bounds checks on the large engine too.
+            large_guard_pages: env_or("GUARD", 1) == 1,
             ..defaults
         };
         let t = Instant::now();
@@ -99,7 +106,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let limits = Limits { deadline_ms: 1_000, fuel: u64::MAX / 2, ..program.limits };
         let mut totals = Vec::with_capacity(calls);
         let mut phases: Vec<Vec<Duration>> = (0..Phase::COUNT).map(|_| Vec::with_capacity(calls)).collect();
+        let gap = Duration::from_micros(env_or("GAP_US", 0) as u64);
+        let cpu_before = cpu_ticks();
         for i in 0..calls + calls / 10 {
+            if !gap.is_zero() {
+                std::thread::sleep(gap);
+            }
             let t = Instant::now();
             let (record, split) = runtime.call_phases::<Commission>(&plugin, &limits, inputs[0].clone());
             let total = t.elapsed();
@@ -111,8 +123,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        // The process's CPU time, the spare worker's included: what a call
+        // costs the machine, wherever it ran.
+        let cpu = (cpu_ticks() - cpu_before) as f64 * 1e4 / (calls + calls / 10) as f64;
         let (median, p99) = stats(&mut totals);
-        println!("   isolated call, {calls} calls: median {:.1} µs, p99 {:.1} µs", us(median), us(p99));
+        println!(
+            "   isolated call, {calls} calls: median {:.1} µs, p99 {:.1} µs; CPU per call {cpu:.0} µs",
+            us(median),
+            us(p99)
+        );
         let names = ["store", "instantiate", "call", "validate", "drop", "record"];
         let split: Vec<String> =
             phases.iter_mut().zip(names).map(|(v, n)| format!("{n} {:.1}", us(stats(v).0))).collect();
@@ -140,6 +159,14 @@ fn walk(dir: &Path) -> u64 {
             if p.is_dir() { walk(&p) } else { e.metadata().map(|m| m.len()).unwrap_or(0) }
         })
         .sum()
+}
+
+/// This process's user + system CPU time so far, in clock ticks (1/100 s).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat[stat.rfind(')').map_or(0, |i| i + 2)..].split(' ').collect();
+    // Fields 14 and 15 (utime, stime), counted from field 3 here.
+    fields.get(11).zip(fields.get(12)).map_or(0, |(u, s)| u.parse::<u64>().unwrap_or(0) + s.parse::<u64>().unwrap_or(0))
 }
 
 fn env_or(name: &str, default: usize) -> usize {

@@ -163,3 +163,113 @@ fn a_call_takes_no_page_faults_on_what_the_last_call_dirtied() {
     let fewest = *faults.iter().min().unwrap();
     assert!(fewest < 24, "page faults per call: {faults:?}");
 }
+
+/// Every plugin on the large pool, with a spare instance made ahead of each
+/// call however fast the plugin instantiates.
+fn with_spares() -> Runtime {
+    let config = RuntimeConfig {
+        large_component_bytes: Some(0),
+        preinitialize_large: false,
+        spare_min_instantiation: std::time::Duration::ZERO,
+        ..RuntimeConfig::default()
+    };
+    assert_eq!(config.spare_instances, 1, "on by default");
+    Runtime::new(config).expect("engines")
+}
+
+/// Waits (up to a second) for the spare worker to have one more call's
+/// spare ready, by calling until a call is served by one.
+fn call_on_a_spare(
+    rt: &Runtime,
+    plugin: &Plugin,
+    limits: &Limits,
+    mode: &str,
+) -> pactum::runtime::CallRecord<Commission> {
+    for _ in 0..100 {
+        let before = rt.stats().spare_calls;
+        let record = rt.call::<Commission>(plugin, limits, hostile(mode));
+        if rt.stats().spare_calls > before {
+            return record;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("no call was served by a spare instance");
+}
+
+#[test]
+fn a_spare_instance_serves_one_call_from_a_fresh_state() {
+    let rt = with_spares();
+    let plugin = load(&rt, HOSTILE);
+    for _ in 0..5 {
+        let record = call_on_a_spare(&rt, &plugin, &Limits::default(), "count");
+        assert_eq!(record.result.unwrap().explanation, "call #1");
+    }
+}
+
+#[test]
+fn limits_hold_on_spare_instances() {
+    let rt = with_spares();
+    let plugin = load(&rt, HOSTILE);
+    let timeout = Limits { deadline_ms: 50, fuel: u64::MAX / 2, ..Limits::default() };
+    let err = call_on_a_spare(&rt, &plugin, &timeout, "spin").result.unwrap_err();
+    assert_eq!(err, HookError::Timeout { deadline_ms: 50 });
+    // The company's memory cap, not the worker's, applies to a spare.
+    let memory = Limits { memory_bytes: 8 << 20, ..Limits::default() };
+    let err = call_on_a_spare(&rt, &plugin, &memory, "bomb").result.unwrap_err();
+    assert_eq!(err, HookError::MemoryLimit { limit_bytes: 8 << 20 });
+    let fuel = Limits { fuel: 10_000, ..Limits::default() };
+    let err = call_on_a_spare(&rt, &plugin, &fuel, "spin").result.unwrap_err();
+    assert_eq!(err, HookError::OutOfFuel { fuel: 10_000 });
+    // A cap below what instantiation itself needs: no spare fits, the call
+    // instantiates and fails as it would without spares.
+    let tiny = Limits { memory_bytes: 4 << 10, ..Limits::default() };
+    for _ in 0..3 {
+        let err = rt.call::<Commission>(&plugin, &tiny, hostile("count")).result.unwrap_err();
+        assert_eq!(err, HookError::MemoryLimit { limit_bytes: 4 << 10 });
+    }
+}
+
+#[test]
+fn a_spare_decides_as_an_inline_instance_and_uses_the_same_fuel() {
+    let spares = with_spares();
+    let inline = Runtime::new(RuntimeConfig { spare_instances: 0, ..RuntimeConfig::default() }).unwrap();
+    let (on_spare, plugin) = (load(&spares, STOCK), load(&inline, STOCK));
+    let acme = program("acme");
+    for kind in [PartnerKind::Referral, PartnerKind::Reseller, PartnerKind::Technology] {
+        let input = won_deal(&acme, kind, 12_000_000, 0);
+        let mut record = None;
+        for _ in 0..100 {
+            let before = spares.stats().spare_calls;
+            let r = spares.call::<Commission>(&on_spare, &acme.limits, input.clone());
+            if spares.stats().spare_calls > before {
+                record = Some(r);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let spare = record.expect("a call served by a spare");
+        let fresh = inline.call::<Commission>(&plugin, &acme.limits, input);
+        assert_eq!(spare.result_json(), fresh.result_json());
+        assert_eq!(spare.fuel_used, fresh.fuel_used);
+    }
+    assert_eq!(inline.stats().spare_calls, 0);
+}
+
+#[test]
+fn no_more_spares_are_made_for_a_plugin_that_instantiates_faster_than_the_threshold() {
+    // Every instantiation is faster than ten seconds: the first spare is
+    // made and measured, then none after it.
+    let config = RuntimeConfig {
+        large_component_bytes: Some(0),
+        preinitialize_large: false,
+        spare_min_instantiation: std::time::Duration::from_secs(10),
+        ..RuntimeConfig::default()
+    };
+    let rt = Runtime::new(config).unwrap();
+    let plugin = load(&rt, STOCK);
+    for _ in 0..20 {
+        rt.call::<Commission>(&plugin, &Limits::default(), hostile("count"));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(rt.stats().spare_calls <= 1, "{:?}", rt.stats());
+}

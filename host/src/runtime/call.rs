@@ -27,6 +27,8 @@ pub struct LogLine {
 pub struct CallState {
     memory_cap: u64,
     memory_cap_hit: bool,
+    /// The largest linear memory asked for so far, in bytes.
+    pub(crate) memory_peak: u64,
     log: Vec<LogLine>,
     log_bytes: usize,
     log_cap: usize,
@@ -50,6 +52,7 @@ impl CallState {
         CallState {
             memory_cap: limits.memory_bytes,
             memory_cap_hit: false,
+            memory_peak: 0,
             log: Vec::new(),
             log_bytes: 0,
             log_cap: limits.log_bytes,
@@ -188,6 +191,7 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl ResourceLimiter for CallState {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.memory_peak = self.memory_peak.max(desired as u64);
         if desired as u64 > self.memory_cap {
             // Deny the growth; the guest sees `memory.grow` fail. Remember
             // it, so a resulting trap is reported as `MemoryLimit`.
@@ -351,18 +355,29 @@ impl Runtime {
         probe: &mut dyn FnMut(Phase),
     ) -> CallRecord<H> {
         let started = Instant::now();
-        let mut store = Store::new(&plugin.engine, CallState::new(limits));
-        store.limiter(|state| state);
+        let spare = self.take_spare(plugin, limits);
+        let (mut store, ready) = match spare {
+            Some(mut spare) => {
+                *spare.store.data_mut() = CallState::new(limits);
+                (spare.store, Some((spare.instance, spare.fuel_used)))
+            }
+            None => {
+                let mut store = Store::new(&plugin.engine, CallState::new(limits));
+                store.limiter(|state| state);
+                (store, None)
+            }
+        };
         probe(Phase::Store);
-        let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input, probe);
+        let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input, ready, probe);
         let duration = started.elapsed();
         let state = store.data_mut();
         let (logs, logs_dropped) = (std::mem::take(&mut state.log), state.log_dropped);
-        // The instance is torn down here, on the calling thread: handing
-        // the store to a background thread measured slower on this 2-core
-        // machine (see BENCHMARKS.md), the pool reset being cheap once the
-        // call's pages stay resident.
-        drop(store);
+        // A small plugin's instance is torn down here, on the calling
+        // thread: handing the store to a background thread measured slower
+        // on this 2-core machine (see BENCHMARKS.md), the pool reset being
+        // cheap once the call's pages stay resident. A large one's goes to
+        // the spare worker, with the instantiation of the next (`spares`).
+        self.discard(plugin, store);
         probe(Phase::Drop);
         let record = CallRecord {
             company: H::context(&input).company.clone(),
@@ -395,19 +410,27 @@ impl Runtime {
         plugin: &Plugin,
         limits: &Limits,
         input: &H::Input,
+        ready: Option<(Instance, u64)>,
         probe: &mut dyn FnMut(Phase),
     ) -> (Result<H::Output, HookError>, u64) {
         if !plugin.exports(H::KIND) {
             return (Err(HookError::NotExported { hook: H::KIND.to_string() }), 0);
         }
-        if let Err(e) = store.set_fuel(limits.fuel) {
+        // A spare's instantiation already used some fuel: the call gets the
+        // rest, as it would have instantiating here.
+        let spent = ready.map_or(0, |(_, fuel)| fuel);
+        if let Err(e) = store.set_fuel(limits.fuel - spent) {
             return (Err(HookError::Host { message: format!("{e:#}") }), 0);
         }
         let ticks = limits.deadline_ms.div_ceil(EPOCH_TICK.as_millis() as u64);
         // One extra tick: the first may come at once.
         store.set_epoch_deadline(ticks + 1);
 
-        let outcome = plugin.pre.instantiate(&mut *store).map_err(Failure::Instantiate).and_then(|instance| {
+        let instance = match ready {
+            Some((instance, _)) => Ok(instance),
+            None => plugin.pre.instantiate(&mut *store),
+        };
+        let outcome = instance.map_err(Failure::Instantiate).and_then(|instance| {
             probe(Phase::Instantiate);
             invoke::<H>(plugin, store, &instance, input).map_err(Failure::Call)
         });

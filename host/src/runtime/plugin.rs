@@ -101,6 +101,8 @@ pub struct Plugin {
     pub(crate) quick: AtomicBool,
     /// Whether it runs the pre-initialized version of its component.
     pub(crate) preinitialized: bool,
+    /// Its spare instances, for a large component (see `spares`).
+    pub(crate) spares: Option<Arc<super::spares::SpareQueue>>,
 }
 
 impl Plugin {
@@ -325,6 +327,7 @@ impl Runtime {
             functions,
             quick,
             preinitialized: false,
+            spares: (large && self.config.spare_instances > 0).then(Default::default),
         };
         self.typecheck(&plugin)?;
         Ok(plugin)
