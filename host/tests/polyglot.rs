@@ -336,3 +336,32 @@ fn size_and_memory_limits_fit_python_and_javascript() {
         assert_eq!(small.load(&bytes).unwrap_err(), LoadError::TooLarge { size: bytes.len(), limit: 1 << 20 });
     }
 }
+
+#[test]
+#[ignore = "needs the Python/JS components: plugins/polyglot/build.sh, then cargo test --test polyglot -- --ignored"]
+fn forty_concurrent_python_calls_fit_the_pool() {
+    // A Python component is a few dozen core instances per call: with the
+    // pool sized as for Rust plugins, 16 concurrent calls exhausted it and
+    // the rest failed ("maximum concurrent limit of 1024 for core
+    // instances"). The deadline is long: only capacity is under test here.
+    let plugin = plugin("python-commission");
+    let acme = program("acme");
+    let limits = Limits { deadline_ms: 60_000, ..acme.limits };
+    let input = won_deal(&acme, PartnerKind::Referral, 12_000_000, 0);
+    let barrier = std::sync::Barrier::new(40);
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..40)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    (0..3)
+                        .filter_map(|_| shared().call::<Commission>(&plugin, &limits, input.clone()).result.err())
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        calls.into_iter().flat_map(|c| c.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "{} of 120 calls failed, the first: {}", failures.len(), failures[0]);
+}

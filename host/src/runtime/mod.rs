@@ -252,16 +252,11 @@ impl Runtime {
     /// [`RuntimeConfig::large_component_bytes`]) and starts the epoch ticker
     /// thread.
     pub fn new(config: RuntimeConfig) -> wasmtime::Result<Runtime> {
-        let engine = Engine::new(&engine_config(&config, config.keep_resident_bytes, config.pagemap_scan, false))?;
+        let engine = Engine::new(&engine_config(&config, false))?;
         let linker = program_linker(&engine)?;
         let large = match config.large_component_bytes {
             Some(_) => {
-                let engine = Engine::new(&engine_config(
-                    &config,
-                    config.large_keep_resident_bytes,
-                    true,
-                    config.large_guard_pages,
-                ))?;
+                let engine = Engine::new(&engine_config(&config, true))?;
                 let linker = program_linker(&engine)?;
                 Some((engine, linker))
             }
@@ -369,16 +364,25 @@ impl Runtime {
     }
 }
 
-/// The settings of one engine. `keep_resident_bytes` and `pagemap_scan`: how
-/// freed memories are reset (see [`RuntimeConfig`]). `guard_pages`: large
-/// components' engine only (`RuntimeConfig::large_guard_pages`).
-fn engine_config(config: &RuntimeConfig, keep_resident_bytes: usize, pagemap_scan: bool, guard_pages: bool) -> Config {
+/// The settings of one engine: the small plugins' (`large: false`) or the
+/// large components' (see [`RuntimeConfig::large_component_bytes`]).
+fn engine_config(config: &RuntimeConfig, large: bool) -> Config {
+    let (keep_resident_bytes, pagemap_scan, guard_pages) = match large {
+        true => (config.large_keep_resident_bytes, true, config.large_guard_pages),
+        false => (config.keep_resident_bytes, config.pagemap_scan, false),
+    };
     let mut pool = PoolingAllocationConfig::new();
     let n = config.max_concurrent_instances;
+    // Rust plugins are one or two core instances and tables each. A Python
+    // component is a few dozen core instances (its 14 modules and their
+    // adapters): on its engine, every instance slot may use the
+    // per-component maximum, or 16 concurrent Python calls would exhaust
+    // the pool (these totals are counters, not reservations).
+    let per_instance = if large { 32 } else { 4 };
     pool.total_component_instances(n)
-        .total_core_instances(n * 4)
+        .total_core_instances(n * per_instance)
         .total_memories(n * 2)
-        .total_tables(n * 4)
+        .total_tables(n * per_instance.min(8))
         .max_memory_size(config.max_memory_bytes as usize)
         .max_core_instances_per_component(32)
         .max_memories_per_component(4)
