@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use pactum::runtime::hooks::Commission;
-use pactum::runtime::types::PartnerKind;
+use pactum::runtime::types::{CommissionInput, PartnerKind};
 use pactum::runtime::{HookError, Limits, LoadSource, Plugin, Runtime, RuntimeConfig};
 use pactum_plugin_artifacts::{HOSTILE, STOCK};
 
@@ -183,11 +183,11 @@ fn call_on_a_spare(
     rt: &Runtime,
     plugin: &Plugin,
     limits: &Limits,
-    mode: &str,
+    input: CommissionInput,
 ) -> pactum::runtime::CallRecord<Commission> {
     for _ in 0..100 {
         let before = rt.stats().spare_calls;
-        let record = rt.call::<Commission>(plugin, limits, hostile(mode));
+        let record = rt.call::<Commission>(plugin, limits, input.clone());
         if rt.stats().spare_calls > before {
             return record;
         }
@@ -201,7 +201,7 @@ fn a_spare_instance_serves_one_call_from_a_fresh_state() {
     let rt = with_spares();
     let plugin = load(&rt, HOSTILE);
     for _ in 0..5 {
-        let record = call_on_a_spare(&rt, &plugin, &Limits::default(), "count");
+        let record = call_on_a_spare(&rt, &plugin, &Limits::default(), hostile("count"));
         assert_eq!(record.result.unwrap().explanation, "call #1");
     }
 }
@@ -211,14 +211,14 @@ fn limits_hold_on_spare_instances() {
     let rt = with_spares();
     let plugin = load(&rt, HOSTILE);
     let timeout = Limits { deadline_ms: 50, fuel: u64::MAX / 2, ..Limits::default() };
-    let err = call_on_a_spare(&rt, &plugin, &timeout, "spin").result.unwrap_err();
+    let err = call_on_a_spare(&rt, &plugin, &timeout, hostile("spin")).result.unwrap_err();
     assert_eq!(err, HookError::Timeout { deadline_ms: 50 });
     // The company's memory cap, not the worker's, applies to a spare.
     let memory = Limits { memory_bytes: 8 << 20, ..Limits::default() };
-    let err = call_on_a_spare(&rt, &plugin, &memory, "bomb").result.unwrap_err();
+    let err = call_on_a_spare(&rt, &plugin, &memory, hostile("bomb")).result.unwrap_err();
     assert_eq!(err, HookError::MemoryLimit { limit_bytes: 8 << 20 });
     let fuel = Limits { fuel: 10_000, ..Limits::default() };
-    let err = call_on_a_spare(&rt, &plugin, &fuel, "spin").result.unwrap_err();
+    let err = call_on_a_spare(&rt, &plugin, &fuel, hostile("spin")).result.unwrap_err();
     assert_eq!(err, HookError::OutOfFuel { fuel: 10_000 });
     // A cap below what instantiation itself needs: no spare fits, the call
     // instantiates and fails as it would without spares.
@@ -237,17 +237,7 @@ fn a_spare_decides_as_an_inline_instance_and_uses_the_same_fuel() {
     let acme = program("acme");
     for kind in [PartnerKind::Referral, PartnerKind::Reseller, PartnerKind::Technology] {
         let input = won_deal(&acme, kind, 12_000_000, 0);
-        let mut record = None;
-        for _ in 0..100 {
-            let before = spares.stats().spare_calls;
-            let r = spares.call::<Commission>(&on_spare, &acme.limits, input.clone());
-            if spares.stats().spare_calls > before {
-                record = Some(r);
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        let spare = record.expect("a call served by a spare");
+        let spare = call_on_a_spare(&spares, &on_spare, &acme.limits, input.clone());
         let fresh = inline.call::<Commission>(&plugin, &acme.limits, input);
         assert_eq!(spare.result_json(), fresh.result_json());
         assert_eq!(spare.fuel_used, fresh.fuel_used);

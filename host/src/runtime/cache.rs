@@ -17,6 +17,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// A directory of compiled plugins for one engine configuration.
+#[derive(Clone)]
 pub struct CompiledCache<'a> {
     dir: &'a Path,
     engine: &'a Engine,

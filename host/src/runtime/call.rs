@@ -48,6 +48,14 @@ pub struct CallState {
 }
 
 impl CallState {
+    /// A store on `engine` for one instance under `limits`, its limiter
+    /// being the state itself.
+    pub(crate) fn store(engine: &wasmtime::Engine, limits: &Limits) -> Store<CallState> {
+        let mut store = Store::new(engine, CallState::new(limits));
+        store.limiter(|state| state);
+        store
+    }
+
     pub(crate) fn new(limits: &Limits) -> CallState {
         CallState {
             memory_cap: limits.memory_bytes,
@@ -361,11 +369,7 @@ impl Runtime {
                 *spare.store.data_mut() = CallState::new(limits);
                 (spare.store, Some((spare.instance, spare.fuel_used)))
             }
-            None => {
-                let mut store = Store::new(&plugin.engine, CallState::new(limits));
-                store.limiter(|state| state);
-                (store, None)
-            }
+            None => (CallState::store(&plugin.engine, limits), None),
         };
         probe(Phase::Store);
         let (result, fuel_used) = self.run::<H>(&mut store, plugin, limits, &input, ready, probe);

@@ -312,7 +312,7 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        if let Some(spares) = &self.spares {
+        if let Some(spares) = self.spares.take() {
             spares.stop();
         }
         if let Some(ticker) = self.ticker.take() {
@@ -378,15 +378,17 @@ fn engine_config(config: &RuntimeConfig, large: bool) -> Config {
     // adapters): on its engine, every instance slot may use the
     // per-component maximum, or 16 concurrent Python calls would exhaust
     // the pool (these totals are counters, not reservations).
-    let per_instance = if large { 32 } else { 4 };
+    const CORE_INSTANCES: u32 = 32;
+    const TABLES: u32 = 8;
+    let (core_instances, tables) = if large { (CORE_INSTANCES, TABLES) } else { (4, 4) };
     pool.total_component_instances(n)
-        .total_core_instances(n * per_instance)
+        .total_core_instances(n * core_instances)
         .total_memories(n * 2)
-        .total_tables(n * per_instance.min(8))
+        .total_tables(n * tables)
         .max_memory_size(config.max_memory_bytes as usize)
-        .max_core_instances_per_component(32)
+        .max_core_instances_per_component(CORE_INSTANCES)
         .max_memories_per_component(4)
-        .max_tables_per_component(8)
+        .max_tables_per_component(TABLES)
         // Keep the first pages of a freed slot resident and reset them in
         // place: the next call then takes no page faults on them. An
         // SDK-built plugin's whole call (16 KiB stack, data, heap) fits in

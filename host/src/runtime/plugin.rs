@@ -212,8 +212,7 @@ impl Runtime {
         let large = self.is_large_engine(engine);
         let preinit = large && self.config.preinitialize_large;
         let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine));
-        let warm_cache =
-            self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine).variant(WARM));
+        let warm_cache = cache.clone().map(|c| c.variant(WARM));
         if preinit && let Some(component) = warm_cache.as_ref().and_then(|c| c.get(&hash)) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((component, LoadSource::Cache, true));
@@ -337,8 +336,7 @@ impl Runtime {
     /// against the contract, so calls can skip the check.
     fn typecheck(&self, plugin: &Plugin) -> Result<(), LoadError> {
         let limits = super::Limits { memory_bytes: self.config.max_memory_bytes, ..super::Limits::default() };
-        let mut store = wasmtime::Store::new(&plugin.engine, CallState::new(&limits));
-        store.limiter(|state| state);
+        let mut store = CallState::store(&plugin.engine, &limits);
         // A start function that spins must not hang the load.
         store.set_fuel(1_000_000_000).expect("fuel is enabled");
         store.set_epoch_deadline(5_000 / super::EPOCH_TICK.as_millis() as u64);

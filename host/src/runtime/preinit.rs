@@ -154,8 +154,7 @@ impl Runtime {
             .link(super::PluginHash::of(&instrumented), bytes.len(), component)
             .map_err(|e| wasmtime::format_err!("{e}"))?;
         let limits = Limits { deadline_ms: 5_000, ..Limits::default() };
-        let mut store = Store::new(&plugin.engine, CallState::new(&limits));
-        store.limiter(|state| state);
+        let mut store = CallState::store(&plugin.engine, &limits);
         store.set_fuel(limits.fuel)?;
         store.set_epoch_deadline(limits.deadline_ms.div_ceil(super::EPOCH_TICK.as_millis() as u64) + 1);
         let instance = plugin.pre.instantiate(&mut store)?;

@@ -83,8 +83,8 @@ enum Job {
 
 /// The thread that makes and discards spares.
 pub(crate) struct SpareWorker {
-    jobs: Mutex<Option<Sender<Job>>>,
-    handle: Mutex<Option<JoinHandle<()>>>,
+    jobs: Sender<Job>,
+    handle: JoinHandle<()>,
 }
 
 impl SpareWorker {
@@ -96,14 +96,7 @@ impl SpareWorker {
             .name("pactum-spares".into())
             .spawn(move || work(rx, per_plugin, worth_it))
             .expect("spawning the spare-instance thread");
-        SpareWorker { jobs: Mutex::new(Some(tx)), handle: Mutex::new(Some(handle)) }
-    }
-
-    fn send(&self, job: Job) -> Result<(), Job> {
-        match &*self.jobs.lock().unwrap_or_else(|e| e.into_inner()) {
-            Some(tx) => tx.send(job).map_err(|e| e.0),
-            None => Err(job),
-        }
+        SpareWorker { jobs: tx, handle }
     }
 
     /// Asks for `queue` to be topped up, unless a refill is already on its way.
@@ -111,24 +104,21 @@ impl SpareWorker {
         if queue.not_worth_it.load(Ordering::Relaxed) || queue.refilling.swap(true, Ordering::AcqRel) {
             return;
         }
-        if self.send(Job::Refill { queue: queue.clone(), pre: pre.clone() }).is_err() {
+        if self.jobs.send(Job::Refill { queue: queue.clone(), pre: pre.clone() }).is_err() {
             queue.refilling.store(false, Ordering::Release);
         }
     }
 
     /// Tears `store` down on the worker (here, if the worker is gone).
     pub(crate) fn discard(&self, store: Store<CallState>) {
-        if let Err(Job::Discard(store)) = self.send(Job::Discard(store)) {
-            drop(store);
-        }
+        // A failed send hands the job back, and dropping it drops the store.
+        let _ = self.jobs.send(Job::Discard(store));
     }
 
     /// Stops the worker once it has done what was sent to it.
-    pub(crate) fn stop(&self) {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = self.handle.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = handle.join();
-        }
+    pub(crate) fn stop(self) {
+        drop(self.jobs);
+        let _ = self.handle.join();
     }
 }
 
@@ -166,8 +156,7 @@ fn work(jobs: Receiver<Job>, per_plugin: usize, worth_it: Duration) {
 
 fn instantiate(pre: &InstancePre<CallState>) -> wasmtime::Result<Spare> {
     let limits = Limits { memory_bytes: u64::MAX, ..Limits::default() };
-    let mut store = Store::new(pre.engine(), CallState::new(&limits));
-    store.limiter(|state| state);
+    let mut store = CallState::store(pre.engine(), &limits);
     store.set_fuel(INSTANTIATION_BUDGET)?;
     store.set_epoch_deadline(INSTANTIATION_BUDGET);
     let instance = pre.instantiate(&mut store)?;
