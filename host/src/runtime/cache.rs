@@ -1,8 +1,9 @@
 //! The on-disk cache of compiled plugins.
 //!
 //! One file per plugin and engine: `<sha256>-<engine>.cwasm`, where
-//! `<engine>` hashes wasmtime's version and every setting that affects
-//! compiled code ([`Engine::precompile_compatibility_hash`]). Files are
+//! `<engine>` hashes wasmtime's version, every setting that affects
+//! compiled code ([`Engine::precompile_compatibility_hash`]) and the layout
+//! of the vendored wasmtime's artifacts (`ARTIFACT_LAYOUT`). Files are
 //! written to a temporary name and renamed, so a crash never leaves a torn
 //! artifact; a file that fails to deserialize is removed and recompiled.
 //!
@@ -16,6 +17,12 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+/// The layout of the vendored wasmtime's compiled artifacts, which its
+/// version string does not tell apart: the patches in `vendor/` that add
+/// metadata to a compiled module bump it, so that an artifact compiled
+/// before such a patch is never deserialized by a build that has it.
+const ARTIFACT_LAYOUT: &str = "pactum-wasmtime-48.0.8-imported-table-segments";
+
 /// A directory of compiled plugins for one engine configuration.
 #[derive(Clone)]
 pub struct CompiledCache<'a> {
@@ -28,6 +35,7 @@ impl<'a> CompiledCache<'a> {
     /// The cache in `dir` for `engine`.
     pub fn new(dir: &'a Path, engine: &'a Engine) -> CompiledCache<'a> {
         let mut h = DefaultHasher::new();
+        ARTIFACT_LAYOUT.hash(&mut h);
         engine.precompile_compatibility_hash().hash(&mut h);
         CompiledCache { dir, engine, engine_key: format!("{:016x}", h.finish()) }
     }

@@ -261,6 +261,14 @@ impl Instance {
             unsafe { Instance::new_raw(store, limiter.as_mut(), module, imports).await? }
         };
 
+        // PACTUM PATCH (see vendor/README.md): element segments into
+        // imported tables that compilation deferred to the runtime are
+        // applied, in order, before anything else of this module runs.
+        if !module.env_module().imported_table_segments.is_empty() {
+            let (vm_instance, registry) = instance.id.get_mut_and_module_registry(store.0);
+            vm_instance.apply_imported_table_segments(registry)?;
+        }
+
         // If this instance requires startup, which is a dynamic decision made
         // at this point in conjunction with analysis at compile time, the
         // instance gets started. Note that this isn't just the wasm start

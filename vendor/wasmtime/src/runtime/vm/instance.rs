@@ -34,7 +34,8 @@ use wasmtime_environ::error::OutOfMemory;
 use wasmtime_environ::{
     Abi, DefinedFuncIndex, DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex,
     DefinedTagIndex, EntityIndex, EntityRef, FuncIndex, FuncKey, GlobalConstValue, GlobalIndex,
-    HostPtr, MemoryIndex, MemoryInitialization, ModuleStartup, PassiveElemIndex, PtrSize,
+    ConstOp, HostPtr, IndexType, MemoryIndex, MemoryInitialization, ModuleStartup,
+    PassiveElemIndex, PtrSize, TableSegmentElements,
     RuntimeDataIndex, TableIndex, TagIndex, VMCONTEXT_MAGIC, VMOffsets, VMSharedTypeIndex,
     WasmRefType, packed_option::ReservedValue,
 };
@@ -152,6 +153,13 @@ pub struct Instance {
     /// Python component's shared function table initialises 5 672 funcrefs.
     funcref_text: Option<SendSyncPtr<[u8]>>,
 
+    /// PACTUM PATCH (see vendor/README.md): active element segments of other
+    /// instances that write into this instance's defined tables, recorded in
+    /// the order they were applied (`Module::imported_table_segments`). An
+    /// uninitialised element of such a table is resolved from the last of
+    /// these that covers it, else from this module's precomputed image.
+    lazy_table_segments: TryVec<LazyTableSegment>,
+
     /// Additional context used by compiled wasm code. This field is last, and
     /// represents a dynamically-sized array that extends beyond the nominal
     /// end of the struct (similar to a flexible array member).
@@ -218,6 +226,7 @@ impl Instance {
             wmemcheck_state,
             store: None,
             funcref_text: None,
+            lazy_table_segments: TryVec::new(),
             vmctx: OwnedVMContext::new(),
         })?;
 
@@ -1142,12 +1151,21 @@ impl Instance {
                 // determine the function that is going to be initialized. Note
                 // that `i` may be outside the limits of the static
                 // initialization so it's a fallible `get` instead of an index.
-                let module = self.env_module();
-                let precomputed = &module.table_initialization[idx];
-                // Panicking here helps catch bugs rather than silently truncating by accident.
-                let func_index = precomputed.get(usize::try_from(i).unwrap()).cloned();
-                let func_ref = func_index
-                    .and_then(|func_index| self.as_mut().get_func_ref(registry, func_index));
+                // PACTUM PATCH: an element that another instance's segment
+                // wrote is resolved in that instance (see
+                // `apply_imported_table_segments`).
+                let func_ref = if let Some((vmctx, func)) = self.lazy_segment_func(idx, i) {
+                    // SAFETY: `lazy_segment_func` returns the vmctx of an
+                    // instance of this store.
+                    unsafe { self.as_mut().sibling_vmctx_mut(vmctx) }.get_func_ref(registry, func)
+                } else {
+                    let module = self.env_module();
+                    let precomputed = &module.table_initialization[idx];
+                    // Panicking here helps catch bugs rather than silently truncating by accident.
+                    let func_index = precomputed.get(usize::try_from(i).unwrap()).cloned();
+                    func_index
+                        .and_then(|func_index| self.as_mut().get_func_ref(registry, func_index))
+                };
                 self.as_mut().tables_mut()[idx]
                     .1
                     .set_func(i, func_ref)
@@ -1555,6 +1573,109 @@ impl Instance {
         unsafe { &mut self.get_unchecked_mut().tables }
     }
 
+    fn lazy_table_segments_mut(self: Pin<&mut Self>) -> &mut TryVec<LazyTableSegment> {
+        // SAFETY: see `store_mut` above.
+        unsafe { &mut self.get_unchecked_mut().lazy_table_segments }
+    }
+
+    /// PACTUM PATCH (see vendor/README.md): applies this module's
+    /// `imported_table_segments`, in order, before its startup function runs.
+    ///
+    /// Each segment's bounds are checked against the imported table as it is
+    /// now; an out-of-bounds segment fails instantiation with
+    /// `TableOutOfBounds`, the segments before it applied, as the startup
+    /// function would have. An applied segment marks its elements
+    /// uninitialised and is recorded on the table's defining instance, which
+    /// resolves each element (`ref.func` in this instance) the first time it
+    /// is read: a Python component's instantiation otherwise spends most of
+    /// its time creating 5 672 funcrefs that a call reads a few dozen of.
+    pub(crate) fn apply_imported_table_segments(
+        mut self: Pin<&mut Self>,
+        registry: &ModuleRegistry,
+    ) -> Result<()> {
+        let module = self.env_module().clone();
+        let segment_vmctx = SendSyncPtr::new(self.vmctx());
+        for (index, segment) in module.imported_table_segments.iter().enumerate() {
+            let TableSegmentElements::Functions(elements) = &segment.elements else {
+                unreachable!("only function segments are deferred");
+            };
+            let len = u64::try_from(elements.len()).unwrap();
+            let start = match segment.offset.ops() {
+                [ConstOp::I32Const(n)] => u64::from(n.cast_unsigned()),
+                [ConstOp::I64Const(n)] => n.cast_unsigned(),
+                [ConstOp::GlobalGet(global)] => {
+                    let from = self.imported_global(*global).from.as_non_null();
+                    // SAFETY: an imported global's definition outlives this
+                    // instance, and validation typed it as the table's index
+                    // type.
+                    unsafe {
+                        match module.tables[segment.table_index].idx_type {
+                            IndexType::I32 => u64::from(*from.as_ref().as_u32()),
+                            IndexType::I64 => *from.as_ref().as_u64(),
+                        }
+                    }
+                }
+                _ => unreachable!("only constant and imported-global offsets are deferred"),
+            };
+            let (table, mut owner) = self
+                .as_mut()
+                .defined_table_index_and_instance(segment.table_index);
+            let lazy = owner.as_mut().tables_mut()[table]
+                .1
+                .mark_funcs_uninit(start, len)
+                .map_err(Error::from)?;
+            if lazy {
+                owner
+                    .lazy_table_segments_mut()
+                    .push(LazyTableSegment {
+                        table,
+                        start,
+                        len,
+                        vmctx: segment_vmctx,
+                        segment: index,
+                    })?;
+                continue;
+            }
+            // A table that does not initialise lazily gets the segment now.
+            for (i, func) in elements.iter().enumerate() {
+                let func_ref = self.as_mut().get_func_ref(registry, *func);
+                let (table, owner) = self
+                    .as_mut()
+                    .defined_table_index_and_instance(segment.table_index);
+                owner.tables_mut()[table]
+                    .1
+                    .set_func(start + u64::try_from(i).unwrap(), func_ref)
+                    .map_err(Error::from)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// PACTUM PATCH: the function that an applied imported-table segment
+    /// puts at `index` of defined table `table`, if one covers it, and the
+    /// instance whose `ref.func` it is.
+    fn lazy_segment_func(
+        &self,
+        table: DefinedTableIndex,
+        index: u64,
+    ) -> Option<(NonNull<VMContext>, FuncIndex)> {
+        let segment = self
+            .lazy_table_segments
+            .iter()
+            .rev()
+            .find(|s| s.table == table && s.start <= index && index - s.start < s.len)?;
+        // SAFETY: a segment is recorded only by an instance of the same store
+        // as this one, which lives as long as this one does.
+        let owner = unsafe { self.sibling_vmctx(segment.vmctx.as_non_null()) };
+        let TableSegmentElements::Functions(elements) =
+            &owner.env_module().imported_table_segments[segment.segment].elements
+        else {
+            unreachable!("only function segments are deferred");
+        };
+        let func = elements[usize::try_from(index - segment.start).unwrap()];
+        Some((segment.vmctx.as_non_null(), func))
+    }
+
     #[cfg(feature = "wmemcheck")]
     pub(super) fn wmemcheck_state_mut(self: Pin<&mut Self>) -> &mut Option<Wmemcheck> {
         // SAFETY: see `store_mut` above.
@@ -1928,4 +2049,19 @@ impl PassiveElementSegment {
     pub(crate) fn elements_mut(&mut self) -> &mut [ValRaw] {
         &mut self.elements
     }
+}
+
+/// PACTUM PATCH (see vendor/README.md): an active element segment of another
+/// instance, applied to a table this instance defines and resolved lazily.
+struct LazyTableSegment {
+    /// The table, defined by the instance holding this record.
+    table: DefinedTableIndex,
+    /// The first element the segment wrote.
+    start: u64,
+    /// How many elements it wrote.
+    len: u64,
+    /// The instance whose segment it is, in the same store.
+    vmctx: SendSyncPtr<VMContext>,
+    /// Its index in that instance's `Module::imported_table_segments`.
+    segment: usize,
 }

@@ -736,6 +736,27 @@ impl Table {
             .into_funcref(lazy_init))
     }
 
+    /// PACTUM PATCH (see vendor/README.md): marks the funcref elements
+    /// `start..start + len` uninitialised, so that the next read of each
+    /// resolves it lazily, as for a table's precomputed image.
+    ///
+    /// Returns `Ok(false)`, changing nothing, when this table does not
+    /// initialise lazily, and `Err(TableOutOfBounds)`, changing nothing, when
+    /// the range is not within the table.
+    pub fn mark_funcs_uninit(&mut self, start: u64, len: u64) -> Result<bool, Trap> {
+        let trap = Trap::TableOutOfBounds;
+        let end = start.checked_add(len).ok_or(trap)?;
+        let start = usize::try_from(start).map_err(|_| trap)?;
+        let end = usize::try_from(end).map_err(|_| trap)?;
+        let (funcrefs, lazy_init) = self.funcrefs_mut();
+        let elements = funcrefs.get_mut(start..end).ok_or(trap)?;
+        if !lazy_init {
+            return Ok(false);
+        }
+        elements.fill(MaybeTaggedFuncRef(None));
+        Ok(true)
+    }
+
     /// Same as [`Self::get_func`], but for GC references.
     pub fn get_gc_ref(&self, index: u64) -> Result<Option<&VMGcRef>, Trap> {
         let index = usize::try_from(index).map_err(|_| Trap::TableOutOfBounds)?;
