@@ -7,7 +7,8 @@
 //! (the Rust stock plugin is measured as `rust` unless `SKIP_RUST=1`;
 //! `CALLS`, `KEEP_RESIDENT`, `PAGEMAP_SCAN=1`, `LARGE=0` (no large-component
 //! pool), `LARGE_KEEP_RESIDENT`, `CACHE=<dir>`, `SPARES=<n>` (spare
-//! instances per large plugin; 0: instantiate in the call), `GUARD=0` (no
+//! instances per large plugin; 0: instantiate in the call), `SPARE_MIN_US=<µs>` (the
+//! spare threshold), `GUARD=0` (no
 //! guard pages on the large engine: bounds checks), `GAP_US=<µs>`
 //! (idle time between timed calls, as between a service's requests) change
 //! the run; `POLICY=<dir>`
@@ -65,6 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             spare_instances: env_or("SPARES", defaults.spare_instances),
             // `GUARD=0`: bounds checks on the large engine too.
             large_guard_pages: env_or("GUARD", 1) == 1,
+            spare_min_instantiation: std::time::Duration::from_micros(env_or(
+                "SPARE_MIN_US",
+                defaults.spare_min_instantiation.as_micros() as usize,
+            ) as u64),
             ..defaults
         };
         let t = Instant::now();

@@ -148,15 +148,17 @@ pub struct RuntimeConfig {
     /// How many instances of each large component are kept instantiated
     /// ahead of its calls, on a thread of their own, which also tears used
     /// ones down (see `runtime/spares.rs`): a Python call then waits for
-    /// neither its instantiation (about 0.17 ms) nor its teardown. Each
-    /// spare serves one call, so every call still starts from a fresh
-    /// instance. 0: instantiate in the call, as for small plugins. Default 1.
+    /// neither its instantiation (about 90 µs) nor its teardown (about
+    /// 95 µs). Each spare serves one call, so every call still starts from a
+    /// fresh instance. 0: instantiate in the call, as for small plugins.
+    /// Default 1.
     pub spare_instances: usize,
     /// Spares are kept only for components whose instantiation takes at
     /// least this long; below it the hand-off between threads costs about
-    /// what it saves (a JavaScript component instantiates in about 35 µs,
-    /// and with spares its calls were no faster and used 45 % more CPU;
-    /// a Python one takes about 170 µs). Default 100 µs.
+    /// what it saves (a JavaScript component instantiates in about 30 µs,
+    /// and with spares its calls were no faster and used 45 % more CPU; a
+    /// Python one takes about 90 µs, and spares take 100 µs off its call
+    /// back to back). Default 50 µs.
     pub spare_min_instantiation: Duration,
 }
 
@@ -174,7 +176,7 @@ impl Default for RuntimeConfig {
             large_guard_pages: true,
             preinitialize_large: true,
             spare_instances: 1,
-            spare_min_instantiation: Duration::from_micros(100),
+            spare_min_instantiation: Duration::from_micros(50),
         }
     }
 }
