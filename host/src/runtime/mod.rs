@@ -381,6 +381,10 @@ fn engine_config(config: &RuntimeConfig, large: bool) -> Config {
     // per-component maximum, or 16 concurrent Python calls would exhaust
     // the pool (these totals are counters, not reservations).
     const CORE_INSTANCES: u32 = 32;
+    // A Python component's shared function table holds about 6,000
+    // elements (48 KiB): reset in place rather than returned to the kernel
+    // and faulted back in, zero page by zero page, at the next instantiation.
+    const LARGE_TABLE_KEEP_RESIDENT: usize = 128 << 10;
     const TABLES: u32 = 8;
     let (core_instances, tables) = if large { (CORE_INSTANCES, TABLES) } else { (4, 4) };
     pool.total_component_instances(n)
@@ -396,7 +400,7 @@ fn engine_config(config: &RuntimeConfig, large: bool) -> Config {
         // SDK-built plugin's whole call (16 KiB stack, data, heap) fits in
         // its one initial 64 KiB page, so the reset is one 64 KiB copy.
         .linear_memory_keep_resident(keep_resident_bytes)
-        .table_keep_resident(16 << 10)
+        .table_keep_resident(if large { LARGE_TABLE_KEEP_RESIDENT } else { 16 << 10 })
         // PAGEMAP_SCAN finds the dirty pages with one ioctl per memory,
         // which costs more (about 1 µs here) than resetting a small memory
         // outright; it pays off only for memories much larger than the
