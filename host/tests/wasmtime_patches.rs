@@ -67,6 +67,15 @@ fn pooled() -> Config {
     config
 }
 
+/// A store with `LIB` instantiated, and a linker that imports from it.
+fn with_lib(m: &Modules) -> (Store<()>, Linker<()>, wasmtime::Instance) {
+    let mut store = Store::new(&m.engine, ());
+    let mut linker = Linker::new(&m.engine);
+    let lib = linker.instantiate(&mut store, &m.lib).expect("lib");
+    linker.instance(&mut store, "lib", lib).expect("define lib");
+    (store, linker, lib)
+}
+
 /// The result of `call(i)` in `instance`, or the trap it raised.
 fn call(store: &mut Store<()>, instance: wasmtime::Instance, i: i32) -> Result<i32, Trap> {
     let f = instance.get_typed_func::<i32, i32>(&mut *store, "call").expect("call export");
@@ -77,10 +86,7 @@ fn call(store: &mut Store<()>, instance: wasmtime::Instance, i: i32) -> Result<i
 fn each_element_of_an_imported_table_holds_the_last_segments_function() {
     for config in [Config::new(), pooled()] {
         let m = modules(&config);
-        let mut store = Store::new(&m.engine, ());
-        let mut linker = Linker::new(&m.engine);
-        let lib = linker.instantiate(&mut store, &m.lib).expect("lib");
-        linker.instance(&mut store, "lib", lib).expect("define lib");
+        let (mut store, linker, lib) = with_lib(&m);
         let user = linker.instantiate(&mut store, &m.user).expect("user");
 
         // Read through the importing module, the defining one, and the host.
@@ -113,10 +119,7 @@ fn each_element_of_an_imported_table_holds_the_last_segments_function() {
 fn an_out_of_bounds_segment_fails_instantiation_after_applying_the_ones_before_it() {
     for config in [Config::new(), pooled()] {
         let m = modules(&config);
-        let mut store = Store::new(&m.engine, ());
-        let mut linker = Linker::new(&m.engine);
-        let lib = linker.instantiate(&mut store, &m.lib).expect("lib");
-        linker.instance(&mut store, "lib", lib).expect("define lib");
+        let (mut store, linker, lib) = with_lib(&m);
 
         let err = linker.instantiate(&mut store, &m.overflow).expect_err("segment at 7 of 2 elements in a table of 8");
         assert_eq!(err.downcast_ref::<Trap>(), Some(&Trap::TableOutOfBounds), "{err:?}");
@@ -129,11 +132,8 @@ fn an_out_of_bounds_segment_fails_instantiation_after_applying_the_ones_before_i
 fn a_pooled_table_starts_every_store_with_only_its_own_modules_segments() {
     let m = modules(&pooled());
     for round in 0..4 {
-        let mut store = Store::new(&m.engine, ());
-        let mut linker = Linker::new(&m.engine);
-        let lib = linker.instantiate(&mut store, &m.lib).expect("lib");
+        let (mut store, linker, lib) = with_lib(&m);
         if round % 2 == 0 {
-            linker.instance(&mut store, "lib", lib).expect("define lib");
             linker.instantiate(&mut store, &m.user).expect("user");
             assert_eq!(call(&mut store, lib, 2), Ok(11), "round {round}");
             assert_eq!(call(&mut store, lib, 3), Ok(33), "round {round}");

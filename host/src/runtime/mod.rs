@@ -366,31 +366,57 @@ impl Runtime {
     }
 }
 
+/// What the small plugins' engine and the large components' set differently.
+struct EngineShape {
+    /// Of each freed linear memory, bytes kept resident and reset in place.
+    keep_resident_bytes: usize,
+    /// Of each freed table, bytes kept resident and reset in place.
+    table_keep_resident_bytes: usize,
+    /// Reset only the pages a call wrote, found with `PAGEMAP_SCAN`.
+    pagemap_scan: bool,
+    /// Guard pages instead of bounds checks.
+    guard_pages: bool,
+    core_instances_per_slot: u32,
+    tables_per_slot: u32,
+}
+
 /// The settings of one engine: the small plugins' (`large: false`) or the
 /// large components' (see [`RuntimeConfig::large_component_bytes`]).
 fn engine_config(config: &RuntimeConfig, large: bool) -> Config {
-    let (keep_resident_bytes, pagemap_scan, guard_pages) = match large {
-        true => (config.large_keep_resident_bytes, true, config.large_guard_pages),
-        false => (config.keep_resident_bytes, config.pagemap_scan, false),
+    // Most settings are per engine. Rust plugins are one or two core
+    // instances and tables each. A Python component is a few dozen core
+    // instances (its 14 modules and their adapters): on its engine, every
+    // instance slot may use the per-component maximum, or 16 concurrent
+    // Python calls would exhaust the pool (these totals are counters, not
+    // reservations). Its shared function table holds about 6,000 elements
+    // (48 KiB): reset in place rather than returned to the kernel and
+    // faulted back in, zero page by zero page, at the next instantiation.
+    const CORE_INSTANCES: u32 = 32;
+    const TABLES: u32 = 8;
+    let shape = match large {
+        true => EngineShape {
+            keep_resident_bytes: config.large_keep_resident_bytes,
+            table_keep_resident_bytes: 128 << 10,
+            pagemap_scan: true,
+            guard_pages: config.large_guard_pages,
+            core_instances_per_slot: CORE_INSTANCES,
+            tables_per_slot: TABLES,
+        },
+        false => EngineShape {
+            keep_resident_bytes: config.keep_resident_bytes,
+            table_keep_resident_bytes: 16 << 10,
+            pagemap_scan: config.pagemap_scan,
+            guard_pages: false,
+            core_instances_per_slot: 4,
+            tables_per_slot: 4,
+        },
     };
     let mut pool = PoolingAllocationConfig::new();
     let n = config.max_concurrent_instances;
-    // Rust plugins are one or two core instances and tables each. A Python
-    // component is a few dozen core instances (its 14 modules and their
-    // adapters): on its engine, every instance slot may use the
-    // per-component maximum, or 16 concurrent Python calls would exhaust
-    // the pool (these totals are counters, not reservations).
-    const CORE_INSTANCES: u32 = 32;
-    // A Python component's shared function table holds about 6,000
-    // elements (48 KiB): reset in place rather than returned to the kernel
-    // and faulted back in, zero page by zero page, at the next instantiation.
-    const LARGE_TABLE_KEEP_RESIDENT: usize = 128 << 10;
-    const TABLES: u32 = 8;
-    let (core_instances, tables) = if large { (CORE_INSTANCES, TABLES) } else { (4, 4) };
     pool.total_component_instances(n)
-        .total_core_instances(n * core_instances)
+        .total_core_instances(n * shape.core_instances_per_slot)
         .total_memories(n * 2)
-        .total_tables(n * tables)
+        .total_tables(n * shape.tables_per_slot)
         .max_memory_size(config.max_memory_bytes as usize)
         .max_core_instances_per_component(CORE_INSTANCES)
         .max_memories_per_component(4)
@@ -399,13 +425,13 @@ fn engine_config(config: &RuntimeConfig, large: bool) -> Config {
         // place: the next call then takes no page faults on them. An
         // SDK-built plugin's whole call (16 KiB stack, data, heap) fits in
         // its one initial 64 KiB page, so the reset is one 64 KiB copy.
-        .linear_memory_keep_resident(keep_resident_bytes)
-        .table_keep_resident(if large { LARGE_TABLE_KEEP_RESIDENT } else { 16 << 10 })
+        .linear_memory_keep_resident(shape.keep_resident_bytes)
+        .table_keep_resident(shape.table_keep_resident_bytes)
         // PAGEMAP_SCAN finds the dirty pages with one ioctl per memory,
         // which costs more (about 1 µs here) than resetting a small memory
         // outright; it pays off only for memories much larger than the
         // pages kept resident (see BENCHMARKS.md).
-        .pagemap_scan(if pagemap_scan { Enabled::Auto } else { Enabled::No });
+        .pagemap_scan(if shape.pagemap_scan { Enabled::Auto } else { Enabled::No });
 
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)
@@ -422,7 +448,7 @@ fn engine_config(config: &RuntimeConfig, large: bool) -> Config {
         // Replayable decisions: the same input gives the same bits.
         .cranelift_nan_canonicalization(true)
         .relaxed_simd_deterministic(true);
-    if guard_pages {
+    if shape.guard_pages {
         // No bounds checks: see `RuntimeConfig::large_guard_pages`.
         cfg.signals_based_traps(true).memory_guard_size(32 << 20).memory_reservation(4 << 30);
     }

@@ -265,8 +265,10 @@ impl Instance {
         // imported tables that compilation deferred to the runtime are
         // applied, in order, before anything else of this module runs.
         if !module.env_module().imported_table_segments.is_empty() {
-            let (vm_instance, registry) = instance.id.get_mut_and_module_registry(store.0);
-            vm_instance.apply_imported_table_segments(registry)?;
+            instance
+                .id
+                .get_mut(store.0)
+                .apply_imported_table_segments()?;
         }
 
         // If this instance requires startup, which is a dynamic decision made

@@ -1589,10 +1589,7 @@ impl Instance {
     /// resolves each element (`ref.func` in this instance) the first time it
     /// is read: a Python component's instantiation otherwise spends most of
     /// its time creating 5 672 funcrefs that a call reads a few dozen of.
-    pub(crate) fn apply_imported_table_segments(
-        mut self: Pin<&mut Self>,
-        registry: &ModuleRegistry,
-    ) -> Result<()> {
+    pub(crate) fn apply_imported_table_segments(mut self: Pin<&mut Self>) -> Result<()> {
         let module = self.env_module().clone();
         let segment_vmctx = SendSyncPtr::new(self.vmctx());
         for (index, segment) in module.imported_table_segments.iter().enumerate() {
@@ -1620,33 +1617,17 @@ impl Instance {
             let (table, mut owner) = self
                 .as_mut()
                 .defined_table_index_and_instance(segment.table_index);
-            let lazy = owner.as_mut().tables_mut()[table]
+            owner.as_mut().tables_mut()[table]
                 .1
                 .mark_funcs_uninit(start, len)
                 .map_err(Error::from)?;
-            if lazy {
-                owner
-                    .lazy_table_segments_mut()
-                    .push(LazyTableSegment {
-                        table,
-                        start,
-                        len,
-                        vmctx: segment_vmctx,
-                        segment: index,
-                    })?;
-                continue;
-            }
-            // A table that does not initialise lazily gets the segment now.
-            for (i, func) in elements.iter().enumerate() {
-                let func_ref = self.as_mut().get_func_ref(registry, *func);
-                let (table, owner) = self
-                    .as_mut()
-                    .defined_table_index_and_instance(segment.table_index);
-                owner.tables_mut()[table]
-                    .1
-                    .set_func(start + u64::try_from(i).unwrap(), func_ref)
-                    .map_err(Error::from)?;
-            }
+            owner.lazy_table_segments_mut().push(LazyTableSegment {
+                table,
+                start,
+                len,
+                vmctx: segment_vmctx,
+                segment: index,
+            })?;
         }
         Ok(())
     }

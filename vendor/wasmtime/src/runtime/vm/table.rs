@@ -740,21 +740,23 @@ impl Table {
     /// `start..start + len` uninitialised, so that the next read of each
     /// resolves it lazily, as for a table's precomputed image.
     ///
-    /// Returns `Ok(false)`, changing nothing, when this table does not
-    /// initialise lazily, and `Err(TableOutOfBounds)`, changing nothing, when
-    /// the range is not within the table.
-    pub fn mark_funcs_uninit(&mut self, start: u64, len: u64) -> Result<bool, Trap> {
+    /// Returns `Err(TableOutOfBounds)`, changing nothing, when the range is
+    /// not within the table.
+    ///
+    /// # Panics
+    ///
+    /// If the table does not initialise lazily: segments are deferred only
+    /// by an engine whose tables all do (`Tunables::table_lazy_init`).
+    pub fn mark_funcs_uninit(&mut self, start: u64, len: u64) -> Result<(), Trap> {
         let trap = Trap::TableOutOfBounds;
         let end = start.checked_add(len).ok_or(trap)?;
         let start = usize::try_from(start).map_err(|_| trap)?;
         let end = usize::try_from(end).map_err(|_| trap)?;
         let (funcrefs, lazy_init) = self.funcrefs_mut();
         let elements = funcrefs.get_mut(start..end).ok_or(trap)?;
-        if !lazy_init {
-            return Ok(false);
-        }
+        assert!(lazy_init, "imported-table segments deferred for an eagerly initialised table");
         elements.fill(MaybeTaggedFuncRef(None));
-        Ok(true)
+        Ok(())
     }
 
     /// Same as [`Self::get_func`], but for GC references.
