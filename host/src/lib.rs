@@ -22,6 +22,7 @@
 //!
 //! The `pactum` binary (`src/main.rs`) is a thin CLI over these.
 
+pub mod admission;
 pub mod api;
 pub mod client;
 pub mod fixtures;
@@ -32,4 +33,5 @@ pub mod program;
 pub mod runtime;
 pub mod service;
 pub mod store;
+pub mod tasks;
 pub mod workflows;

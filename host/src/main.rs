@@ -30,15 +30,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the HTTP service. On an empty database it creates the example
-    /// companies found under --policies and prints their admin API keys.
+    /// Runs the HTTP service. It starts with the companies in its database
+    /// (none at first: create them with `pactum tenant create`); with
+    /// --demo, an empty database first gets the example companies found
+    /// under --policies, and their admin API keys are printed.
     Serve {
         /// Address to listen on.
         #[arg(long, env = "PACTUM_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Folder of example companies, one sub-folder with a policy.toml each.
+        /// On an empty database, create the example companies found under
+        /// --policies (the demo program) and print their admin API keys.
+        #[arg(long, env = "PACTUM_DEMO")]
+        demo: bool,
+        /// Folder of example companies for --demo, one sub-folder with a
+        /// policy.toml each.
         #[arg(long, env = "PACTUM_POLICIES", default_value = "policies")]
         policies: PathBuf,
+        /// Hook calls that may run at once over the whole service; a call
+        /// that finds none free waits up to --admission-wait-ms, then gets
+        /// 503 with Retry-After (default: the instance pool's 256 slots).
+        #[arg(long, env = "PACTUM_MAX_CONCURRENT_CALLS")]
+        max_concurrent_calls: Option<u32>,
+        /// Hook calls one company may run at once (default: an eighth of
+        /// --max-concurrent-calls, at least 2).
+        #[arg(long, env = "PACTUM_COMPANY_CONCURRENT_CALLS")]
+        company_concurrent_calls: Option<u32>,
+        /// How long a hook call waits for a free slot, milliseconds.
+        #[arg(long, env = "PACTUM_ADMISSION_WAIT_MS", default_value_t = 2_000)]
+        admission_wait_ms: u64,
         /// How often to re-check the database for binding changes made by
         /// other replicas, in case a notification was missed (PostgreSQL)
         /// or there is none (SQLite), milliseconds.
@@ -490,6 +509,26 @@ fn cold_start(c: &serde_json::Value) -> String {
     )
 }
 
+/// Completes on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -595,16 +634,42 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             // The URL may carry a password: log the backend only.
             tracing::info!(backend = db.kind(), "database migrated");
         }
-        Command::Serve { listen, policies, bindings_recheck_ms, webhook_ca_file, storage } => {
+        Command::Serve {
+            listen,
+            demo,
+            policies,
+            max_concurrent_calls,
+            company_concurrent_calls,
+            admission_wait_ms,
+            bindings_recheck_ms,
+            webhook_ca_file,
+            storage,
+        } => {
             let webhook_ca_pem = match &webhook_ca_file {
                 Some(path) => Some(
                     std::fs::read(path).map_err(|e| format!("reading --webhook-ca-file {}: {e}", path.display()))?,
                 ),
                 None => None,
             };
+            let pool = RuntimeConfig::default().max_concurrent_instances;
+            let slots = max_concurrent_calls.unwrap_or(pool);
+            if slots == 0 || slots > pool {
+                return Err(format!("--max-concurrent-calls {slots}: give 1 to {pool} (the instance pool's slots)").into());
+            }
+            let defaults = pactum::admission::AdmissionLimits::for_pool(slots);
+            let share = company_concurrent_calls.unwrap_or(defaults.share);
+            if share == 0 || share > slots {
+                return Err(format!("--company-concurrent-calls {share}: give 1 to {slots}").into());
+            }
+            let admission = pactum::admission::AdmissionLimits {
+                slots,
+                share,
+                wait: std::time::Duration::from_millis(admission_wait_ms),
+            };
             let empty = Db::open(&storage.database_url).await?.is_empty().await?;
-            let service = open_service_with(&storage, ServiceOptions { webhook_ca_pem }).await?;
-            if empty {
+            let service =
+                open_service_with(&storage, ServiceOptions { webhook_ca_pem, admission: Some(admission) }).await?;
+            if demo && empty {
                 let created = service.seed_examples(&policies).await?;
                 // The keys are shown once, to the operator: stdout, not the log.
                 println!(
@@ -619,10 +684,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             // Background job: approved registrations whose protection period
             // ended become expired, freeing the account for other partners.
             let expirer = service.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-                loop {
-                    every.tick().await;
+            service.spawn_periodic("registration expirer", std::time::Duration::from_secs(60), move || {
+                let expirer = expirer.clone();
+                async move {
                     match expirer.expire_registrations(pactum::service::now()).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(expired = n, "deal registrations expired"),
@@ -632,13 +696,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             });
             // Background job: follow binding changes made by other replicas
             // (PostgreSQL LISTEN, re-checked every --bindings-recheck-ms) or the CLI.
-            let _watcher = service.watch_bindings(std::time::Duration::from_millis(bindings_recheck_ms.max(10)));
+            service.watch_bindings(std::time::Duration::from_millis(bindings_recheck_ms.max(10)));
             // Background job: deliver due notifications to tenants' webhooks.
             let courier = service.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
-                loop {
-                    every.tick().await;
+            service.spawn_periodic("notification courier", std::time::Duration::from_secs(2), move || {
+                let courier = courier.clone();
+                async move {
                     if let Err(e) = courier.deliver_due(pactum::service::now()).await {
                         tracing::error!(error = %e, "delivering notifications");
                     }
@@ -647,12 +710,14 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let listener =
                 tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listening on {listen}: {e}"))?;
             tracing::info!(%listen, backend = service.db().kind(), "pactum serving");
-            axum::serve(listener, pactum::api::router(service))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                    tracing::info!("shutting down");
-                })
+            // SIGTERM or Ctrl-C: stop accepting, finish the requests in
+            // flight, then let every background task finish its writes.
+            axum::serve(listener, pactum::api::router(service.clone()))
+                .with_graceful_shutdown(shutdown_signal())
                 .await?;
+            tracing::info!("requests finished; stopping background tasks");
+            service.shutdown().await;
+            tracing::info!("stopped");
         }
     }
     Ok(())

@@ -86,18 +86,6 @@ pub struct DeliveryReport {
 }
 
 impl Service {
-    /// Puts an event in the outbox. A failure to enqueue is logged, not
-    /// returned: the decision it reports is already recorded.
-    pub(crate) async fn notify<T: Serialize>(&self, tenant: &str, event: &str, data: &T) {
-        let payload = match serde_json::to_value(data) {
-            Ok(p) => p,
-            Err(e) => return tracing::error!(tenant, event, error = %e, "serializing a notification"),
-        };
-        if let Err(e) = self.db.enqueue(tenant, event, &payload).await {
-            tracing::error!(tenant, event, error = %e, "enqueueing a notification");
-        }
-    }
-
     /// Sets the caller's webhook (admin): `http://` URL and signing secret.
     pub async fn set_webhook(&self, caller: &Caller, url: &str, secret: &str) -> Result<(), ServiceError> {
         if caller.role != "admin" {

@@ -14,6 +14,7 @@
 //! | commission | no lines: the commission is held for a person to settle |
 //! | tier-evaluation | the partner keeps its tier, escalated to its manager |
 
+use crate::admission::{Admission, AdmissionLimits};
 use crate::metrics::Metrics;
 use crate::program::{Program, ProgramError, STOCK};
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
@@ -125,10 +126,31 @@ pub enum ServiceError {
     FixturesFailed(crate::fixtures::FixtureReport),
     /// Storage failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    /// No instance slot came free in time: the service is at capacity (for
+    /// this company, or as a whole). Nothing was decided or recorded; the
+    /// request may be sent again after `retry_after_s` seconds.
+    #[error("the service is at capacity ({scope}); nothing was recorded, retry in {retry_after_s} s")]
+    Overloaded {
+        /// What is full: `this company's share` or `every instance slot`.
+        scope: &'static str,
+        /// When to try again, in seconds.
+        retry_after_s: u64,
+    },
     /// Something inside the host failed.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    /// A guarded transition that found its record changed is the caller's
+    /// conflict (409), not a storage failure.
+    fn from(e: StoreError) -> ServiceError {
+        match e {
+            StoreError::Conflict(message) => ServiceError::Conflict(message),
+            other => ServiceError::Store(other),
+        }
+    }
 }
 
 fn fixtures_failed(report: &crate::fixtures::FixtureReport) -> String {
@@ -220,6 +242,10 @@ pub struct ServiceOptions {
     /// Certificate authorities (PEM) trusted for `https://` webhooks beside
     /// the public roots: a private CA's certificate.
     pub webhook_ca_pem: Option<Vec<u8>>,
+    /// How many hook calls may run at once, in all and per company, and how
+    /// long a call waits for a slot (default: sized to the runtime's pool,
+    /// [`AdmissionLimits::for_pool`]).
+    pub admission: Option<AdmissionLimits>,
 }
 
 /// An authenticated caller.
@@ -261,6 +287,10 @@ pub struct Service {
     pub(crate) swap: tokio::sync::Mutex<()>,
     /// Shadow results on their way to the batch writer.
     pub(crate) shadow_results: tokio::sync::mpsc::UnboundedSender<crate::store::NewShadowResult>,
+    /// Slots in front of the instance pool.
+    admission: Admission,
+    /// Every background task, stopped and awaited by [`Service::shutdown`].
+    pub(crate) tasks: crate::tasks::Tasks,
 }
 
 /// At most this many API keys' callers are kept in memory; past it the
@@ -271,6 +301,14 @@ const MAX_CACHED_CALLERS: usize = 100_000;
 /// given to the blocking pool instead (see [`Runtime::call_within`]): a
 /// Rust plugin's call takes 5 to 10 microseconds.
 const INLINE_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The machine's cores: how many workers a batch of hook calls is spread
+/// over. Read once: `available_parallelism` reads the cgroup's files on
+/// every call (4 % of the server's CPU when it was read per call).
+fn workers() -> usize {
+    static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORKERS.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
 
 /// sha256 of an API key, hex: what the database stores.
 pub(crate) fn key_hash(key: &str) -> String {
@@ -301,8 +339,14 @@ impl Service {
         options: ServiceOptions,
     ) -> Result<Service, ServiceError> {
         let http = crate::notify::http_client(options.webhook_ca_pem.as_deref()).map_err(ServiceError::BadInput)?;
+        let tasks = crate::tasks::Tasks::default();
         let (shadow_results, to_write) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(crate::workflows::lifecycle::shadow_writer(db.clone(), to_write));
+        tasks.spawn("shadow writer", crate::workflows::lifecycle::shadow_writer(db.clone(), to_write, tasks.stopping()));
+        let (decided, writer) = crate::store::GroupCommit::start(db.clone(), tasks.stopping());
+        tasks.adopt("group commit", writer);
+        let admission = Admission::new(
+            options.admission.unwrap_or_else(|| AdmissionLimits::for_pool(runtime.config().max_concurrent_instances)),
+        );
         let service = Service {
             db: db.clone(),
             http,
@@ -310,12 +354,32 @@ impl Service {
             metrics,
             tenants: RwLock::new(HashMap::new()),
             callers: RwLock::new(HashMap::new()),
-            decided: crate::store::GroupCommit::start(db.clone()),
+            decided,
             swap: tokio::sync::Mutex::new(()),
             shadow_results,
+            admission,
+            tasks,
         };
         service.refresh().await?;
         Ok(service)
+    }
+
+    /// Runs `pass` every `every` in the background until shutdown (see
+    /// [`crate::tasks::every`]).
+    pub fn spawn_periodic<F, Fut>(&self, name: &'static str, every: std::time::Duration, pass: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(name, crate::tasks::every(every, self.tasks.stopping(), pass));
+    }
+
+    /// Stops every background task after it has finished what it holds
+    /// (queued decisions and shadow results are written, the courier's
+    /// current pass completes) and waits for them. Call it once the HTTP
+    /// server has finished its requests.
+    pub async fn shutdown(&self) {
+        self.tasks.shutdown().await;
     }
 
     /// The Wasm runtime.
@@ -617,6 +681,9 @@ impl Service {
             .cloned()
             .ok_or_else(|| ServiceError::NotFound(format!("no plugin bound to {}", H::KIND)))?;
         let limits = tenant.program.limits;
+        // Slots for as many calls as run at once below: the inline call,
+        // then one worker per core.
+        let _admitted = self.admission.admit(&tenant.program.slug, inputs.len().min(workers())).await?;
         // One call of a quick plugin (a few microseconds) runs right here:
         // handing it to the blocking pool and back costs more than the call
         // (two thread switches). Held to a budget, so it cannot hold this
@@ -630,11 +697,7 @@ impl Service {
                 Err(input) => inputs.push(input),
             }
         }
-        // Read once: `available_parallelism` reads the cgroup's files on
-        // every call (4 % of the server's CPU when it was read per call).
-        static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        let workers = *WORKERS.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let per_worker = inputs.len().div_ceil(workers).max(1);
+        let per_worker = inputs.len().div_ceil(workers()).max(1);
         let mut inputs = inputs.into_iter();
         let mut tasks = Vec::new();
         loop {
@@ -654,6 +717,15 @@ impl Service {
         }
         for c in &called {
             self.metrics.hook_call(&tenant.program.slug, H::KIND.interface(), c.outcome(), c.record.duration);
+        }
+        // The host could not run a call (no instance came free): that is
+        // overload, not the plugin's decision, so no fallback decides it and
+        // nothing is recorded; the caller is told to retry.
+        if called.iter().any(|c| matches!(c.record.result, Err(HookError::Host { .. }))) {
+            return Err(ServiceError::Overloaded {
+                scope: "every instance slot",
+                retry_after_s: crate::admission::RETRY_AFTER_S,
+            });
         }
         Ok(called)
     }

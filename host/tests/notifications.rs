@@ -111,7 +111,7 @@ async fn https_webhooks_are_verified_against_the_trusted_roots() {
     // A process that trusts the CA delivers it, signed as over http.
     let db = Db::open(&app.database_url).await.unwrap();
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
-    let options = ServiceOptions { webhook_ca_pem: Some(ca_pem) };
+    let options = ServiceOptions { webhook_ca_pem: Some(ca_pem), ..Default::default() };
     let trusting = Service::open_with(db, runtime, Arc::new(Metrics::default()), options).await.unwrap();
     assert_eq!(trusting.deliver_due(t + 3_600).await.unwrap().delivered, 1);
     let (headers, body) = hook.got.lock().unwrap().last().cloned().unwrap();
@@ -123,7 +123,7 @@ async fn https_webhooks_are_verified_against_the_trusted_roots() {
     // A CA file without a certificate is refused at start.
     let db = Db::open(&app.database_url).await.unwrap();
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
-    let options = ServiceOptions { webhook_ca_pem: Some(b"not a certificate".to_vec()) };
+    let options = ServiceOptions { webhook_ca_pem: Some(b"not a certificate".to_vec()), ..Default::default() };
     let refused = Service::open_with(db, runtime, Arc::new(Metrics::default()), options).await;
     assert!(refused.err().unwrap().to_string().contains("no PEM certificate"));
 }

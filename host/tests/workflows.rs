@@ -594,7 +594,8 @@ async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
     assert_eq!(decisions().await, before, "a failed batch left decisions behind");
 
     // Queued together, the good writes succeed and the bad one fails alone.
-    let group = GroupCommit::start(db);
+    let tasks = pactum::tasks::Tasks::default();
+    let (group, _) = GroupCommit::start(db, tasks.stopping());
     let (first, second, third) = tokio::join!(
         group.write(write("r-1", "p-1")),
         group.write(write("r-2", "nobody")),

@@ -1,17 +1,27 @@
-//! Group commit for the busiest workflows. A deal registration or a lead
-//! routing ends with three writes: the decision, the record it decided (the
-//! registration or the lead, pointing at the decision) and the outbox event
-//! announcing it. [`GroupCommit`] writes them in one transaction, so a crash
-//! never keeps a decision without its record or a record without its
-//! event; and concurrent requests' writes share that transaction, one
-//! multi-row statement per table.
+//! The unit of work of every decided workflow step, with group commit. A
+//! deal registration, a lead routing or a deal's commission ends with
+//! several writes: the state transition it follows (a deal closing won, a
+//! refund), the decision, the records it decided (the registration, the
+//! lead, the commission lines, each pointing at the decision) and the
+//! outbox event announcing it. [`GroupCommit`] writes them in one
+//! transaction, so a crash never keeps a decision without its records, a
+//! won deal without its commission, or a record without its event; and
+//! concurrent requests' writes share that transaction, one multi-row
+//! statement per table.
+//!
+//! Transitions are guarded in SQL (`UPDATE deals ... WHERE stage = 'open'`):
+//! of many concurrent requests to win one deal, exactly one finds it open
+//! and pays; the others write nothing and get [`StoreError::Conflict`]
+//! naming the deal's stage. The guard is evaluated inside the transaction,
+//! so it holds across PostgreSQL replicas (the row lock) as well as on
+//! SQLite's single writer.
 //!
 //! Why: every statement is a round trip (to PostgreSQL, or on SQLite to the
 //! connection's own worker thread), and the single SQLite writer serialises
 //! them. Three statements per request made the writer the bottleneck of
 //! the load benchmark; a batch of thirty requests now takes five.
 
-use super::{Db, DecisionRow, LeadRow, RegistrationRow, StoreError};
+use super::{CommissionLineRow, Db, DealRow, DecisionRow, Get, LeadRow, RegistrationRow, StoreError};
 use crate::runtime::{HookKind, PluginHash};
 use tokio::sync::{mpsc, oneshot};
 
@@ -49,6 +59,38 @@ pub enum DecidedRecord {
     Registration(RegistrationRow),
     /// A routed lead.
     Lead(LeadRow),
+    /// A deal's commission: the transition that triggered it and its lines.
+    Commission(CommissionWrite),
+}
+
+/// A commission decision's writes: the deal's guarded transition and the
+/// lines (pending, or one held line when the plugin failed).
+#[derive(Debug, Clone)]
+pub struct CommissionWrite {
+    /// The deal as read before the hook ran (what the guard expects).
+    pub deal: DealRow,
+    /// The transition.
+    pub step: DealStep,
+    /// The lines to store.
+    pub lines: Vec<CommissionLineRow>,
+}
+
+/// A deal's state transition, guarded against concurrent callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealStep {
+    /// An open deal closes won at this time (and the partner's approved
+    /// registration on its account with it).
+    Won {
+        /// The close time.
+        at: i64,
+    },
+    /// A won deal is refunded by `amount`; the guard expects the refunded
+    /// total the hook saw, so two refunds computed on the same state cannot
+    /// both claw back.
+    Refund {
+        /// Minor units refunded now.
+        amount: i64,
+    },
 }
 
 impl DecidedRecord {
@@ -56,6 +98,7 @@ impl DecidedRecord {
         match self {
             DecidedRecord::Registration(r) => r.decision_id = Some(id),
             DecidedRecord::Lead(l) => l.decision_id = id,
+            DecidedRecord::Commission(c) => c.lines.iter_mut().for_each(|l| l.decision_id = id),
         }
     }
 
@@ -63,6 +106,7 @@ impl DecidedRecord {
         match self {
             DecidedRecord::Registration(r) => serde_json::to_value(r),
             DecidedRecord::Lead(l) => serde_json::to_value(l),
+            DecidedRecord::Commission(c) => Ok(serde_json::json!({ "deal_id": c.deal.id, "lines": c.lines })),
         }
         .expect("a record always serializes")
     }
@@ -89,36 +133,124 @@ pub struct Written {
     pub record: DecidedRecord,
 }
 
+/// Commission lines per insert statement: twelve binds a line, well under
+/// both backends' limits on one statement.
+const LINES_PER_STATEMENT: usize = 1_000;
+
+/// Each write's outcome inside a batch: its decision's id, or why its
+/// guard refused it (the record's current state).
+type Outcome = Result<i64, String>;
+
 impl Db {
-    /// Writes `batch` in one transaction: all of it or none of it.
-    pub async fn write_decided(&self, mut batch: Vec<DecidedWrite>) -> Result<Vec<Written>, StoreError> {
-        let created_at = self.write_decided_in_place(&mut batch).await?;
-        Ok(batch.into_iter().map(|w| w.written(created_at)).collect())
+    /// Writes `batch` in one transaction. A write whose guarded transition
+    /// finds its record changed is left out, with its conflict; everything
+    /// else is written together, or nothing is (the outer error).
+    pub async fn write_decided(&self, mut batch: Vec<DecidedWrite>) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
+        let (created_at, outcomes) = self.write_decided_in_place(&mut batch).await?;
+        Ok(batch
+            .into_iter()
+            .zip(outcomes)
+            .map(|(w, o)| o.map(|id| w.written(created_at, id)).map_err(StoreError::Conflict))
+            .collect())
     }
 
     /// [`Db::write_decided`], filling in each record's `decision_id` in
-    /// place; returns the time written.
-    async fn write_decided_in_place(&self, batch: &mut [DecidedWrite]) -> Result<i64, StoreError> {
+    /// place; returns the time written and each write's outcome.
+    async fn write_decided_in_place(&self, batch: &mut [DecidedWrite]) -> Result<(i64, Vec<Outcome>), StoreError> {
         let created_at = super::now();
-        with_writer!(self, |e| {
+        let outcomes = with_writer!(self, |e| {
             let mut tx = e.begin().await?;
-            // Matched by subject: a fresh registration or lead id, one per write.
-            let ids = insert_decisions!(&mut *tx, batch.iter().map(|w| w.decision.as_new()), created_at);
-            for w in batch.iter_mut() {
-                let id = *ids.get(&w.decision.subject).ok_or_else(|| {
+
+            // The guarded transitions first: a write whose record is no
+            // longer in the state its decision was made on writes nothing.
+            let mut outcomes: Vec<Outcome> = Vec::with_capacity(batch.len());
+            for w in batch.iter() {
+                let DecidedRecord::Commission(c) = &w.record else {
+                    outcomes.push(Ok(0));
+                    continue;
+                };
+                let tenant = &w.decision.tenant;
+                self.before_write()?;
+                let moved = match c.step {
+                    DealStep::Won { at } => {
+                        sqlx::query(
+                            "UPDATE deals SET stage = 'won', closed_at = $1 \
+                             WHERE tenant = $2 AND id = $3 AND stage = 'open'",
+                        )
+                        .bind(at)
+                        .bind(tenant)
+                        .bind(&c.deal.id)
+                        .execute(&mut *tx)
+                        .await?
+                    }
+                    DealStep::Refund { amount } => {
+                        sqlx::query(
+                            "UPDATE deals SET refunded = refunded + $1 \
+                             WHERE tenant = $2 AND id = $3 AND stage = 'won' AND refunded = $4",
+                        )
+                        .bind(amount)
+                        .bind(tenant)
+                        .bind(&c.deal.id)
+                        .bind(c.deal.refunded)
+                        .execute(&mut *tx)
+                        .await?
+                    }
+                }
+                .rows_affected();
+                if moved == 0 {
+                    let now: Option<(String, i64)> =
+                        sqlx::query("SELECT stage, refunded FROM deals WHERE tenant = $1 AND id = $2")
+                            .bind(tenant)
+                            .bind(&c.deal.id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(|r| (Get::get(&r, 0), Get::get(&r, 1)));
+                    outcomes.push(Err(conflict(&c.deal.id, c.step, now)));
+                    continue;
+                }
+                if let (DealStep::Won { .. }, Some(partner)) = (c.step, &c.deal.partner_id) {
+                    self.before_write()?;
+                    sqlx::query(
+                        "UPDATE registrations SET status = 'won' \
+                         WHERE tenant = $1 AND partner_id = $2 AND account_domain = $3 AND status = 'approved'",
+                    )
+                    .bind(tenant)
+                    .bind(partner)
+                    .bind(&c.deal.account_domain)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                outcomes.push(Ok(0));
+            }
+            let accepted: Vec<usize> = (0..batch.len()).filter(|&i| outcomes[i].is_ok()).collect();
+            if accepted.is_empty() {
+                tx.commit().await?;
+                return Ok((created_at, outcomes));
+            }
+
+            // Matched by tenant, hook and subject: a fresh registration or
+            // lead id, or a deal that only one accepted write moved.
+            self.before_write()?;
+            let ids = insert_decisions!(&mut *tx, accepted.iter().map(|&i| batch[i].decision.as_new()), created_at);
+            for &i in &accepted {
+                let w = &mut batch[i];
+                let key = (w.decision.tenant.clone(), w.decision.hook.interface().to_string(), w.decision.subject.clone());
+                let id = *ids.get(&key).ok_or_else(|| {
                     StoreError::Inconsistent(format!("no decision stored for {}", w.decision.subject))
                 })?;
                 w.record.set_decision(id);
+                outcomes[i] = Ok(id);
             }
 
-            let registrations: Vec<(&str, &RegistrationRow)> = batch
+            let registrations: Vec<(&str, &RegistrationRow)> = accepted
                 .iter()
-                .filter_map(|w| match &w.record {
-                    DecidedRecord::Registration(r) => Some((w.decision.tenant.as_str(), r)),
-                    DecidedRecord::Lead(_) => None,
+                .filter_map(|&i| match &batch[i].record {
+                    DecidedRecord::Registration(r) => Some((batch[i].decision.tenant.as_str(), r)),
+                    _ => None,
                 })
                 .collect();
             if !registrations.is_empty() {
+                self.before_write()?;
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO registrations (tenant, id, partner_id, account_domain, amount, currency, \
                      expected_close, status, protected_until, reason, decision_id, plugin_hash, created_at) ",
@@ -141,14 +273,15 @@ impl Db {
                 q.build().execute(&mut *tx).await?;
             }
 
-            let leads: Vec<(&str, &LeadRow)> = batch
+            let leads: Vec<(&str, &LeadRow)> = accepted
                 .iter()
-                .filter_map(|w| match &w.record {
-                    DecidedRecord::Lead(l) => Some((w.decision.tenant.as_str(), l)),
-                    DecidedRecord::Registration(_) => None,
+                .filter_map(|&i| match &batch[i].record {
+                    DecidedRecord::Lead(l) => Some((batch[i].decision.tenant.as_str(), l)),
+                    _ => None,
                 })
                 .collect();
             if !leads.is_empty() {
+                self.before_write()?;
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO leads (tenant, id, account_domain, contact_email, source, destination, partner_id, \
                      reason, attribution, decision_id, created_at) ",
@@ -169,9 +302,41 @@ impl Db {
                 q.build().execute(&mut *tx).await?;
             }
 
+            let lines: Vec<(&str, &CommissionLineRow)> = accepted
+                .iter()
+                .filter_map(|&i| match &batch[i].record {
+                    DecidedRecord::Commission(c) => Some((batch[i].decision.tenant.as_str(), c)),
+                    _ => None,
+                })
+                .flat_map(|(tenant, c)| c.lines.iter().map(move |l| (tenant, l)))
+                .collect();
+            for chunk in lines.chunks(LINES_PER_STATEMENT) {
+                self.before_write()?;
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO commission_lines (tenant, deal_id, partner_id, kind, amount, currency, rate_bps, \
+                     description, status, due_at, decision_id, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (tenant, l)| {
+                    b.push_bind(*tenant)
+                        .push_bind(&l.deal_id)
+                        .push_bind(&l.partner_id)
+                        .push_bind(&l.kind)
+                        .push_bind(l.amount)
+                        .push_bind(&l.currency)
+                        .push_bind(l.rate_bps)
+                        .push_bind(&l.description)
+                        .push_bind(&l.status)
+                        .push_bind(l.due_at)
+                        .push_bind(l.decision_id)
+                        .push_bind(created_at);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+
+            self.before_write()?;
             let mut q =
                 sqlx::QueryBuilder::new("INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) ");
-            q.push_values(batch.iter(), |mut b, w| {
+            q.push_values(accepted.iter().map(|&i| &batch[i]), |mut b, w| {
                 b.push_bind(&w.decision.tenant)
                     .push_bind(w.event)
                     .push_bind(w.record.payload().to_string())
@@ -180,8 +345,25 @@ impl Db {
             });
             q.build().execute(&mut *tx).await?;
             tx.commit().await?;
+            outcomes
         });
-        Ok(created_at)
+        Ok((created_at, outcomes))
+    }
+}
+
+/// Why a guarded deal transition wrote nothing, from the deal's state as
+/// the transaction found it (`None`: it is gone).
+fn conflict(deal: &str, step: DealStep, now: Option<(String, i64)>) -> String {
+    match (step, now) {
+        (_, None) => format!("deal `{deal}` no longer exists"),
+        (DealStep::Won { .. }, Some((stage, _))) => format!("deal `{deal}` is {stage} already"),
+        (DealStep::Refund { .. }, Some((stage, _))) if stage != "won" => {
+            format!("deal `{deal}` is {stage}, only a won deal can be refunded")
+        }
+        (DealStep::Refund { .. }, Some((_, refunded))) => format!(
+            "deal `{deal}` was refunded by another request meanwhile ({refunded} refunded now); \
+             send the refund again if it is still due"
+        ),
     }
 }
 
@@ -202,12 +384,8 @@ impl DecisionToWrite {
 }
 
 impl DecidedWrite {
-    fn written(self, created_at: i64) -> Written {
+    fn written(self, created_at: i64, id: i64) -> Written {
         let d = self.decision;
-        let id = match &self.record {
-            DecidedRecord::Registration(r) => r.decision_id.unwrap_or_default(),
-            DecidedRecord::Lead(l) => l.decision_id,
-        };
         Written {
             decision: DecisionRow {
                 id,
@@ -236,11 +414,13 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task on the current tokio runtime.
-    pub fn start(db: Db) -> GroupCommit {
+    /// Starts the writer task on the current tokio runtime. At shutdown
+    /// (`stopping`) it takes no new writes, writes every one already queued
+    /// and stops; the returned handle completes then.
+    pub fn start(db: Db, stopping: crate::tasks::Stopping) -> (GroupCommit, tokio::task::JoinHandle<()>) {
         let (queue, waiting) = mpsc::unbounded_channel();
-        tokio::spawn(run(db, waiting));
-        GroupCommit { queue }
+        let task = tokio::spawn(run(db, waiting, stopping));
+        (GroupCommit { queue }, task)
     }
 
     /// Writes `write` with whatever else is waiting, and returns it as
@@ -254,14 +434,32 @@ impl GroupCommit {
     }
 }
 
-async fn run(db: Db, mut waiting: mpsc::UnboundedReceiver<(DecidedWrite, Reply)>) {
+async fn run(
+    db: Db,
+    mut waiting: mpsc::UnboundedReceiver<(DecidedWrite, Reply)>,
+    mut stopping: crate::tasks::Stopping,
+) {
     let mut batch = Vec::new();
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut closed = false;
+    loop {
+        let received = tokio::select! {
+            n = waiting.recv_many(&mut batch, MAX_BATCH) => n,
+            // Refuse new writes; those queued are still received below,
+            // until the queue is empty and `recv_many` answers 0.
+            _ = stopping.stopped(), if !closed => {
+                waiting.close();
+                closed = true;
+                continue;
+            }
+        };
+        if received == 0 {
+            break;
+        }
         let (mut writes, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut batch).into_iter().unzip();
         match db.write_decided_in_place(&mut writes).await {
-            Ok(created_at) => {
-                for (reply, w) in replies.into_iter().zip(writes) {
-                    let _ = reply.send(Ok(w.written(created_at)));
+            Ok((created_at, outcomes)) => {
+                for ((reply, w), outcome) in replies.into_iter().zip(writes).zip(outcomes) {
+                    let _ = reply.send(outcome.map(|id| w.written(created_at, id)).map_err(StoreError::Conflict));
                 }
             }
             // One bad write must not fail its neighbours: alone, each
@@ -269,7 +467,8 @@ async fn run(db: Db, mut waiting: mpsc::UnboundedReceiver<(DecidedWrite, Reply)>
             Err(e) if writes.len() > 1 => {
                 tracing::warn!(error = %e, writes = writes.len(), "a batched write failed; writing one by one");
                 for (write, reply) in writes.into_iter().zip(replies) {
-                    let _ = reply.send(db.write_decided(vec![write]).await.map(|mut w| w.remove(0)));
+                    let alone = db.write_decided(vec![write]).await.and_then(|mut w| w.remove(0));
+                    let _ = reply.send(alone);
                 }
             }
             Err(e) => {

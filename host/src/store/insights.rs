@@ -250,15 +250,17 @@ impl Db {
             let mut tx = e.begin().await?;
             let mut stored = Vec::with_capacity(cards.len());
             for chunk in cards.chunks(SCORECARD_BATCH) {
+                self.before_write()?;
                 let ids = insert_decisions!(&mut *tx, chunk.iter().map(|(d, _)| d), created_at);
                 let done = chunk
                     .iter()
-                    .map(|(d, s)| match ids.get(d.subject) {
+                    .map(|(d, s)| match ids.get(&(tenant.to_string(), d.hook.interface().to_string(), d.subject.to_string())) {
                         Some(&decision_id) => Ok(ScorecardRow { decision_id, ..s.clone() }),
                         None => Err(StoreError::Inconsistent(format!("no decision stored for partner {}", d.subject))),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
 
+                self.before_write()?;
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, \
                      won_revenue, win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, \
@@ -295,24 +297,41 @@ impl Db {
                 );
                 q.build().execute(&mut *tx).await?;
 
-                // Tier changes, one statement per new tier.
-                let mut by_tier: HashMap<&str, Vec<&str>> = HashMap::new();
+                // Tier changes, one statement per (old tier, new tier),
+                // guarded: a partner whose tier changed since the run read
+                // it (another run, a manager) is not overwritten; the whole
+                // run is refused instead, to be run again on the new state.
+                let mut by_tier: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
                 for s in done.iter().filter(|s| s.tier_after != s.tier_before) {
-                    by_tier.entry(&s.tier_after).or_default().push(&s.partner_id);
+                    by_tier.entry((&s.tier_before, &s.tier_after)).or_default().push(&s.partner_id);
                 }
-                for (tier, partners) in by_tier {
+                for ((before, tier), partners) in by_tier {
+                    self.before_write()?;
                     let mut q = sqlx::QueryBuilder::new("UPDATE partners SET tier = ");
-                    q.push_bind(tier).push(" WHERE tenant = ").push_bind(tenant).push(" AND id IN (");
+                    q.push_bind(tier)
+                        .push(" WHERE tenant = ")
+                        .push_bind(tenant)
+                        .push(" AND tier = ")
+                        .push_bind(before)
+                        .push(" AND id IN (");
                     let mut ids = q.separated(", ");
-                    for p in partners {
-                        ids.push_bind(p);
+                    for p in &partners {
+                        ids.push_bind(*p);
                     }
                     q.push(")");
-                    q.build().execute(&mut *tx).await?;
+                    let moved = q.build().execute(&mut *tx).await?.rows_affected();
+                    if moved != partners.len() as u64 {
+                        return Err(StoreError::Conflict(format!(
+                            "{} of the partners moving from {before} to {tier} changed tier while the scorecard ran; \
+                             run it again",
+                            partners.len() as u64 - moved
+                        )));
+                    }
                 }
 
                 let escalated: Vec<&ScorecardRow> = done.iter().filter(|s| s.escalate).collect();
                 if !escalated.is_empty() {
+                    self.before_write()?;
                     let mut q = sqlx::QueryBuilder::new(
                         "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) ",
                     );

@@ -50,8 +50,9 @@ macro_rules! with_writer {
 
 /// Inserts the decisions `$decisions` (an iterator of [`NewDecision`] or
 /// `&NewDecision`) through `$conn` in one multi-row statement, and
-/// evaluates to their ids by subject (the order of `RETURNING` rows is not
-/// promised; each decision of one statement has a subject of its own).
+/// evaluates to their ids by `(tenant, hook, subject)` (the order of
+/// `RETURNING` rows is not promised; each decision of one statement has a
+/// key of its own).
 macro_rules! insert_decisions {
     ($conn:expr, $decisions:expr, $created_at:expr) => {{
         let created_at: i64 = $created_at;
@@ -71,15 +72,38 @@ macro_rules! insert_decisions {
                 .push_bind(d.fallback)
                 .push_bind(created_at);
         });
-        q.push(" RETURNING id, subject");
-        let ids: std::collections::HashMap<String, i64> = q
+        q.push(" RETURNING id, tenant, hook, subject");
+        let ids: std::collections::HashMap<(String, String, String), i64> = q
             .build()
             .fetch_all($conn)
             .await?
             .iter()
-            .map(|r| ($crate::store::Get::get(r, 1), $crate::store::Get::get(r, 0)))
+            .map(|r| {
+                use $crate::store::Get;
+                ((r.get(1), r.get(2), r.get(3)), r.get(0))
+            })
             .collect();
         ids
+    }};
+}
+
+/// Queues the outbox event `$event` of `$tenant` with the serializable
+/// `$payload`, due now, through `$conn` (a transaction: the event commits
+/// with the step it announces, or not at all).
+macro_rules! enqueue_event {
+    ($conn:expr, $tenant:expr, $event:expr, $payload:expr) => {{
+        let payload = serde_json::to_string($payload)
+            .map_err(|e| $crate::store::StoreError::Inconsistent(format!("an event payload: {e}")))?;
+        let at = $crate::store::now();
+        sqlx::query(
+            "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind($tenant)
+        .bind($event)
+        .bind(payload)
+        .bind(at)
+        .execute($conn)
+        .await?;
     }};
 }
 
@@ -103,7 +127,7 @@ pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
 mod direct;
 pub mod records;
-pub use decided::{DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, Written};
+pub use decided::{CommissionWrite, DealStep, DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, Written};
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
 pub use lifecycle::{
     ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
@@ -129,12 +153,33 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migrating the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A guarded transition found the record in another state than the
+    /// step expects: another request changed it first. Nothing was
+    /// written; the message names the record's current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// A failure injected by a test between two writes of one unit of work
+    /// (see [`Db::fail_at_statement`]).
+    #[error("injected failure at write statement {0}")]
+    Injected(u64),
 }
 
 /// The database.
 #[derive(Clone)]
 pub struct Db {
     pub(crate) backend: Backend,
+    faults: std::sync::Arc<Faults>,
+}
+
+/// A test's injected failure: the statement at which the next unit of
+/// work fails. Zero (the default) is disarmed; the check is one atomic
+/// load per write statement.
+#[derive(Default)]
+struct Faults {
+    /// Write statements left before the failure; 0: none armed.
+    countdown: std::sync::atomic::AtomicU64,
+    /// The statement number the armed failure is at, for its message.
+    at: std::sync::atomic::AtomicU64,
 }
 
 /// The connection pools of one backend.
@@ -282,7 +327,37 @@ impl Db {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
-        Ok(Db { backend })
+        Ok(Db { backend, faults: Default::default() })
+    }
+
+    /// Test aid: the `n`-th write statement from now (1 = the next one)
+    /// fails with [`StoreError::Injected`] instead of running, inside its
+    /// transaction, which then rolls back. Every unit of work checks before
+    /// each of its write statements, so a test can fail a workflow step
+    /// between any two of its writes and see that none of them is kept.
+    /// `0` disarms it.
+    pub fn fail_at_statement(&self, n: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.faults.at.store(n, SeqCst);
+        self.faults.countdown.store(n, SeqCst);
+    }
+
+    /// Whether an injected failure is still armed (not yet reached).
+    pub fn fault_armed(&self) -> bool {
+        self.faults.countdown.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// Called before each write statement of a unit of work: fails when a
+    /// test's injected failure is due (see [`Db::fail_at_statement`]).
+    pub(crate) fn before_write(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.faults.countdown.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            return Ok(());
+        }
+        match self.faults.countdown.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)) {
+            Ok(1) => Err(StoreError::Injected(self.faults.at.load(SeqCst))),
+            _ => Ok(()),
+        }
     }
 
     /// Reads on the calling thread, when the database is a SQLite file.

@@ -1,6 +1,6 @@
 //! The notification outbox and each tenant's webhook.
 
-use super::{Db, Get, StoreError, now};
+use super::{Db, Get, StoreError};
 use serde::Serialize;
 
 /// An event waiting for (or done with) delivery.
@@ -69,22 +69,6 @@ impl Db {
     pub async fn webhook(&self, tenant: &str) -> Result<Option<String>, StoreError> {
         Ok(with_reader!(self, |e| {
             sqlx::query_scalar("SELECT webhook_url FROM tenants WHERE slug = $1").bind(tenant).fetch_one(e).await?
-        }))
-    }
-
-    /// Puts an event in the outbox, due now.
-    pub async fn enqueue(&self, tenant: &str, event: &str, payload: &serde_json::Value) -> Result<i64, StoreError> {
-        Ok(with_writer!(self, |e| {
-            sqlx::query_scalar(
-                "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(event)
-            .bind(payload.to_string())
-            .bind(now())
-            .fetch_one(e)
-            .await?
         }))
     }
 

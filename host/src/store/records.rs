@@ -1,7 +1,7 @@
 //! The program's records: partners, accounts, deal registrations, deals and
 //! commission lines. Every query is scoped by tenant.
 
-use super::{Db, Get, StoreError, now};
+use super::{Db, Get, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// How a deal closes.
@@ -458,19 +458,39 @@ impl Db {
         }))
     }
 
-    /// Closes a deal at `at` as won or lost, and the partner's approved
-    /// registration on its account the same way.
+    /// Closes the open deal `d` at `at` as won or lost, closes the
+    /// partner's approved registration on its account the same way, and
+    /// queues `deal.won` or `deal.lost`: one transaction. Guarded: a deal
+    /// that is no longer open is left as it is, and the conflict names its
+    /// stage. (A partner deal's win goes through its commission's unit of
+    /// work instead: [`Db::write_decided`].)
     pub async fn close_deal(&self, tenant: &str, d: &DealRow, outcome: Close, at: i64) -> Result<(), StoreError> {
         with_writer!(self, |e| {
             let mut tx = e.begin().await?;
-            sqlx::query("UPDATE deals SET stage = $1, closed_at = $2 WHERE tenant = $3 AND id = $4")
-                .bind(outcome.as_str())
-                .bind(at)
-                .bind(tenant)
-                .bind(&d.id)
-                .execute(&mut *tx)
-                .await?;
+            self.before_write()?;
+            let stage: Option<String> = sqlx::query_scalar(
+                "UPDATE deals SET stage = $1, closed_at = $2 WHERE tenant = $3 AND id = $4 AND stage = 'open' \
+                 RETURNING stage",
+            )
+            .bind(outcome.as_str())
+            .bind(at)
+            .bind(tenant)
+            .bind(&d.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if stage.is_none() {
+                let now: Option<String> = sqlx::query_scalar("SELECT stage FROM deals WHERE tenant = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(&d.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                return Err(StoreError::Conflict(match now {
+                    Some(stage) => format!("deal `{}` is {stage} already", d.id),
+                    None => format!("deal `{}` no longer exists", d.id),
+                }));
+            }
             if let Some(partner) = &d.partner_id {
+                self.before_write()?;
                 sqlx::query(
                     "UPDATE registrations SET status = $1 \
                      WHERE tenant = $2 AND partner_id = $3 AND account_domain = $4 AND status = 'approved'",
@@ -482,49 +502,41 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
+            let closed = DealRow { stage: outcome.as_str().into(), closed_at: Some(at), ..d.clone() };
+            self.before_write()?;
+            enqueue_event!(&mut *tx, tenant, format!("deal.{}", outcome.as_str()), &closed);
             tx.commit().await?;
         });
         Ok(())
     }
 
-    /// Adds `amount` to a deal's refunded total.
-    pub async fn add_refund(&self, tenant: &str, deal_id: &str, amount: i64) -> Result<(), StoreError> {
-        with_writer!(self, |e| {
-            sqlx::query("UPDATE deals SET refunded = refunded + $1 WHERE tenant = $2 AND id = $3")
-                .bind(amount)
-                .bind(tenant)
-                .bind(deal_id)
-                .execute(e)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Stores commission lines.
-    pub async fn insert_lines(&self, tenant: &str, lines: &[CommissionLineRow]) -> Result<(), StoreError> {
+    /// Adds `amount` to the refunded total of the won deal `d` (one with no
+    /// partner, so no commission to claw back) and queues `deal.refunded`:
+    /// one transaction, guarded on the refunded total `d` was read with.
+    pub async fn add_refund(&self, tenant: &str, d: &DealRow, amount: i64) -> Result<(), StoreError> {
         with_writer!(self, |e| {
             let mut tx = e.begin().await?;
-            for l in lines {
-                sqlx::query(
-                    "INSERT INTO commission_lines (tenant, deal_id, partner_id, kind, amount, currency, rate_bps, \
-                     description, status, due_at, decision_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(tenant)
-                .bind(&l.deal_id)
-                .bind(&l.partner_id)
-                .bind(&l.kind)
-                .bind(l.amount)
-                .bind(&l.currency)
-                .bind(l.rate_bps)
-                .bind(&l.description)
-                .bind(&l.status)
-                .bind(l.due_at)
-                .bind(l.decision_id)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
+            self.before_write()?;
+            let moved = sqlx::query(
+                "UPDATE deals SET refunded = refunded + $1 \
+                 WHERE tenant = $2 AND id = $3 AND stage = 'won' AND refunded = $4",
+            )
+            .bind(amount)
+            .bind(tenant)
+            .bind(&d.id)
+            .bind(d.refunded)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "deal `{}` changed while the refund was made; read it and send the refund again if it is still due",
+                    d.id
+                )));
             }
+            let refunded = DealRow { refunded: d.refunded + amount, ..d.clone() };
+            self.before_write()?;
+            enqueue_event!(&mut *tx, tenant, "deal.refunded", &refunded);
             tx.commit().await?;
         });
         Ok(())

@@ -458,9 +458,10 @@ impl Service {
     /// other replicas' changes (`LISTEN`, within a second) and re-checks
     /// every `every` in case a notification was missed; on SQLite it
     /// re-checks every `every`.
-    pub fn watch_bindings(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    pub fn watch_bindings(self: &Arc<Self>, every: std::time::Duration) {
         let service = self.clone();
-        tokio::spawn(async move {
+        let mut stopping = self.tasks.stopping();
+        self.tasks.spawn("binding watcher", async move {
             let mut listener = match service.db.bindings_listener().await {
                 Ok(listener) => listener,
                 Err(e) => {
@@ -474,6 +475,7 @@ impl Service {
                 match &mut listener {
                     Some(l) => {
                         tokio::select! {
+                            _ = stopping.stopped() => return,
                             n = l.recv() => if let Err(e) = n {
                                 tracing::warn!(error = %e, "binding notifications interrupted; re-checking");
                             },
@@ -481,14 +483,17 @@ impl Service {
                         }
                     }
                     None => {
-                        tick.tick().await;
+                        tokio::select! {
+                            _ = stopping.stopped() => return,
+                            _ = tick.tick() => {}
+                        }
                     }
                 }
                 if let Err(e) = service.refresh().await {
                     tracing::error!(error = %e, "refreshing bindings");
                 }
             }
-        })
+        });
     }
 
     /// Runs the company's fixtures of `hooks` against `plugin` and says
@@ -876,9 +881,23 @@ pub const SHADOW_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from
 pub(crate) async fn shadow_writer(
     db: crate::store::Db,
     mut results: tokio::sync::mpsc::UnboundedReceiver<crate::store::NewShadowResult>,
+    mut stopping: crate::tasks::Stopping,
 ) {
-    while let Some(first) = results.recv().await {
-        tokio::time::sleep(SHADOW_WRITE_INTERVAL).await;
+    let mut closed = false;
+    loop {
+        let first = tokio::select! {
+            first = results.recv() => first,
+            // At shutdown: take no more, write what is queued, stop.
+            _ = stopping.stopped(), if !closed => {
+                results.close();
+                closed = true;
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
+        if !closed {
+            tokio::time::sleep(SHADOW_WRITE_INTERVAL).await;
+        }
         let mut batch = vec![first];
         while let Ok(more) = results.try_recv() {
             batch.push(more);

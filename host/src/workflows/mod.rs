@@ -18,7 +18,7 @@ use crate::runtime::hooks::{Approval, Commission};
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
 use crate::store::records::Close;
-use crate::store::{CommissionLineRow, DealRow, DecidedRecord, PartnerRow, RegistrationRow};
+use crate::store::{CommissionLineRow, CommissionWrite, DealRow, DealStep, DecidedRecord, PartnerRow, RegistrationRow};
 use pactum_pdk::time::quarter_start;
 use serde::{Deserialize, Serialize};
 
@@ -441,30 +441,36 @@ impl Service {
         Ok((deal, lines))
     }
 
-    /// Closes the open deal `id` (admin or manager); returns it closed.
-    async fn close_deal(&self, caller: &Caller, id: &str, outcome: Close, at: i64) -> Result<DealRow, ServiceError> {
+    /// The deal `id` for a step that changes it (admin or manager), with a
+    /// 409 naming its stage unless it is at `stage`. A fast refusal only:
+    /// the step's own write is guarded in SQL against concurrent callers.
+    async fn deal_at(&self, caller: &Caller, id: &str, stage: &str) -> Result<DealRow, ServiceError> {
         forbidden_unless_staff(caller)?;
         let (deal, _) = self.deal(caller, id).await?;
-        if deal.stage != "open" {
-            return Err(ServiceError::Conflict(format!("deal `{id}` is {} already", deal.stage)));
+        if deal.stage != stage {
+            let why = if stage == "won" { ", only a won deal can be refunded" } else { " already" };
+            return Err(ServiceError::Conflict(format!("deal `{id}` is {}{why}", deal.stage)));
         }
-        self.db.close_deal(&caller.tenant, &deal, outcome, at).await?;
-        Ok(DealRow { stage: outcome.as_str().into(), closed_at: Some(at), ..deal })
+        Ok(deal)
     }
 
     /// Marks a deal won at `at` and, for a partner deal, runs the commission
     /// hook: its lines are stored pending, due on the program's payment
     /// terms after the close. When the plugin fails, a held line records
-    /// that the commission waits for a person.
+    /// that the commission waits for a person. The close, the decision, the
+    /// lines and the event are one unit of work; of concurrent calls on one
+    /// deal exactly one pays, the others get a conflict naming its stage.
     pub async fn win_deal(
         &self,
         caller: &Caller,
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
-        let deal = self.close_deal(caller, id, Close::Won, at).await?;
+        let deal = self.deal_at(caller, id, "open").await?;
         if deal.partner_id.is_some() {
-            self.commission(caller, &deal, wit::CommissionEvent::Won, at).await?;
+            self.commission(caller, &deal, DealStep::Won { at }, wit::CommissionEvent::Won, at).await?;
+        } else {
+            self.db.close_deal(&caller.tenant, &deal, Close::Won, at).await?;
         }
         self.deal(caller, id).await
     }
@@ -476,12 +482,14 @@ impl Service {
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
-        self.close_deal(caller, id, Close::Lost, at).await?;
+        let deal = self.deal_at(caller, id, "open").await?;
+        self.db.close_deal(&caller.tenant, &deal, Close::Lost, at).await?;
         self.deal(caller, id).await
     }
 
     /// Records a refund on a won deal and runs the commission hook for the
-    /// clawback.
+    /// clawback: the refund, the decision, the clawback lines and the event
+    /// are one unit of work, guarded on the refunded total the hook saw.
     pub async fn refund_deal(
         &self,
         caller: &Caller,
@@ -489,33 +497,29 @@ impl Service {
         amount: wit::Money,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
-        forbidden_unless_staff(caller)?;
-        let (deal, _) = self.deal(caller, id).await?;
-        if deal.stage != "won" {
-            return Err(ServiceError::Conflict(format!(
-                "deal `{id}` is {}, only a won deal can be refunded",
-                deal.stage
-            )));
-        }
+        let deal = self.deal_at(caller, id, "won").await?;
         check_money("amount", &amount, &deal.currency, true)?;
-        if amount.amount > deal.first_year_acv - deal.refunded {
-            return Err(bad(format!(
-                "`amount` {} is more than the {} not yet refunded",
-                amount.amount,
-                deal.first_year_acv - deal.refunded
-            )));
+        let outstanding = deal.first_year_acv - deal.refunded;
+        if amount.amount > outstanding {
+            return Err(bad(format!("`amount` {} is more than the {outstanding} not yet refunded", amount.amount)));
         }
-        self.db.add_refund(&caller.tenant, id, amount.amount).await?;
+        let step = DealStep::Refund { amount: amount.amount };
         if deal.partner_id.is_some() {
-            self.commission(caller, &deal, wit::CommissionEvent::Refund(amount), at).await?;
+            self.commission(caller, &deal, step, wit::CommissionEvent::Refund(amount), at).await?;
+        } else {
+            self.db.add_refund(&caller.tenant, &deal, amount.amount).await?;
         }
         self.deal(caller, id).await
     }
 
+    /// Runs the commission hook on `deal` for `event` and writes `step`
+    /// (the deal's transition), the decision, its lines and the event in
+    /// one unit of work.
     async fn commission(
         &self,
         caller: &Caller,
         deal: &DealRow,
+        step: DealStep,
         event: wit::CommissionEvent,
         at: i64,
     ) -> Result<(), ServiceError> {
@@ -556,52 +560,52 @@ impl Service {
             prior_lines,
             quarter_to_date: money(quarter_to_date),
         };
-        let decided = self.run::<Commission>(&tenant, at, input).await?;
-        let due_at = at + payment_terms(&tenant) * DAY;
-        let decision_id = decided.row.id;
-        let lines: Vec<CommissionLineRow> = if decided.fallback {
-            vec![CommissionLineRow {
-                id: 0,
-                deal_id: deal.id.clone(),
-                partner_id: partner_id.to_string(),
-                kind: "Fee".into(),
-                amount: 0,
-                currency: deal.currency.clone(),
-                rate_bps: 0,
-                description: decided.output.explanation,
-                status: "held".into(),
-                due_at,
-                decision_id,
-            }]
+        let called = self.call_one::<Commission>(&tenant, input).await?;
+        let due_at = at
+            .checked_add(payment_terms(&tenant).saturating_mul(DAY))
+            .ok_or_else(|| bad("the payment date is past the end of time"))?;
+        let line = |kind: String, amount, currency, rate_bps, description, status: &str| CommissionLineRow {
+            id: 0,
+            deal_id: deal.id.clone(),
+            partner_id: partner_id.to_string(),
+            kind,
+            amount,
+            currency,
+            rate_bps,
+            description,
+            status: status.into(),
+            due_at,
+            decision_id: 0,
+        };
+        let lines: Vec<CommissionLineRow> = if called.fallback {
+            vec![line("Fee".into(), 0, deal.currency.clone(), 0, called.output.explanation.clone(), "held")]
         } else {
-            decided
+            called
                 .output
                 .lines
-                .into_iter()
+                .iter()
                 .map(|l| CommissionLineRow {
-                    id: 0,
-                    deal_id: deal.id.clone(),
-                    partner_id: l.partner_id,
-                    kind: enum_name(&l.kind),
-                    amount: l.amount.amount,
-                    currency: l.amount.currency,
-                    rate_bps: i64::from(l.rate),
-                    description: l.description,
-                    status: "pending".into(),
-                    due_at,
-                    decision_id,
+                    partner_id: l.partner_id.clone(),
+                    ..line(
+                        enum_name(&l.kind),
+                        l.amount.amount,
+                        l.amount.currency.clone(),
+                        i64::from(l.rate),
+                        l.description.clone(),
+                        "pending",
+                    )
                 })
                 .collect()
         };
-        self.db.insert_lines(&caller.tenant, &lines).await?;
-        let event = if matches!(lines.first(), Some(l) if l.status == "held") {
+        let event = if called.fallback {
             "commission.held"
         } else if lines.iter().any(|l| l.amount < 0) {
             "commission.clawback"
         } else {
             "commission.created"
         };
-        self.notify(&caller.tenant, event, &serde_json::json!({ "deal_id": deal.id, "lines": lines })).await;
+        let record = DecidedRecord::Commission(CommissionWrite { deal: deal.clone(), step, lines });
+        self.write_decided(&tenant, at, called, record, event).await?;
         Ok(())
     }
 
