@@ -107,10 +107,17 @@ wasmtime-environ = { version = "=$version", default-features = false }
 
 [workspace]
 EOF
+# The workspace's Cargo.lock, where there is one, pins the dependencies the
+# two crates share with the build: a dependency yanked since, or a newer one
+# that does not resolve with this release, cannot then fail the check.
+seed_lock() {
+  if [ -f "$vendor/../Cargo.lock" ]; then cp "$vendor/../Cargo.lock" "$fetch/Cargo.lock"; else rm -f "$fetch/Cargo.lock"; fi
+}
 (
   cd "$fetch"
+  seed_lock
   if ! cargo fetch --offline --quiet 2>/dev/null; then
-    rm -f Cargo.lock
+    seed_lock
     cargo fetch --quiet
   fi
 ) || { echo "error: cargo could not fetch wasmtime $version and wasmtime-environ $version" >&2; exit 1; }
