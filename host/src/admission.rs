@@ -81,7 +81,10 @@ impl Admission {
         let n = n.clamp(1, self.limits.share as usize) as u32;
         let share = {
             let mut shares = self.shares.lock().expect("admission shares");
-            shares.entry(tenant.to_string()).or_insert_with(|| Arc::new(Semaphore::new(self.limits.share as usize))).clone()
+            shares
+                .entry(tenant.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.share as usize)))
+                .clone()
         };
         let deadline = tokio::time::Instant::now() + self.limits.wait;
         let overloaded = |scope| ServiceError::Overloaded { scope, retry_after_s: RETRY_AFTER_S };

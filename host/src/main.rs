@@ -654,7 +654,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let pool = RuntimeConfig::default().max_concurrent_instances;
             let slots = max_concurrent_calls.unwrap_or(pool);
             if slots == 0 || slots > pool {
-                return Err(format!("--max-concurrent-calls {slots}: give 1 to {pool} (the instance pool's slots)").into());
+                return Err(
+                    format!("--max-concurrent-calls {slots}: give 1 to {pool} (the instance pool's slots)").into()
+                );
             }
             let defaults = pactum::admission::AdmissionLimits::for_pool(slots);
             let share = company_concurrent_calls.unwrap_or(defaults.share);

@@ -341,7 +341,8 @@ impl Service {
         let http = crate::notify::http_client(options.webhook_ca_pem.as_deref()).map_err(ServiceError::BadInput)?;
         let tasks = crate::tasks::Tasks::default();
         let (shadow_results, to_write) = tokio::sync::mpsc::unbounded_channel();
-        tasks.spawn("shadow writer", crate::workflows::lifecycle::shadow_writer(db.clone(), to_write, tasks.stopping()));
+        tasks
+            .spawn("shadow writer", crate::workflows::lifecycle::shadow_writer(db.clone(), to_write, tasks.stopping()));
         let (decided, writer) = crate::store::GroupCommit::start(db.clone(), tasks.stopping());
         tasks.adopt("group commit", writer);
         let admission = Admission::new(

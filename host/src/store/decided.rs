@@ -145,7 +145,10 @@ impl Db {
     /// Writes `batch` in one transaction. A write whose guarded transition
     /// finds its record changed is left out, with its conflict; everything
     /// else is written together, or nothing is (the outer error).
-    pub async fn write_decided(&self, mut batch: Vec<DecidedWrite>) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
+    pub async fn write_decided(
+        &self,
+        mut batch: Vec<DecidedWrite>,
+    ) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
         let (created_at, outcomes) = self.write_decided_in_place(&mut batch).await?;
         Ok(batch
             .into_iter()
@@ -234,7 +237,8 @@ impl Db {
             let ids = insert_decisions!(&mut *tx, accepted.iter().map(|&i| batch[i].decision.as_new()), created_at);
             for &i in &accepted {
                 let w = &mut batch[i];
-                let key = (w.decision.tenant.clone(), w.decision.hook.interface().to_string(), w.decision.subject.clone());
+                let key =
+                    (w.decision.tenant.clone(), w.decision.hook.interface().to_string(), w.decision.subject.clone());
                 let id = *ids.get(&key).ok_or_else(|| {
                     StoreError::Inconsistent(format!("no decision stored for {}", w.decision.subject))
                 })?;

@@ -254,9 +254,13 @@ impl Db {
                 let ids = insert_decisions!(&mut *tx, chunk.iter().map(|(d, _)| d), created_at);
                 let done = chunk
                     .iter()
-                    .map(|(d, s)| match ids.get(&(tenant.to_string(), d.hook.interface().to_string(), d.subject.to_string())) {
-                        Some(&decision_id) => Ok(ScorecardRow { decision_id, ..s.clone() }),
-                        None => Err(StoreError::Inconsistent(format!("no decision stored for partner {}", d.subject))),
+                    .map(|(d, s)| {
+                        match ids.get(&(tenant.to_string(), d.hook.interface().to_string(), d.subject.to_string())) {
+                            Some(&decision_id) => Ok(ScorecardRow { decision_id, ..s.clone() }),
+                            None => {
+                                Err(StoreError::Inconsistent(format!("no decision stored for partner {}", d.subject)))
+                            }
+                        }
                     })
                     .collect::<Result<Vec<_>, _>>()?;
 
