@@ -41,7 +41,7 @@ async fn an_activation_reaches_every_replica() {
     // bring the change in time.
     let postgres = app.database_url.starts_with("postgres");
     let every = if postgres { Duration::from_secs(60) } else { Duration::from_millis(250) };
-    let _watching = other.watch_bindings(every);
+    other.watch_bindings(every);
     tokio::time::sleep(Duration::from_millis(100)).await; // the listener is up
     let (northwind, stock) = (sha256(NORTHWIND_BYTES), sha256(STOCK_BYTES));
     assert_eq!(commission(&other), northwind);
