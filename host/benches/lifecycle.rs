@@ -98,7 +98,7 @@ async fn record_history(service: &Service, runtime: &Runtime) {
 
 async fn activation(url: &str, label: &str, recheck: Duration) {
     let (one, two) = (service(url).await, service(url).await);
-    let _watching = two.watch_bindings(recheck);
+    two.watch_bindings(recheck);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let caller = admin("northwind");
     let hashes = [
