@@ -27,7 +27,7 @@ fi
 bin=${PACTUM_BIN:-${CARGO_TARGET_DIR:-target}/release/pactum}
 
 dir=$(mktemp -d)
-"$bin" serve --listen "127.0.0.1:$port" --database-url "sqlite://$dir/load.db" --cache-dir "$dir/cache" \
+"$bin" serve --demo --listen "127.0.0.1:$port" --database-url "sqlite://$dir/load.db" --cache-dir "$dir/cache" \
   >"$dir/serve.out" 2>"$dir/serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT

@@ -97,7 +97,7 @@ async fn serve(database_url: &str, recheck_ms: u64, dir: &std::path::Path) -> (S
     let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
     let out = dir.join(format!("serve-{port}.out"));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
         .arg("--policies")
         .arg(&policies)
         .arg("--cache-dir")
