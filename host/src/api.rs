@@ -72,6 +72,8 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/partners", post(create_partner).get(list_partners))
         .route("/v1/partners/{id}", get(get_partner))
         .route("/v1/partners/{id}/keys", post(create_partner_key))
+        .route("/v1/keys", get(list_keys))
+        .route("/v1/keys/{id}", axum::routing::delete(revoke_key))
         .route("/v1/partners/{id}/statement", get(statement))
         .route("/v1/registrations", post(register_deal).get(list_registrations))
         .route("/v1/registrations/{id}", get(get_registration))
@@ -432,7 +434,20 @@ async fn create_partner_key(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let key = service.create_partner_key(&caller, &id).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "partner_id": id, "key": key }))))
+    let key_id = crate::store::key_id(&crate::service::key_hash(&key));
+    Ok((StatusCode::CREATED, Json(json!({ "partner_id": id, "key": key, "id": key_id }))))
+}
+
+async fn list_keys(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "keys": service.keys(&caller).await? })))
+}
+
+async fn revoke_key(
+    State(service): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    to_json(&service.revoke_key_as(&caller, &id).await?)
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,9 @@ use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
-/// A server and the API key to use with it.
+/// A server and the API key to use with it. Cheap to clone (the
+/// connection pool is shared).
+#[derive(Clone)]
 pub struct ApiClient {
     base: String,
     key: String,

@@ -140,6 +140,23 @@ enum KeyCommand {
         #[command(flatten)]
         storage: Storage,
     },
+    /// Lists a tenant's API keys by id (never the keys themselves).
+    List {
+        /// The tenant.
+        tenant: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Revokes an API key: from then on it authenticates nothing (on a
+    /// running server within seconds).
+    Revoke {
+        /// The tenant.
+        tenant: String,
+        /// The key's id, `key:` and 12 hex digits (see `pactum key list`).
+        id: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
 }
 
 #[derive(Subcommand)]
@@ -344,7 +361,8 @@ async fn backtest(
     } else {
         return Err(format!("{candidate}: neither a file nor a plugin sha256").into());
     };
-    let plugin = service.runtime().load(&wasm).map_err(|e| format!("{candidate}: {e}"))?;
+    let warm_up = service.tenant(tenant)?.program.warm_up();
+    let plugin = service.runtime().load_for(&wasm, &warm_up).map_err(|e| format!("{candidate}: {e}"))?;
     let last = std::sync::atomic::AtomicUsize::new(0);
     let progress = |done: usize, total: usize| {
         // One line per tenth, on stderr: the report goes to stdout.
@@ -400,7 +418,9 @@ fn test_plugin(
     let wasm = std::fs::read(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
     let runtime = Runtime::new(RuntimeConfig { cache_dir: Some(cache_dir), ..RuntimeConfig::default() })
         .map_err(|e| format!("starting the Wasm engine: {e}"))?;
-    let (plugin, cost) = runtime.load_with_cost(&wasm).map_err(|e| format!("{}: {e}", file.display()))?;
+    // Warmed with the company's parameters, as the server would load it.
+    let (plugin, cost) =
+        runtime.load_for_with_cost(&wasm, &program.warm_up()).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut load = match cost.source {
         pactum::runtime::LoadSource::Compiled => format!("compiled in {:.1} s", cost.load_ms as f64 / 1e3),
         _ => format!("loaded from the compiled cache in {} ms", cost.load_ms),
@@ -560,6 +580,23 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let service = open_service(&storage).await?;
             let key = service.create_key(&tenant, &role, partner.as_deref()).await?;
             println!("{key}");
+        }
+        // Admin commands on keys open the database only.
+        Command::Key { command: KeyCommand::List { tenant, storage } } => {
+            let db = Db::open(&storage.database_url).await?;
+            for k in db.keys(&tenant).await? {
+                let partner = k.partner_id.as_deref().unwrap_or("-");
+                let state = k.revoked_at.map_or("active".to_string(), |at| format!("revoked at {at}"));
+                println!("{}  {:<8} {:<16} {state}", k.id, k.role, partner);
+            }
+        }
+        Command::Key { command: KeyCommand::Revoke { tenant, id, storage } } => {
+            let db = Db::open(&storage.database_url).await?;
+            let revoked = db
+                .revoke_key(&tenant, &id, "cli", pactum::service::now())
+                .await?
+                .ok_or_else(|| format!("no API key {id:?} in tenant {tenant:?} (ids look like key:0123456789ab)"))?;
+            println!("{} revoked at {}", revoked.id, revoked.revoked_at.unwrap_or_default());
         }
         Command::Plugin {
             command: PluginCommand::Push { file, hook, tenant, name, version, server, key, override_fixtures },

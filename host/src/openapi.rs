@@ -5,8 +5,8 @@
 
 use crate::api::{ActivateBody, BacktestBody, DecideBody, RefundBody, RollbackBody, ShadowBody, WebhookBody, WonBody};
 use crate::store::{
-    ActivationRequestRow, BindingChangeRow, DealRow, DecisionRow, LeadRow, OutboxEvent, PartnerRow, PublicationRow,
-    RegistrationRow, ScorecardRow,
+    ActivationRequestRow, BindingChangeRow, DealRow, DecisionRow, KeyRow, LeadRow, OutboxEvent, PartnerRow,
+    PublicationRow, RegistrationRow, ScorecardRow,
 };
 use crate::workflows::lifecycle::{Backtest, Published, Replay, ShadowReport};
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, ProgramMetrics, Statement};
@@ -101,7 +101,13 @@ fn build() -> Doc {
         .add();
     d.op("get", "/v1/partners", "Every partner (admin, manager)").returns_list::<PartnerRow>("partners").add();
     d.op("get", "/v1/partners/{id}", "One partner").returns::<PartnerRow>(200).add();
-    d.op("post", "/v1/partners/{id}/keys", "An API key bound to the partner (shown once)").add();
+    d.op("post", "/v1/partners/{id}/keys", "An API key bound to the partner (shown once), with its id").add();
+    d.op("get", "/v1/keys", "The company's API keys, by id: role, partner, created, revoked (admin)")
+        .returns_list::<KeyRow>("keys")
+        .add();
+    d.op("delete", "/v1/keys/{id}", "Revoke an API key (admin; not the key making the request)")
+        .returns::<KeyRow>(200)
+        .add();
     d.op("get", "/v1/partners/{id}/statement", "Commission lines due in [`from`, `to`) with totals")
         .returns::<Statement>(200)
         .add();

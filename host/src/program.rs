@@ -176,6 +176,12 @@ impl Program {
         Context { company: self.slug.clone(), event_time, params: self.params_json.clone() }
     }
 
+    /// The warm-up a large component bound by this company is
+    /// pre-initialized with: the company's own slug and parameters.
+    pub fn warm_up(&self) -> crate::runtime::WarmUp {
+        crate::runtime::WarmUp { company: self.slug.clone(), params: self.params_json.clone() }
+    }
+
     /// The plugin name serving `hook`.
     pub fn plugin_for(&self, hook: HookKind) -> &str {
         self.hooks.get(&hook).map(String::as_str).unwrap_or(STOCK)

@@ -276,11 +276,13 @@ pub struct Service {
     runtime: Arc<Runtime>,
     metrics: Arc<Metrics>,
     pub(crate) tenants: RwLock<HashMap<String, Arc<Tenant>>>,
-    /// Callers by API key hash, as found in the database. A key's tenant,
-    /// role and partner never change and keys are never deleted, so a hit
-    /// is never stale; unknown keys are not kept (a key created on another
-    /// replica works at once).
-    callers: RwLock<HashMap<String, Caller>>,
+    /// Callers by API key hash, as found in the database, with when they
+    /// were read. A key's tenant, role and partner never change, but a key
+    /// can be revoked: a revocation here drops its entry at once, and one
+    /// made on another replica (or by the CLI) is seen once the entry is
+    /// older than [`CALLER_RECHECK`]. Unknown keys are not kept (a key
+    /// created on another replica works at once).
+    callers: RwLock<HashMap<String, (Caller, std::time::Instant)>>,
     /// Writes decisions with the records they decide, batched.
     decided: crate::store::GroupCommit,
     /// Serialises binding changes (activations, rollbacks) in this process.
@@ -296,6 +298,10 @@ pub struct Service {
 /// At most this many API keys' callers are kept in memory; past it the
 /// cache starts over.
 const MAX_CACHED_CALLERS: usize = 100_000;
+
+/// How long an authenticated key is trusted without reading it again: the
+/// longest a key revoked on another replica keeps working here.
+pub const CALLER_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long one hook call may hold an async worker thread before it is
 /// given to the blocking pool instead (see [`Runtime::call_within`]): a
@@ -388,8 +394,13 @@ impl Service {
         &self.runtime
     }
 
-    pub(crate) fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<Plugin>, ServiceError> {
-        self.runtime.load(wasm).map_err(|source| ServiceError::Plugin { name: name.to_string(), source })
+    /// Loads plugin `name` for the company running `program` (see
+    /// [`Runtime::load_for`]: a pre-initialized component is warmed with
+    /// that company's parameters only).
+    pub(crate) fn load(&self, name: &str, wasm: &[u8], program: &Program) -> Result<Arc<Plugin>, ServiceError> {
+        self.runtime
+            .load_for(wasm, &program.warm_up())
+            .map_err(|source| ServiceError::Plugin { name: name.to_string(), source })
     }
 
     /// Refuses a component over the company's `[limits] component-bytes`,
@@ -450,7 +461,7 @@ impl Service {
                 ServiceError::BadInput(format!("{}: hooks.{hook}: no plugin named `{name}`", source.display()))
             })?;
             Service::check_component_size(name, &wasm, &program.limits)?;
-            let plugin = self.load(name, &wasm)?;
+            let plugin = self.load(name, &wasm, &program)?;
             if !plugin.exports(hook) {
                 return Err(ServiceError::BadInput(format!(
                     "{}: hooks.{hook}: plugin `{name}` does not export the {hook} hook",
@@ -530,17 +541,21 @@ impl Service {
     /// The caller an API key belongs to, if any.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Caller>, ServiceError> {
         let hash = key_hash(key);
-        if let Some(caller) = self.callers.read().expect("callers").get(&hash) {
+        if let Some((caller, read)) = self.callers.read().expect("callers").get(&hash)
+            && read.elapsed() < CALLER_RECHECK
+        {
             return Ok(Some(caller.clone()));
         }
-        let id = format!("key:{}", &hash[..12]);
+        let id = crate::store::key_id(&hash);
         let caller = self.db.key(&hash).await?.map(|(tenant, role, partner)| Caller { tenant, role, partner, key: id });
         if let Some(caller) = &caller {
             let mut callers = self.callers.write().expect("callers");
             if callers.len() >= MAX_CACHED_CALLERS {
                 callers.clear();
             }
-            callers.insert(hash, caller.clone());
+            callers.insert(hash, (caller.clone(), std::time::Instant::now()));
+        } else {
+            self.callers.write().expect("callers").remove(&hash);
         }
         Ok(caller)
     }
@@ -620,8 +635,9 @@ impl Service {
         Ok(self.call_many::<H>(tenant, vec![input]).await?.pop().expect("one call per input"))
     }
 
-    /// Records `called` with the record it decided and that record's
-    /// outbox event `event`, in one transaction shared with other requests'
+    /// Records `called` with the record it decided, that record's outbox
+    /// event `event` and what the step learned of its `account`, in one
+    /// transaction shared with other requests'
     /// (group commit); then starts the hook's shadow, if any.
     pub(crate) async fn write_decided<H: Fallback>(
         &self,
@@ -630,6 +646,7 @@ impl Service {
         called: Called<H>,
         record: crate::store::DecidedRecord,
         event: &'static str,
+        account: Option<crate::store::records::AccountRow>,
     ) -> Result<crate::store::Written, ServiceError> {
         let (call_record, decision) = called.json()?;
         let write = crate::store::DecidedWrite {
@@ -646,6 +663,7 @@ impl Service {
             },
             record,
             event,
+            account,
         };
         let written = self.decided.write(write).await?;
         self.shadow_decision::<H>(tenant, &called.record.input, &written.decision.record, written.decision.id);
@@ -796,6 +814,43 @@ impl Service {
             }
         }
         Ok(key)
+    }
+
+    /// `tenant`'s API keys, as ids (admin).
+    pub async fn keys(&self, caller: &Caller) -> Result<Vec<crate::store::KeyRow>, ServiceError> {
+        if caller.role != "admin" {
+            return Err(ServiceError::Forbidden("listing API keys needs an admin key".into()));
+        }
+        Ok(self.db.keys(&caller.tenant).await?)
+    }
+
+    /// Revokes `tenant`'s key `id` (`key:` and 12 hex digits, as
+    /// [`Service::keys`] lists it), by `by`: from now on it authenticates
+    /// nothing, on this replica at once and on others within
+    /// [`CALLER_RECHECK`]. Revoking a revoked key changes nothing.
+    pub async fn revoke_key(&self, tenant: &str, id: &str, by: &str) -> Result<crate::store::KeyRow, ServiceError> {
+        let revoked = self
+            .db
+            .revoke_key(tenant, id, by, now())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no API key `{id}` in `{tenant}`")))?;
+        self.callers.write().expect("callers").retain(|hash, _| crate::store::key_id(hash) != revoked.id);
+        tracing::info!(tenant, key = %revoked.id, by, "API key revoked");
+        Ok(revoked)
+    }
+
+    /// [`Service::revoke_key`] for an API caller (admin), who may not
+    /// revoke the key it is using (it would lock itself out mid-request).
+    pub async fn revoke_key_as(&self, caller: &Caller, id: &str) -> Result<crate::store::KeyRow, ServiceError> {
+        if caller.role != "admin" {
+            return Err(ServiceError::Forbidden("revoking API keys needs an admin key".into()));
+        }
+        if caller.key == id {
+            return Err(ServiceError::Conflict(
+                "a key cannot revoke itself; revoke it with another admin key or `pactum key revoke`".into(),
+            ));
+        }
+        self.revoke_key(&caller.tenant, id, &caller.key).await
     }
 
     /// The plugin hash bound to `hook` for `tenant`.

@@ -91,6 +91,67 @@ async fn keys_scope_everything_to_one_tenant() {
     assert!(list["decisions"].as_array().unwrap().is_empty());
 }
 
+/// An API key can be revoked: it stops working at once, stays listed (audit
+/// records name it), and a key cannot revoke itself.
+#[tokio::test]
+async fn a_revoked_key_authenticates_nothing() {
+    let app = app().await;
+    let admin = app.key("acme").to_string();
+    let partner = json!({ "id": "p-1", "name": "Initech", "kind": "Referral" });
+    let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(partner)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, created) = app.send("POST", "/v1/partners/p-1/keys", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (key, id) = (created["key"].as_str().unwrap(), created["id"].as_str().unwrap());
+    // The id is the first 12 hex digits of the key's sha256.
+    assert_eq!(id.len(), "key:".len() + 12);
+    assert!(sha256_hex(key).starts_with(id.strip_prefix("key:").unwrap()), "{id}");
+
+    let (status, _) = app.send("GET", "/v1/partners/p-1", Some(key), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, keys) = app.send("GET", "/v1/keys", Some(&admin), None).await;
+    let listed: Vec<_> = keys["keys"].as_array().unwrap().iter().filter(|k| k["id"] == id).collect();
+    assert_eq!(listed.len(), 1, "{keys}");
+    assert_eq!(
+        (&listed[0]["role"], &listed[0]["partner_id"], &listed[0]["revoked_at"]),
+        (&json!("partner"), &json!("p-1"), &Value::Null)
+    );
+
+    // Only an admin lists or revokes; a partner key may not.
+    let (status, _) = app.send("GET", "/v1/keys", Some(key), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.send("DELETE", &format!("/v1/keys/{id}"), Some(key), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, revoked) = app.send("DELETE", &format!("/v1/keys/{id}"), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    let at = revoked["revoked_at"].as_i64().unwrap();
+    assert!(revoked["revoked_by"].as_str().unwrap().starts_with("key:"), "{revoked}");
+    let (status, body) = app.send("GET", "/v1/partners/p-1", Some(key), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // Again: nothing changes; the first revocation stands.
+    let (status, again) = app.send("DELETE", &format!("/v1/keys/{id}"), Some(&admin), None).await;
+    assert_eq!((status, again["revoked_at"].as_i64()), (StatusCode::OK, Some(at)));
+
+    let (status, body) = app.send("DELETE", "/v1/keys/key:000000000000", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = app.send("DELETE", "/v1/keys/not-an-id", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Another company's admin cannot revoke acme's own admin key.
+    let own = format!("key:{}", &sha256_hex(&admin)[..12]);
+    let (status, _) = app.send("DELETE", &format!("/v1/keys/{own}"), Some(app.key("northwind")), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = app.send("DELETE", &format!("/v1/keys/{own}"), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = app.send("GET", "/v1/program", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_error() {
     let app = app().await;

@@ -100,13 +100,29 @@ async fn plugin_push_publishes_to_a_running_server_and_replay_checks_a_decision(
         .await;
     let id = decision["id"].as_i64().unwrap_or_else(|| panic!("{decision}")).to_string();
     let cache = tempfile::tempdir().unwrap();
-    let args = ["decision", "replay", &id, "--database-url", &app.database_url, "--cache-dir"]
+    let args: Vec<String> = ["decision", "replay", &id, "--database-url", &app.database_url, "--cache-dir"]
         .into_iter()
         .map(String::from)
         .chain([cache.path().display().to_string()])
         .collect();
-    let (ok, out) = run(args).await.unwrap();
+    let (ok, out) = run(args.clone()).await.unwrap();
     assert!(ok && out.contains("same result"), "{out}");
+    // A tampered record (Acme's $18,000 fee rewritten as $19,000) no
+    // longer replays to itself: the command says so and exits 1.
+    let tampered = common::app::execute_sql(
+        &app.database_url,
+        &format!("UPDATE decisions SET record = REPLACE(record, '1800000', '1900000') WHERE id = {id}"),
+    )
+    .await;
+    assert_eq!(tampered, 1);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_pactum")).args(&args).env("RUST_LOG", "warn").output().unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("DIFFERENT") && text.contains("1900000") && text.contains("1800000"), "{text}");
     let (ok, out) =
         run(["decision", "replay", "999999", "--database-url", &app.database_url].map(String::from).to_vec())
             .await

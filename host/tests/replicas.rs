@@ -156,3 +156,69 @@ async fn two_serve_processes_on_one_database_and_a_third_started_later() {
     assert_eq!(live_commission(&third.base, &key).await, stock);
     drop((first, second, third));
 }
+
+/// `SIGTERM` under load: the server stops taking connections, finishes the
+/// requests in flight and the writes queued behind them, and exits 0;
+/// after a restart every write it acknowledged is there, with its event.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_under_load_keeps_every_acknowledged_write() {
+    let db = common::app::TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, printed) = serve(&db.url, 200, dir.path()).await;
+    let key = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("acme").map(|k| k.trim().to_string()))
+        .unwrap_or_else(|| panic!("no key printed: {printed}"));
+    let client = pactum::client::ApiClient::new(&first.base, &key).unwrap();
+    let partner = json!({ "id": "p-1", "name": "Initech", "kind": "Referral" }).to_string();
+    let (status, body) = client.send("POST", "/v1/partners", "application/json", partner.into_bytes()).await.unwrap();
+    assert_eq!(status, 201, "{body}");
+
+    // Eight clients register deals back to back until the server is gone.
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..8 {
+        let (client, acknowledged) = (client.clone(), acknowledged.clone());
+        clients.spawn(async move {
+            for i in 0.. {
+                let body = json!({ "partner_id": "p-1", "account_domain": format!("c{c}-{i}.com"),
+                                   "account_name": "Load", "amount": { "amount": 100_000, "currency": "USD" } });
+                match client.send("POST", "/v1/registrations", "application/json", body.to_string().into_bytes()).await
+                {
+                    Ok((201, body)) => acknowledged.lock().unwrap().push(body["id"].as_str().unwrap().to_string()),
+                    Ok((status, body)) => panic!("a request in flight was answered {status}: {body}"),
+                    Err(_) => return, // refused: the server has stopped listening
+                }
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let before_signal = acknowledged.lock().unwrap().len();
+    assert!(before_signal > 0, "no registration was acknowledged under load");
+    let pid = first.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || {
+        let status = first.child.wait().unwrap();
+        (status, first)
+    });
+    let (status, first) = tokio::time::timeout(Duration::from_secs(30), status).await.expect("exits").unwrap();
+    assert_eq!(status.code(), Some(0), "pactum serve exits 0 on SIGTERM");
+    drop(first);
+    while clients.join_next().await.is_some() {}
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    let (second, _) = serve(&db.url, 200, dir.path()).await;
+    let client = pactum::client::ApiClient::new(&second.base, &key).unwrap();
+    for id in &acknowledged {
+        let (status, body) =
+            client.send("GET", &format!("/v1/registrations/{id}"), "application/json", Vec::new()).await.unwrap();
+        assert_eq!(status, 200, "acknowledged registration {id} is missing after the restart: {body}");
+    }
+    // Every registration stored has its decision and its event.
+    let count = |sql: &'static str| common::app::query_i64(&db.url, sql);
+    let stored = count("SELECT COUNT(*) FROM registrations").await;
+    assert!(stored >= acknowledged.len() as i64);
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE event = 'registration.decided'").await, stored);
+    assert_eq!(count("SELECT COUNT(*) FROM decisions WHERE hook = 'approval'").await, stored);
+    eprintln!("{} registrations acknowledged ({before_signal} before SIGTERM), all present", acknowledged.len());
+}

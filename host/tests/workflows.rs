@@ -163,9 +163,16 @@ async fn won_deal_pays_net_30_and_a_refund_claws_back() {
     // Mistakes are refused, and nothing changes.
     let (status, _) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({}))).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    // More than the deal's ACV can never be refunded: invalid input.
+    let (status, body) =
+        app.send("POST", "/v1/deals/d-1/refund", Some(&admin), Some(json!({ "amount": usd(12_000_001) }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Within it, but more than what earlier refunds left: the deal's state
+    // is in the way, and the answer names it.
     let (status, body) =
         app.send("POST", "/v1/deals/d-1/refund", Some(&admin), Some(json!({ "amount": usd(7_000_000) }))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("6000000 refunded already"), "{body}");
     let (status, _) = app.send("POST", "/v1/deals/d-404/won", Some(&admin), Some(json!({}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.send("POST", "/v1/deals/d-1/won", Some(&p1), Some(json!({}))).await;
@@ -582,6 +589,7 @@ async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
             created_at: T,
         }),
         event: "registration.decided",
+        account: None,
     };
     let db = app.service.db().clone();
     let decisions = || async { app.service.decisions("acme", Some(HookKind::Approval), 500).await.unwrap().len() };

@@ -36,7 +36,7 @@ pub use call::{CallRecord, LogLine, Phase};
 pub use error::{HookError, LoadError};
 pub use hooks::{Hook, HookKind};
 pub use plugin::{LoadCost, LoadSource};
-pub use plugin::{Plugin, PluginHash};
+pub use plugin::{Plugin, PluginHash, WarmUp};
 
 /// The WIT types of `pactum:policy@0.1.0`, as the host sees them.
 pub mod types {
@@ -221,6 +221,10 @@ impl Default for Limits {
     }
 }
 
+/// What a loaded plugin is kept under: its hash and, for a pre-initialized
+/// one, the company warm-up its snapshot was made with.
+type LoadKey = (PluginHash, Option<WarmUp>);
+
 /// Counters of what the runtime has done since it started.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RuntimeStats {
@@ -240,7 +244,9 @@ pub struct Runtime {
     /// [`RuntimeConfig::large_component_bytes`]).
     large: Option<(Engine, Linker<call::CallState>)>,
     config: RuntimeConfig,
-    plugins: Mutex<HashMap<PluginHash, Arc<Plugin>>>,
+    /// Loaded plugins, by hash and, for a pre-initialized one, the company
+    /// warm-up its snapshot was made with.
+    plugins: Mutex<HashMap<LoadKey, Arc<Plugin>>>,
     compiled: AtomicU64,
     cache_hits: AtomicU64,
     spare_calls: AtomicU64,

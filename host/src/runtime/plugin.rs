@@ -152,15 +152,49 @@ impl fmt::Debug for Plugin {
 }
 
 const PACKAGE: &str = "pactum:policy";
-/// The compiled cache's variant for pre-initialized components; a new
-/// version of the pre-initialization (its warm-up inputs) needs a new name.
-const WARM: &str = "warm1";
+/// The compiled cache's variant for pre-initialized components, followed by
+/// the warm-up's digest; a new version of the pre-initialization (its
+/// warm-up inputs) needs a new name.
+const WARM: &str = "warm2";
 const ALLOWED_IMPORTS: &[&str] = &["host", "types"];
 
+/// Whose parameters a large component is pre-initialized with (see
+/// `runtime/preinit.rs`): a company's, so that whatever the warm-up leaves
+/// in the snapshot (a policy's cached, parsed parameters included) is that
+/// company's own. Components that are not pre-initialized ignore it, and
+/// are loaded once for every company.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WarmUp {
+    /// The company slug the warm-up calls name in their context.
+    pub company: String,
+    /// The company's parameters, as the context carries them (JSON).
+    pub params: String,
+}
+
+impl WarmUp {
+    /// The warm-up of a load that serves no company (a local run of a
+    /// plugin, a test): no parameters at all.
+    pub fn neutral() -> WarmUp {
+        WarmUp { company: "pactum-warm-up".into(), params: "{}".into() }
+    }
+
+    /// 16 hex digits naming this warm-up in the compiled cache.
+    fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.company.as_bytes());
+        h.update([0]);
+        h.update(self.params.as_bytes());
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
 impl Runtime {
-    /// Validates and loads a component. The same bytes load once: later
-    /// calls return the plugin already loaded. Compilation happens at most
-    /// once per hash and engine while the cache directory is kept.
+    /// Validates and loads a component for no company in particular (a
+    /// large component is pre-initialized with no parameters: see
+    /// [`Runtime::load_for`]). The same bytes load once: later calls return
+    /// the plugin already loaded. Compilation happens at most once per hash
+    /// and engine while the cache directory is kept.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<Plugin>, LoadError> {
         self.load_with_cost(bytes).map(|(plugin, _)| plugin)
     }
@@ -168,10 +202,26 @@ impl Runtime {
     /// [`Runtime::load`], saying what the load cost: compiled now, or
     /// loaded from the compiled cache or memory, and how long it took.
     pub fn load_with_cost(&self, bytes: &[u8]) -> Result<(Arc<Plugin>, LoadCost), LoadError> {
+        self.load_for_with_cost(bytes, &WarmUp::neutral())
+    }
+
+    /// Loads a component for the company `warm_up` names. A large component
+    /// that is pre-initialized gets a snapshot of its own per company
+    /// (parameters), so no company's calls start from a state another
+    /// company's parameters made; every other component is shared.
+    pub fn load_for(&self, bytes: &[u8], warm_up: &WarmUp) -> Result<Arc<Plugin>, LoadError> {
+        self.load_for_with_cost(bytes, warm_up).map(|(plugin, _)| plugin)
+    }
+
+    /// [`Runtime::load_for`], saying what the load cost.
+    pub fn load_for_with_cost(&self, bytes: &[u8], warm_up: &WarmUp) -> Result<(Arc<Plugin>, LoadCost), LoadError> {
         let started = std::time::Instant::now();
         let hash = PluginHash::of(bytes);
         let elapsed = || started.elapsed().as_millis() as u64;
-        if let Some(p) = self.plugins.lock().expect("plugin map poisoned").get(&hash) {
+        let (engine, _) = self.engine_for(bytes.len());
+        let warm_up = (self.is_large_engine(engine) && self.config.preinitialize_large).then_some(warm_up);
+        let key = (hash, warm_up.cloned());
+        if let Some(p) = self.plugins.lock().expect("plugin map poisoned").get(&key) {
             let cost = LoadCost {
                 source: LoadSource::Memory,
                 load_ms: elapsed(),
@@ -186,33 +236,34 @@ impl Runtime {
         for name in component_imports(bytes)? {
             check_import(&name)?;
         }
-        let (engine, _) = self.engine_for(bytes.len());
-        let (component, source, preinitialized) = self.compile(engine, hash, bytes)?;
+        let (component, source, preinitialized) = self.compile(engine, hash, bytes, warm_up)?;
         let mut plugin = self.link(hash, bytes.len(), component)?;
         plugin.preinitialized = preinitialized;
         let plugin = Arc::new(plugin);
         let cost = LoadCost { source, load_ms: elapsed(), artifact_bytes: plugin.artifact_bytes, preinitialized };
         let mut plugins = self.plugins.lock().expect("plugin map poisoned");
-        Ok((plugins.entry(hash).or_insert(plugin).clone(), cost))
+        Ok((plugins.entry(key).or_insert(plugin).clone(), cost))
     }
 
-    /// The loaded plugin with this hash, if any.
+    /// A loaded plugin with this hash, if any (for any company).
     pub fn plugin(&self, hash: &PluginHash) -> Option<Arc<Plugin>> {
-        self.plugins.lock().expect("plugin map poisoned").get(hash).cloned()
+        self.plugins.lock().expect("plugin map poisoned").iter().find(|((h, _), _)| h == hash).map(|(_, p)| p.clone())
     }
 
     /// The compiled plugin, from the cache or compiled now, and whether it
     /// is the pre-initialized component.
+    /// `warm_up`: whose parameters to pre-initialize it with, `None` when
+    /// it is not pre-initialized.
     fn compile(
         &self,
         engine: &Engine,
         hash: PluginHash,
         bytes: &[u8],
+        warm_up: Option<&WarmUp>,
     ) -> Result<(Component, LoadSource, bool), LoadError> {
-        let large = self.is_large_engine(engine);
-        let preinit = large && self.config.preinitialize_large;
+        let preinit = warm_up.is_some();
         let cache = self.config.cache_dir.as_deref().map(|dir| cache::CompiledCache::new(dir, engine));
-        let warm_cache = cache.clone().map(|c| c.variant(WARM));
+        let warm_cache = warm_up.and_then(|w| cache.clone().map(|c| c.variant(&format!("{WARM}-{}", w.digest()))));
         if preinit && let Some(component) = warm_cache.as_ref().and_then(|c| c.get(&hash)) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((component, LoadSource::Cache, true));
@@ -224,8 +275,8 @@ impl Runtime {
             return Ok((component, LoadSource::Cache, false));
         }
         let started = std::time::Instant::now();
-        let warmed = if preinit {
-            match self.preinitialize(bytes) {
+        let warmed = if let Some(warm_up) = warm_up {
+            match self.preinitialize(bytes, warm_up) {
                 Ok(warmed) => Some(warmed),
                 Err(e) => {
                     tracing::warn!(plugin = %hash, error = %format!("{e:#}"), "pre-initialization failed; compiling the component as published");

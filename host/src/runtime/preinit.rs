@@ -9,10 +9,18 @@
 //! into a new component moves that work out of every later call. Every call
 //! still starts from one fixed state, the same for all of them: isolation and
 //! replay are as before.
+//!
+//! The warm-up calls run in the context of the company the component is
+//! loaded for ([`WarmUp`]: its slug and parameters, at a fixed event time),
+//! and the snapshot is that company's alone: a policy that caches its parsed
+//! parameters in a module-level variable keeps its own company's, never
+//! another's. A component bound by several companies is snapshotted (and
+//! compiled) once per distinct set of parameters; a load for no company
+//! ([`WarmUp::neutral`]) warms up with no parameters at all.
 
 use super::call::{CallState, invoke};
 use super::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
-use super::plugin::Plugin;
+use super::plugin::{Plugin, WarmUp};
 use super::{Limits, Runtime};
 use std::future::Future;
 use std::pin::pin;
@@ -80,16 +88,9 @@ impl ComponentInstanceState for State<'_> {
     }
 }
 
-/// The warm-up calls' context. A component is shared by every company that
-/// binds it, so no company's own: the default program's parameters (the
-/// seed's, as Acme's `policy.toml` has them), which the stock rules and
-/// the starters read. A policy that expects others may answer with an
-/// error; the language runtime's first-call work is done either way, but a
-/// warm-up that takes the policy's usual path also warms what that path
-/// touches (measured: JavaScript 787 µs as published, 593 µs after a
-/// warm-up without parameters, less with these).
-const CONTEXT: &str = r#"{"company": "pactum-warm-up", "event_time": 1767225600, "params":
-    "{\"cosell-rate-bps\":1200,\"gold-certifications\":1,\"gold-revenue\":{\"amount\":20000000,\"currency\":\"USD\"},\"icp-countries\":[\"US\",\"CA\",\"GB\",\"DE\",\"FR\",\"NL\"],\"icp-industries\":[\"software\",\"fintech\",\"healthcare\",\"ecommerce\"],\"icp-min-employees\":50,\"platinum-certifications\":2,\"platinum-revenue\":{\"amount\":50000000,\"currency\":\"USD\"},\"protection-days\":90,\"referral-rate-bps\":1500,\"reseller-margin-bps\":2500,\"silver-certifications\":0,\"silver-revenue\":{\"amount\":5000000,\"currency\":\"USD\"},\"territory-routing\":true}"}"#;
+/// The warm-up calls' event time (2026-01-01): fixed, so a snapshot depends
+/// on the component and the company's parameters alone.
+const WARM_UP_TIME: i64 = 1_767_225_600;
 
 const PARTNER: &str = r#"{"active": true, "certifications": [], "id": "p-1", "kind": "Referral",
     "name": "Warm-up", "territories": ["emea"], "tier": "Registered"}"#;
@@ -118,10 +119,12 @@ const SCORECARD: &str = r#"{"partner": PARTNER,
                         "win_rate": 6667, "trailing_revenue": {"amount": 21000000, "currency": "USD"},
                         "average_deal_size": {"amount": 10500000, "currency": "USD"}}}"#;
 
-/// One input of hook `H`, from `fields` (JSON, without `context`).
-fn input<H: Hook>(fields: &str) -> wasmtime::Result<H::Input> {
+/// One input of hook `H`, from `fields` (JSON, without `context`), in the
+/// context of the company `warm_up` names.
+fn input<H: Hook>(fields: &str, warm_up: &WarmUp) -> wasmtime::Result<H::Input> {
     let mut value: serde_json::Value = serde_json::from_str(&fields.replace("PARTNER", PARTNER))?;
-    value["context"] = serde_json::from_str(CONTEXT)?;
+    value["context"] =
+        serde_json::json!({ "company": warm_up.company, "event_time": WARM_UP_TIME, "params": warm_up.params });
     Ok(serde_json::from_value(value)?)
 }
 
@@ -132,9 +135,10 @@ fn warm<H: Hook>(
     store: &mut Store<CallState>,
     instance: &Instance,
     fields: &str,
+    warm_up: &WarmUp,
 ) -> wasmtime::Result<()> {
     if plugin.exports(H::KIND) {
-        let _decided = invoke::<H>(plugin, store, instance, &input::<H>(fields)?)?;
+        let _decided = invoke::<H>(plugin, store, instance, &input::<H>(fields, warm_up)?)?;
     }
     Ok(())
 }
@@ -145,7 +149,7 @@ impl Runtime {
     /// memories and globals written back as the component's initial state.
     /// Fails (and the component is then used as published) where Wizer
     /// cannot snapshot the component or a warm-up call traps.
-    pub(crate) fn preinitialize(&self, bytes: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    pub(crate) fn preinitialize(&self, bytes: &[u8], warm_up: &WarmUp) -> wasmtime::Result<Vec<u8>> {
         let wizer = Wizer::new();
         let (cx, instrumented) = wizer.instrument_component(bytes)?;
         let (engine, _) = self.engine_for(bytes.len());
@@ -158,10 +162,10 @@ impl Runtime {
         store.set_fuel(limits.fuel)?;
         store.set_epoch_deadline(limits.deadline_ms.div_ceil(super::EPOCH_TICK.as_millis() as u64) + 1);
         let instance = plugin.pre.instantiate(&mut store)?;
-        warm::<Commission>(&plugin, &mut store, &instance, WON)?;
-        warm::<Routing>(&plugin, &mut store, &instance, LEAD)?;
-        warm::<Approval>(&plugin, &mut store, &instance, REGISTRATION)?;
-        warm::<TierEvaluation>(&plugin, &mut store, &instance, SCORECARD)?;
+        warm::<Commission>(&plugin, &mut store, &instance, WON, warm_up)?;
+        warm::<Routing>(&plugin, &mut store, &instance, LEAD, warm_up)?;
+        warm::<Approval>(&plugin, &mut store, &instance, REGISTRATION, warm_up)?;
+        warm::<TierEvaluation>(&plugin, &mut store, &instance, SCORECARD, warm_up)?;
         // Reading the state back runs the instrumentation's own exports: they
         // must not stop on what the warm-up calls left of the fuel or the
         // deadline (a failure there would be a bug, and `State` panics on it).
@@ -177,13 +181,17 @@ mod tests {
 
     #[test]
     fn every_warm_up_input_is_a_valid_input_of_its_hook() {
-        let won = input::<Commission>(WON).unwrap();
+        let acme = WarmUp { company: "acme".into(), params: r#"{"referral-rate-bps":1500}"#.into() };
+        let won = input::<Commission>(WON, &acme).unwrap();
         assert_eq!(won.deal.first_year_acv.amount, 12_000_000);
-        let params: serde_json::Value = serde_json::from_str(&won.context.params).unwrap();
-        assert_eq!(params["referral-rate-bps"], 1500);
-        assert_eq!(input::<Routing>(LEAD).unwrap().partners.len(), 1);
-        assert_eq!(input::<Approval>(REGISTRATION).unwrap().registration.employees, Some(400));
-        assert_eq!(input::<TierEvaluation>(SCORECARD).unwrap().scorecard.won_deals, 2);
-        assert!(input::<Commission>(r#"{"event": "Won", "partner": PARTNER}"#).is_err(), "fields are checked");
+        // The company's own context, and nothing but it.
+        assert_eq!((won.context.company.as_str(), won.context.params.as_str()), ("acme", acme.params.as_str()));
+        assert_eq!(won.context.event_time, WARM_UP_TIME);
+        let neutral = input::<Commission>(WON, &WarmUp::neutral()).unwrap();
+        assert_eq!(neutral.context.params, "{}");
+        assert_eq!(input::<Routing>(LEAD, &acme).unwrap().partners.len(), 1);
+        assert_eq!(input::<Approval>(REGISTRATION, &acme).unwrap().registration.employees, Some(400));
+        assert_eq!(input::<TierEvaluation>(SCORECARD, &acme).unwrap().scorecard.won_deals, 2);
+        assert!(input::<Commission>(r#"{"event": "Won", "partner": PARTNER}"#, &acme).is_err(), "fields are checked");
     }
 }

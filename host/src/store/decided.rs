@@ -21,6 +21,7 @@
 //! them. Three statements per request made the writer the bottleneck of
 //! the load benchmark; a batch of thirty requests now takes five.
 
+use super::records::AccountRow;
 use super::{CommissionLineRow, Db, DealRow, DecisionRow, Get, LeadRow, RegistrationRow, StoreError};
 use crate::runtime::{HookKind, PluginHash};
 use tokio::sync::{mpsc, oneshot};
@@ -121,6 +122,10 @@ pub struct DecidedWrite {
     pub record: DecidedRecord,
     /// The outbox event's name (its payload is the record, as stored).
     pub event: &'static str,
+    /// What the step learned of the account it is about (a registration's
+    /// or a lead's), stored with it: a step that fails leaves the account
+    /// record as it was. `None`: nothing new.
+    pub account: Option<AccountRow>,
 }
 
 /// What was written: the decision log row and the record, with its
@@ -246,6 +251,36 @@ impl Db {
                 outcomes[i] = Ok(id);
             }
 
+            // What the steps learned of their accounts. One statement: the
+            // same account twice in a batch is merged first (a multi-row
+            // upsert may not touch one row twice), the later step's fields
+            // over the earlier's, as two upserts in order would leave it.
+            let mut accounts: Vec<(&str, AccountRow)> = Vec::new();
+            for &i in &accepted {
+                let (tenant, Some(a)) = (batch[i].decision.tenant.as_str(), &batch[i].account) else { continue };
+                match accounts.iter_mut().find(|(t, known)| *t == tenant && known.domain == a.domain) {
+                    Some((_, known)) => known.merge(a),
+                    None => accounts.push((tenant, a.clone())),
+                }
+            }
+            if !accounts.is_empty() {
+                self.before_write()?;
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO accounts (tenant, domain, name, industry, employees, country, region) ",
+                );
+                q.push_values(&accounts, |mut b, (tenant, a)| {
+                    b.push_bind(*tenant)
+                        .push_bind(&a.domain)
+                        .push_bind(&a.name)
+                        .push_bind(&a.industry)
+                        .push_bind(a.employees.map(i64::from))
+                        .push_bind(&a.country)
+                        .push_bind(&a.region);
+                });
+                q.push(super::records::ACCOUNT_UPSERT);
+                q.build().execute(&mut *tx).await?;
+            }
+
             let registrations: Vec<(&str, &RegistrationRow)> = accepted
                 .iter()
                 .filter_map(|&i| match &batch[i].record {
@@ -357,7 +392,7 @@ impl Db {
 
 /// Why a guarded deal transition wrote nothing, from the deal's state as
 /// the transaction found it (`None`: it is gone).
-fn conflict(deal: &str, step: DealStep, now: Option<(String, i64)>) -> String {
+pub(super) fn conflict(deal: &str, step: DealStep, now: Option<(String, i64)>) -> String {
     match (step, now) {
         (_, None) => format!("deal `{deal}` no longer exists"),
         (DealStep::Won { .. }, Some((stage, _))) => format!("deal `{deal}` is {stage} already"),

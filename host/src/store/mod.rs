@@ -164,6 +164,29 @@ pub enum StoreError {
     Injected(u64),
 }
 
+/// An API key as the company sees it: never the key, nor its whole hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct KeyRow {
+    /// `key:` and the first 12 hex digits of the key's sha256: how audit
+    /// records name the key, and how it is revoked.
+    pub id: String,
+    /// `admin`, `manager` or `partner`.
+    pub role: String,
+    /// The partner a partner key is bound to.
+    pub partner_id: Option<String>,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+    /// When it was revoked; `None` while it works.
+    pub revoked_at: Option<i64>,
+    /// Who revoked it (a key id, or `cli`).
+    pub revoked_by: Option<String>,
+}
+
+/// The id of the key whose sha256 is `hash` (hex): see [`KeyRow::id`].
+pub fn key_id(hash: &str) -> String {
+    format!("key:{}", &hash[..12.min(hash.len())])
+}
+
 /// The database.
 #[derive(Clone)]
 pub struct Db {
@@ -459,12 +482,71 @@ impl Db {
     /// The tenant, role and (for partner keys) partner of the key with this hash.
     pub async fn key(&self, key_hash: &str) -> Result<Option<(String, String, Option<String>)>, StoreError> {
         Ok(with_reader!(self, |e| {
-            let row = sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = $1")
-                .bind(key_hash)
-                .fetch_optional(e)
-                .await?;
+            let row =
+                sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                    .bind(key_hash)
+                    .fetch_optional(e)
+                    .await?;
             row.map(|r| (r.get(0), r.get(1), r.get(2)))
         }))
+    }
+
+    /// `tenant`'s API keys (never the keys themselves), oldest first.
+    pub async fn keys(&self, tenant: &str) -> Result<Vec<KeyRow>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT key_hash, role, partner_id, created_at, revoked_at, revoked_by FROM api_keys \
+                 WHERE tenant = $1 ORDER BY created_at, key_hash",
+            )
+            .bind(tenant)
+            .fetch_all(e)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let hash: String = r.get(0);
+                    KeyRow {
+                        id: key_id(&hash),
+                        role: r.get(1),
+                        partner_id: r.get(2),
+                        created_at: r.get(3),
+                        revoked_at: r.get(4),
+                        revoked_by: r.get(5),
+                    }
+                })
+                .collect()
+        }))
+    }
+
+    /// Revokes `tenant`'s key `id` (see [`KeyRow::id`]) at `at`, by `by`.
+    /// Guarded: of concurrent revocations one writes; a key revoked
+    /// already keeps its first revocation. `None`: no such key.
+    pub async fn revoke_key(&self, tenant: &str, id: &str, by: &str, at: i64) -> Result<Option<KeyRow>, StoreError> {
+        let Some(prefix) =
+            id.strip_prefix("key:").filter(|p| p.len() == 12 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            return Ok(None);
+        };
+        let prefix = prefix.to_ascii_lowercase();
+        let matching = |keys: Vec<KeyRow>| keys.into_iter().find(|k| k.id == format!("key:{prefix}"));
+        if matching(self.keys(tenant).await?).is_none() {
+            return Ok(None);
+        }
+        with_writer!(self, |e| {
+            // The 12 hex digits are a prefix of the stored hash; the range
+            // [prefix, prefix + 'g') holds exactly the hashes starting with it.
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1, revoked_by = $2 \
+                 WHERE tenant = $3 AND key_hash >= $4 AND key_hash < $5 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(by)
+            .bind(tenant)
+            .bind(&prefix)
+            .bind(format!("{prefix}g"))
+            .execute(e)
+            .await?;
+        });
+        Ok(matching(self.keys(tenant).await?))
     }
 
     /// Claims an idempotency key for a request. `Ok(None)` when it is new

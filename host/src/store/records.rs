@@ -1,7 +1,7 @@
 //! The program's records: partners, accounts, deal registrations, deals and
 //! commission lines. Every query is scoped by tenant.
 
-use super::{Db, Get, StoreError};
+use super::{Db, DealStep, Get, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// How a deal closes.
@@ -61,6 +61,33 @@ pub struct AccountRow {
     pub country: Option<String>,
     /// Region, if known.
     pub region: Option<String>,
+}
+
+/// How an account row already stored takes what a step learned of it: the
+/// name is the latest, every other field keeps what is known unless the
+/// step knows it.
+pub(crate) const ACCOUNT_UPSERT: &str = " ON CONFLICT (tenant, domain) DO UPDATE SET name = excluded.name, \
+     industry = COALESCE(excluded.industry, accounts.industry), \
+     employees = COALESCE(excluded.employees, accounts.employees), \
+     country = COALESCE(excluded.country, accounts.country), \
+     region = COALESCE(excluded.region, accounts.region)";
+
+impl AccountRow {
+    /// `later` written over `self`, as [`ACCOUNT_UPSERT`] would write it.
+    pub(crate) fn merge(&mut self, later: &AccountRow) {
+        self.name = later.name.clone();
+        let keep = |known: &mut Option<String>, new: &Option<String>| {
+            if new.is_some() {
+                known.clone_from(new);
+            }
+        };
+        keep(&mut self.industry, &later.industry);
+        keep(&mut self.country, &later.country);
+        keep(&mut self.region, &later.region);
+        if later.employees.is_some() {
+            self.employees = later.employees;
+        }
+    }
 }
 
 /// A deal registration.
@@ -313,31 +340,6 @@ impl Db {
         }))
     }
 
-    /// Creates or updates an account.
-    pub async fn upsert_account(&self, tenant: &str, a: &AccountRow) -> Result<(), StoreError> {
-        with_writer!(self, |e| {
-            sqlx::query(
-                "INSERT INTO accounts (tenant, domain, name, industry, employees, country, region) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (tenant, domain) DO UPDATE SET name = excluded.name, \
-                 industry = COALESCE(excluded.industry, accounts.industry), \
-                 employees = COALESCE(excluded.employees, accounts.employees), \
-                 country = COALESCE(excluded.country, accounts.country), \
-                 region = COALESCE(excluded.region, accounts.region)",
-            )
-            .bind(tenant)
-            .bind(&a.domain)
-            .bind(&a.name)
-            .bind(&a.industry)
-            .bind(a.employees.map(i64::from))
-            .bind(&a.country)
-            .bind(&a.region)
-            .execute(e)
-            .await?;
-        });
-        Ok(())
-    }
-
     /// An account (if known) and its live registrations at `at`: submitted,
     /// in review, or approved and still protected, oldest first. One
     /// statement (one round trip): what registering a deal or routing a
@@ -529,10 +531,14 @@ impl Db {
             .await?
             .rows_affected();
             if moved == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "deal `{}` changed while the refund was made; read it and send the refund again if it is still due",
-                    d.id
-                )));
+                let now: Option<(String, i64)> =
+                    sqlx::query("SELECT stage, refunded FROM deals WHERE tenant = $1 AND id = $2")
+                        .bind(tenant)
+                        .bind(&d.id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|r| (Get::get(&r, 0), Get::get(&r, 1)));
+                return Err(StoreError::Conflict(super::decided::conflict(&d.id, DealStep::Refund { amount }, now)));
             }
             let refunded = DealRow { refunded: d.refunded + amount, ..d.clone() };
             self.before_write()?;

@@ -63,11 +63,9 @@ impl Service {
             country: pick(&new.country, |a| a.country.clone()),
             region: pick(&new.region, |a| a.region.clone()),
         };
-        // A write is a round trip to the single writer: skip it when the
-        // account record already says all of this.
-        if known.as_ref() != Some(&account) {
-            self.db.upsert_account(&caller.tenant, &account).await?;
-        }
+        // Stored with the decision (one unit of work), and only when the
+        // account record does not already say all of this.
+        let learned = (known.as_ref() != Some(&account)).then(|| account.clone());
 
         let registrations = live
             .into_iter()
@@ -120,7 +118,7 @@ impl Service {
             created_at: at,
         };
         // The decision, the lead and its notification: one write.
-        let written = self.write_decided(&tenant, at, called, DecidedRecord::Lead(row), "lead.routed").await?;
+        let written = self.write_decided(&tenant, at, called, DecidedRecord::Lead(row), "lead.routed", learned).await?;
         let DecidedRecord::Lead(row) = written.record else {
             unreachable!("a lead was written");
         };

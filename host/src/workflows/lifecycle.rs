@@ -133,15 +133,17 @@ impl Service {
         admin_only(caller)?;
         check_label("name", name)?;
         check_label("version", version)?;
-        let limits = self.tenant(&caller.tenant)?.program.limits;
-        Service::check_component_size(name, &wasm, &limits)?;
+        let program = self.tenant(&caller.tenant)?.program.clone();
+        Service::check_component_size(name, &wasm, &program.limits)?;
         let started = Instant::now();
         let runtime = self.runtime().clone();
-        let (plugin, cost, wasm) =
-            tokio::task::spawn_blocking(move || runtime.load_with_cost(&wasm).map(|(p, cost)| (p, cost, wasm)))
-                .await
-                .map_err(|e| ServiceError::Internal(format!("compiling task: {e}")))?
-                .map_err(|source| ServiceError::Plugin { name: name.to_string(), source })?;
+        let warm_up = program.warm_up();
+        let (plugin, cost, wasm) = tokio::task::spawn_blocking(move || {
+            runtime.load_for_with_cost(&wasm, &warm_up).map(|(p, cost)| (p, cost, wasm))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("compiling task: {e}")))?
+        .map_err(|source| ServiceError::Plugin { name: name.to_string(), source })?;
         let compile_ms = started.elapsed().as_millis() as u64;
         let hooks = match hook {
             Some(hook) if !plugin.exports(hook) => {
@@ -264,19 +266,20 @@ impl Service {
                 publication.hooks.join(", ")
             )));
         }
-        let plugin = self.stored_plugin(&publication.name, hash).await?;
+        let program = self.tenant(tenant)?.program.clone();
+        let plugin = self.stored_plugin(&publication.name, hash, &program).await?;
         Ok((publication.name, plugin))
     }
 
     /// A stored plugin, loaded (from the compiled cache when this replica
-    /// has seen the hash).
-    async fn stored_plugin(&self, name: &str, hash: &str) -> Result<Arc<Plugin>, ServiceError> {
+    /// has seen the hash), for the company running `program`.
+    async fn stored_plugin(&self, name: &str, hash: &str, program: &Program) -> Result<Arc<Plugin>, ServiceError> {
         let wasm = self
             .db
             .plugin_wasm(hash)
             .await?
             .ok_or_else(|| ServiceError::Internal(format!("plugin {hash} is bound or published but not stored")))?;
-        self.load(name, &wasm)
+        self.load(name, &wasm, program)
     }
 
     /// Binds `hook` to `plugin`, records the change and tells the other
@@ -420,8 +423,8 @@ impl Service {
             let mut plugins = current.as_ref().map(|t| t.plugins.clone()).unwrap_or_default();
             let mut shadows = current.as_ref().map(|t| t.shadows.clone()).unwrap_or_default();
             let mut dirty = current.is_none();
-            dirty |= self.sync_plugins(&mut plugins, bound.remove(&row.slug).unwrap_or_default()).await?;
-            dirty |= self.sync_plugins(&mut shadows, shadowed.remove(&row.slug).unwrap_or_default()).await?;
+            dirty |= self.sync_plugins(&mut plugins, bound.remove(&row.slug).unwrap_or_default(), &program).await?;
+            dirty |= self.sync_plugins(&mut shadows, shadowed.remove(&row.slug).unwrap_or_default(), &program).await?;
             if dirty {
                 if current.is_some() {
                     tracing::info!(tenant = %row.slug, "bindings changed elsewhere: now serving them");
@@ -440,6 +443,7 @@ impl Service {
         &self,
         have: &mut BTreeMap<HookKind, Arc<Plugin>>,
         want: BTreeMap<HookKind, String>,
+        program: &Program,
     ) -> Result<bool, ServiceError> {
         let before = have.len();
         have.retain(|hook, _| want.contains_key(hook));
@@ -448,7 +452,7 @@ impl Service {
             if have.get(&hook).is_some_and(|p| p.hash().to_hex() == hash) {
                 continue;
             }
-            have.insert(hook, self.stored_plugin(&hash, &hash).await?);
+            have.insert(hook, self.stored_plugin(&hash, &hash, program).await?);
             changed = true;
         }
         Ok(changed)
@@ -576,7 +580,17 @@ impl Service {
             .plugin_wasm(&row.plugin)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("plugin {} is no longer stored", row.plugin)))?;
-        let plugin = self.load(&row.plugin, &wasm)?;
+        // Warmed (if it is pre-initialized) as it was for the decision: with
+        // the company and parameters its recorded input carries.
+        let context = &row.record["input"]["context"];
+        let warm_up = crate::runtime::WarmUp {
+            company: context["company"].as_str().unwrap_or(tenant).to_string(),
+            params: context["params"].as_str().unwrap_or("{}").to_string(),
+        };
+        let runtime = self.runtime().clone();
+        let plugin = runtime
+            .load_for(&wasm, &warm_up)
+            .map_err(|source| ServiceError::Plugin { name: row.plugin.clone(), source })?;
         let limits = self.tenant(tenant)?.program.limits;
         let runtime = self.runtime().clone();
         let record = tokio::task::spawn_blocking(move || runtime.call::<H>(&plugin, &limits, input))

@@ -277,11 +277,9 @@ impl Service {
             country: new.country.clone().or_else(|| known.as_ref().and_then(|a| a.country.clone())),
             region: known.as_ref().and_then(|a| a.region.clone()),
         };
-        // A write is a round trip to the single writer: skip it when the
-        // account record already says all of this.
-        if known.as_ref() != Some(&account) {
-            self.db.upsert_account(&caller.tenant, &account).await?;
-        }
+        // Stored with the decision (one unit of work), and only when the
+        // account record does not already say all of this.
+        let learned = (known.as_ref() != Some(&account)).then(|| account.clone());
 
         let existing = live
             .into_iter()
@@ -333,8 +331,9 @@ impl Service {
             created_at: at,
         };
         // The decision, the registration and its notification: one write.
-        let written =
-            self.write_decided(&tenant, at, called, DecidedRecord::Registration(row), "registration.decided").await?;
+        let written = self
+            .write_decided(&tenant, at, called, DecidedRecord::Registration(row), "registration.decided", learned)
+            .await?;
         let DecidedRecord::Registration(row) = written.record else {
             unreachable!("a registration was written");
         };
@@ -499,9 +498,20 @@ impl Service {
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
         let deal = self.deal_at(caller, id, "won").await?;
         check_money("amount", &amount, &deal.currency, true)?;
+        if amount.amount > deal.first_year_acv {
+            return Err(bad(format!(
+                "`amount` {} is more than the deal's first-year ACV ({})",
+                amount.amount, deal.first_year_acv
+            )));
+        }
+        // Within the ACV, but past what earlier refunds left: the deal's
+        // state, not the request, is in the way (409, naming it).
         let outstanding = deal.first_year_acv - deal.refunded;
         if amount.amount > outstanding {
-            return Err(bad(format!("`amount` {} is more than the {outstanding} not yet refunded", amount.amount)));
+            return Err(ServiceError::Conflict(format!(
+                "deal `{id}` has {} refunded already; at most {outstanding} remains to refund",
+                deal.refunded
+            )));
         }
         let step = DealStep::Refund { amount: amount.amount };
         if deal.partner_id.is_some() {
@@ -605,7 +615,7 @@ impl Service {
             "commission.created"
         };
         let record = DecidedRecord::Commission(CommissionWrite { deal: deal.clone(), step, lines });
-        self.write_decided(&tenant, at, called, record, event).await?;
+        self.write_decided(&tenant, at, called, record, event, None).await?;
         Ok(())
     }
 

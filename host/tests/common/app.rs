@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use pactum::metrics::Metrics;
 use pactum::runtime::{Runtime, RuntimeConfig};
-use pactum::service::Service;
+use pactum::service::{Service, ServiceOptions};
 use pactum::store::Db;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
@@ -85,11 +85,16 @@ pub async fn app() -> App {
 
 /// [`app`] with its own runtime settings.
 pub async fn app_with(config: RuntimeConfig) -> App {
+    app_with_options(config, ServiceOptions::default()).await
+}
+
+/// [`app`] with its own runtime and service settings.
+pub async fn app_with_options(config: RuntimeConfig, options: ServiceOptions) -> App {
     let test_db = TestDb::new().await;
     let database_url = test_db.url.clone();
     let db = Db::open(&database_url).await.unwrap();
     let runtime = Arc::new(Runtime::new(config).unwrap());
-    let service = Arc::new(Service::open(db, runtime, Arc::new(Metrics::default())).await.unwrap());
+    let service = Arc::new(Service::open_with(db, runtime, Arc::new(Metrics::default()), options).await.unwrap());
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
     let keys = service.seed_examples(&policies).await.unwrap();
     App { router: pactum::api::router(service.clone()), service, keys, database_url, _db: test_db }
@@ -106,6 +111,18 @@ impl App {
 
     /// Like [`App::send`] with a body of raw bytes (a component to publish).
     pub async fn send_raw(&self, method: &str, uri: &str, key: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+        let (status, _, value) = self.send_full(method, uri, key, body).await;
+        (status, value)
+    }
+
+    /// Like [`App::send_raw`], with the response's headers.
+    pub async fn send_full(
+        &self,
+        method: &str,
+        uri: &str,
+        key: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(key) = key {
             request = request.header("authorization", format!("Bearer {key}"));
@@ -113,9 +130,34 @@ impl App {
         let body = if body.is_empty() { Body::empty() } else { Body::from(body) };
         let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let value =
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, value)
+        (status, headers, value)
+    }
+}
+
+/// Runs one SQL statement on the test database directly, bypassing the
+/// service: how a test tampers with stored records. Returns rows affected.
+pub async fn execute_sql(database_url: &str, sql: &str) -> u64 {
+    use sqlx::Executor;
+    if database_url.starts_with("postgres") {
+        let mut conn = PgConnection::connect(database_url).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(sql.to_string())).await.unwrap().rows_affected()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(sql.to_string())).await.unwrap().rows_affected()
+    }
+}
+
+/// The one integer `sql` selects, read from the test database directly.
+pub async fn query_i64(database_url: &str, sql: &str) -> i64 {
+    if database_url.starts_with("postgres") {
+        let mut conn = PgConnection::connect(database_url).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut conn).await.unwrap()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(database_url).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut conn).await.unwrap()
     }
 }

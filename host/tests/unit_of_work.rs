@@ -1,0 +1,362 @@
+//! Money moves exactly once: every workflow step that changes money or a
+//! record's state is one unit of work, guarded in SQL against concurrent
+//! callers. Run on SQLite by default and on PostgreSQL in CI
+//! (`PACTUM_TEST_DATABASE_URL`, see `common/app.rs`).
+//!
+//! - Many concurrent calls of one transition (won, lost, refund): exactly
+//!   one moves the deal and pays or claws back; every other call gets 409
+//!   naming the deal's current stage, and nothing of theirs is stored.
+//! - A failure injected before each write statement of each step (the
+//!   store's test hook, [`pactum::store::Db::fail_at_statement`]) leaves
+//!   nothing of that step visible, and the same request then succeeds.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::app::{App, app};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// How many callers race for one transition.
+const RACERS: usize = 50;
+
+fn usd(amount: i64) -> Value {
+    json!({ "amount": amount, "currency": "USD" })
+}
+
+async fn partner(app: &App, id: &str) {
+    let admin = app.key("acme").to_string();
+    let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "Referral", "territories": ["emea"] });
+    let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn deal(app: &App, id: &str, partner: Option<&str>, acv: i64) {
+    let admin = app.key("acme").to_string();
+    let source = if partner.is_some() { "PartnerSourced" } else { "Direct" };
+    let body = json!({ "id": id, "partner_id": partner, "account_domain": format!("{id}.com"),
+                       "first_year_acv": usd(acv), "source": source });
+    let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Sends `RACERS` copies of one request at once; returns each answer.
+async fn race(app: &Arc<App>, uri: &str, body: Value) -> Vec<(StatusCode, Value)> {
+    let admin = app.key("acme").to_string();
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..RACERS {
+        let (app, admin, uri, body, barrier) =
+            (app.clone(), admin.clone(), uri.to_string(), body.clone(), barrier.clone());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            app.send("POST", &uri, Some(&admin), Some(body)).await
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = tasks.join_next().await {
+        answers.push(answer.unwrap());
+    }
+    answers
+}
+
+/// Exactly one answer is 200; every other one is 409 and its message
+/// contains `names` (the deal's current state).
+fn exactly_one_moved(answers: &[(StatusCode, Value)], names: &str) -> Value {
+    let ok: Vec<_> = answers.iter().filter(|(s, _)| *s == StatusCode::OK).collect();
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| s.as_u16()).collect();
+    assert_eq!(ok.len(), 1, "exactly one call moves the deal: {statuses:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["error"]["code"], "conflict", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(names), "{message:?} should name {names:?}");
+    }
+    ok[0].1.clone()
+}
+
+/// The company's decisions about `subject`, and its events about a deal.
+async fn decisions_about(app: &App, hook: &str, subject: &str) -> usize {
+    let admin = app.key("acme");
+    let (_, all) = app.send("GET", &format!("/v1/decisions?hook={hook}&limit=500"), Some(admin), None).await;
+    all["decisions"].as_array().unwrap().iter().filter(|d| d["subject"] == subject).count()
+}
+
+async fn events(app: &App, event: &str) -> Vec<Value> {
+    let admin = app.key("acme");
+    let (_, all) = app.send("GET", "/v1/notifications?limit=500", Some(admin), None).await;
+    all["notifications"].as_array().unwrap().iter().filter(|e| e["event"] == event).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_wins_pay_once() {
+    let app = Arc::new(app().await);
+    partner(&app, "p-1").await;
+    deal(&app, "d-1", Some("p-1"), 12_000_000).await;
+
+    let answers = race(&app, "/v1/deals/d-1/won", json!({})).await;
+    let won = exactly_one_moved(&answers, "is won already");
+    assert_eq!(won["stage"], "won");
+    // Acme's 15 % referral fee on $120,000: one line of $18,000.
+    let lines = won["commission_lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{won}");
+    assert_eq!(lines[0]["amount"], 1_800_000);
+
+    let (_, now) = app.send("GET", "/v1/deals/d-1", Some(app.key("acme")), None).await;
+    assert_eq!(now["commission_lines"].as_array().unwrap().len(), 1, "{now}");
+    assert_eq!(decisions_about(&app, "commission", "d-1").await, 1);
+    assert_eq!(events(&app, "commission.created").await.len(), 1);
+    let (_, statement) =
+        app.send("GET", "/v1/partners/p-1/statement?from=0&to=4102444800", Some(app.key("acme")), None).await;
+    assert_eq!(statement["total"], 1_800_000, "{statement}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_refunds_claw_back_once() {
+    let app = Arc::new(app().await);
+    partner(&app, "p-1").await;
+    deal(&app, "d-1", Some("p-1"), 12_000_000).await;
+    let (status, body) = app.send("POST", "/v1/deals/d-1/won", Some(app.key("acme")), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The whole ACV refunded: one refund takes it; the others find it
+    // refunded (in SQL, or by the fast check once the first is stored).
+    let answers = race(&app, "/v1/deals/d-1/refund", json!({ "amount": usd(12_000_000) })).await;
+    let refunded = exactly_one_moved(&answers, "refunded");
+    assert_eq!(refunded["refunded"], 12_000_000);
+    let amounts: Vec<i64> =
+        refunded["commission_lines"].as_array().unwrap().iter().map(|l| l["amount"].as_i64().unwrap()).collect();
+    assert_eq!(amounts, [1_800_000, -1_800_000], "one fee, one clawback");
+    assert_eq!(decisions_about(&app, "commission", "d-1").await, 2, "the win's and one refund's");
+    assert_eq!(events(&app, "commission.clawback").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_losses_and_direct_wins_close_once() {
+    let app = Arc::new(app().await);
+    partner(&app, "p-1").await;
+    deal(&app, "d-lost", Some("p-1"), 12_000_000).await;
+    let answers = race(&app, "/v1/deals/d-lost/lost", json!({})).await;
+    let lost = exactly_one_moved(&answers, "is lost already");
+    assert_eq!(lost["stage"], "lost");
+    assert_eq!(events(&app, "deal.lost").await.len(), 1);
+
+    // A direct deal has no commission: its win is the guarded close alone.
+    deal(&app, "d-direct", None, 5_000_000).await;
+    let answers = race(&app, "/v1/deals/d-direct/won", json!({})).await;
+    exactly_one_moved(&answers, "is won already");
+    assert_eq!(events(&app, "deal.won").await.len(), 1);
+    let answers = race(&app, "/v1/deals/d-direct/refund", json!({ "amount": usd(5_000_000) })).await;
+    exactly_one_moved(&answers, "refunded");
+    assert_eq!(events(&app, "deal.refunded").await.len(), 1);
+
+    // A won deal cannot be lost, nor a lost one won.
+    let (status, body) = app.send("POST", "/v1/deals/d-lost/won", Some(app.key("acme")), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("is lost already"), "{body}");
+}
+
+/// Everything a step may write, as the API and the store show it.
+async fn visible(app: &App, domains: &[&str]) -> Value {
+    let admin = app.key("acme");
+    let mut seen = serde_json::Map::new();
+    for uri in [
+        "/v1/decisions?limit=500",
+        "/v1/notifications?limit=500",
+        "/v1/registrations?limit=500",
+        "/v1/leads?limit=500",
+        "/v1/partners",
+        "/v1/deals/d-partner",
+        "/v1/deals/d-direct",
+        "/v1/deals/d-lost",
+        "/v1/scorecards/2026-11",
+        "/v1/partners/p-1/statement?from=0&to=4102444800",
+    ] {
+        let (_, body) = app.send("GET", uri, Some(admin), None).await;
+        seen.insert(uri.to_string(), body);
+    }
+    for domain in domains {
+        let (account, _) = app.service.db().account_with_live_registrations("acme", domain, 0).await.unwrap();
+        seen.insert(format!("account {domain}"), serde_json::to_value(account).unwrap());
+    }
+    Value::Object(seen)
+}
+
+/// Runs `step` with a failure injected before its 1st, 2nd, ... write
+/// statement: each time nothing of it is visible afterwards. Then, once the
+/// step has fewer statements than the failure is set at, it succeeds.
+/// Returns how many statements the step wrote.
+async fn fails_whole_then_succeeds<F, Fut>(app: &App, what: &str, domains: &[&str], step: F) -> u64
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (StatusCode, Value)>,
+{
+    let db = app.service.db().clone();
+    for n in 1.. {
+        let before = visible(app, domains).await;
+        db.fail_at_statement(n);
+        let (status, body) = step().await;
+        if db.fault_armed() {
+            db.fail_at_statement(0);
+            assert!(status.is_success(), "{what}: the retry succeeds: {status} {body}");
+            assert!(n > 2, "{what}: a step of one statement proves nothing ({n})");
+            assert_ne!(visible(app, domains).await, before, "{what}: the retry is stored");
+            return n - 1;
+        }
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}, failure at statement {n}: {body}");
+        let after = visible(app, domains).await;
+        assert_eq!(after, before, "{what}: a failure at write statement {n} left part of the step behind");
+    }
+    unreachable!()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_between_any_two_writes_leaves_nothing_and_a_retry_succeeds() {
+    let app = app().await;
+    partner(&app, "p-1").await;
+    let admin = app.key("acme").to_string();
+    let a = &app;
+
+    let registration = json!({ "partner_id": "p-1", "account_domain": "globex.com", "account_name": "Globex",
+                                "industry": "software", "employees": 400, "country": "US", "amount": usd(12_000_000) });
+    let n = fails_whole_then_succeeds(a, "registration", &["globex.com"], || {
+        a.send("POST", "/v1/registrations", Some(&admin), Some(registration.clone()))
+    })
+    .await;
+    assert_eq!(n, 4, "account, decision, registration, event");
+
+    let lead =
+        json!({ "account_domain": "initech.com", "account_name": "Initech", "region": "emea", "source": "webinar" });
+    let n = fails_whole_then_succeeds(a, "lead", &["initech.com"], || {
+        a.send("POST", "/v1/leads", Some(&admin), Some(lead.clone()))
+    })
+    .await;
+    assert_eq!(n, 4, "account, decision, lead, event");
+
+    // A partner deal on the registered account: the win closes the
+    // registration with it.
+    let body = json!({ "id": "d-partner", "partner_id": "p-1", "account_domain": "globex.com",
+                       "first_year_acv": usd(12_000_000), "source": "PartnerSourced" });
+    let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let n = fails_whole_then_succeeds(a, "partner deal won", &[], || {
+        a.send("POST", "/v1/deals/d-partner/won", Some(&admin), Some(json!({})))
+    })
+    .await;
+    assert_eq!(n, 5, "deal, registration, decision, lines, event");
+    let (_, registrations) = app.send("GET", "/v1/registrations", Some(&admin), None).await;
+    assert_eq!(registrations["registrations"][0]["status"], "won");
+
+    let n = fails_whole_then_succeeds(a, "partner deal refunded", &[], || {
+        a.send("POST", "/v1/deals/d-partner/refund", Some(&admin), Some(json!({ "amount": usd(6_000_000) })))
+    })
+    .await;
+    assert_eq!(n, 4, "deal, decision, clawback line, event");
+
+    deal(&app, "d-direct", None, 5_000_000).await;
+    fails_whole_then_succeeds(a, "direct deal won", &[], || {
+        a.send("POST", "/v1/deals/d-direct/won", Some(&admin), Some(json!({})))
+    })
+    .await;
+    fails_whole_then_succeeds(a, "direct deal refunded", &[], || {
+        a.send("POST", "/v1/deals/d-direct/refund", Some(&admin), Some(json!({ "amount": usd(1_000_000) })))
+    })
+    .await;
+    deal(&app, "d-lost", Some("p-1"), 5_000_000).await;
+    fails_whole_then_succeeds(a, "deal lost", &[], || {
+        a.send("POST", "/v1/deals/d-lost/lost", Some(&admin), Some(json!({})))
+    })
+    .await;
+
+    // The scorecard: the won $120,000 (closed in November 2026) promotes
+    // p-1 to Silver. Decisions, scorecards, the tier and its escalation
+    // event are one unit of work.
+    let at = 1_795_651_200; // 2026-11-26
+    deal(&app, "d-nov", Some("p-1"), 12_000_000).await;
+    let (status, body) = app.send("POST", "/v1/deals/d-nov/won", Some(&admin), Some(json!({ "closed_at": at }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let n =
+        fails_whole_then_succeeds(a, "scorecard", &[], || a.send("POST", "/v1/scorecards/2026-11", Some(&admin), None))
+            .await;
+    assert!(n >= 3, "decisions, scorecards, tier: {n}");
+    let (_, p1) = app.send("GET", "/v1/partners/p-1", Some(&admin), None).await;
+    assert_eq!(p1["tier"], "Silver", "{p1}");
+}
+
+/// A direct hook call for the hostile tenant (its commission spins).
+fn spin_call() -> Value {
+    json!({
+        "event_time": 1_795_651_200,
+        "input": {
+            "event": "Won",
+            "deal": { "id": "d-1", "first_year_acv": usd(100), "services": usd(0),
+                      "source": "PartnerSourced", "closed_at": 1_795_651_200 },
+            "partner": { "id": "p-1", "name": "Initech", "kind": "Referral", "tier": "Silver",
+                         "territories": [], "certifications": [], "active": true },
+            "prior_lines": [],
+            "quarter_to_date": usd(0)
+        }
+    })
+}
+
+/// Overload is not a decision: a call that finds its company's share of
+/// the instance slots taken waits a bounded time, then gets 503 with
+/// `Retry-After`, and nothing is recorded. Another company still decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_capacity_a_call_gets_503_and_nothing_is_recorded() {
+    use pactum::admission::AdmissionLimits;
+    use std::time::Duration;
+    let admission = AdmissionLimits { slots: 3, share: 1, wait: Duration::from_millis(100) };
+    let options = pactum::service::ServiceOptions { admission: Some(admission), ..Default::default() };
+    let app = Arc::new(common::app::app_with_options(pactum::runtime::RuntimeConfig::default(), options).await);
+    let program = r#"
+        [company]
+        slug = "spinner"
+        name = "Spinner Inc"
+        currency = "USD"
+        [hooks]
+        commission = "hostile"
+        [limits]
+        deadline-ms = 1500
+        fuel = 1000000000000
+        [params]
+        mode = "spin"
+    "#;
+    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let stock = pactum_plugin_artifacts::STOCK_BYTES.to_vec();
+    let (_, key) = app
+        .service
+        .create_tenant(program, std::path::Path::new("spinner/policy.toml"), |name| match name {
+            "hostile" => Some(hostile.clone()),
+            "stock" => Some(stock.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    let call = |app: Arc<App>, key: String| async move {
+        app.send_full("POST", "/v1/decisions/commission", Some(&key), spin_call().to_string().into_bytes()).await
+    };
+
+    // The first call takes the company's one slot and spins to its deadline.
+    let first = tokio::spawn(call(app.clone(), key.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, headers, body) = call(app.clone(), key.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "overloaded", "{body}");
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("nothing was recorded"), "{body}");
+
+    // Another company is not held up by it.
+    let acme = app.key("acme").to_string();
+    let (status, _, body) = call(app.clone(), acme).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, _, body) = first.await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["outcome"], "timeout", "{body}");
+    let (_, decisions) = app.send("GET", "/v1/decisions?limit=500", Some(&key), None).await;
+    assert_eq!(decisions["decisions"].as_array().unwrap().len(), 1, "only the admitted call is recorded: {decisions}");
+    let (_, metrics) = app.send("GET", "/metrics", None, None).await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(!metrics.contains(r#"tenant="spinner",hook="commission",outcome="host""#), "{metrics}");
+}
