@@ -180,7 +180,7 @@ async fn main() {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
     let first = service(&url).await;
-    first.seed_examples(&policies).await.unwrap();
+    first.seed_examples(&policies, pactum::bundled_plugin).await.unwrap();
 
     println!("Backtest, {DECISIONS} recorded commission decisions (SQLite):");
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
@@ -210,7 +210,7 @@ async fn main() {
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&pg).await.unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.unwrap();
         let url = format!("{pg}{}options[search_path]={schema}", if pg.contains('?') { '&' } else { '?' });
-        service(&url).await.seed_examples(&policies).await.unwrap();
+        service(&url).await.seed_examples(&policies, pactum::bundled_plugin).await.unwrap();
         activation(&url, "PostgreSQL, LISTEN/NOTIFY, re-check every 60 s", Duration::from_secs(60)).await;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut conn).await.unwrap();
     }

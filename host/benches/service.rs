@@ -29,7 +29,7 @@ async fn service(dir: &Path) -> (Arc<Service>, Db) {
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
     let service = Arc::new(Service::open(db.clone(), runtime, Arc::new(Metrics::default())).await.unwrap());
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-    service.seed_examples(&policies).await.unwrap();
+    service.seed_examples(&policies, pactum::bundled_plugin).await.unwrap();
     (service, db)
 }
 

@@ -5,33 +5,36 @@
 //! its own sandboxed WebAssembly components, implementing the
 //! `pactum:policy` WIT contract in `wit/`.
 //!
-//! The crate reads top-down and a lower layer never imports a higher one:
+//! The host is layered crates, each importing only those below it, so the
+//! compiler keeps the layering:
 //!
-//! - [`runtime`]: the only module that knows wasmtime. Loads, validates and
-//!   caches plugins, and runs each hook call in a fresh, limited instance.
-//! - [`program`]: a company's program as declared in `policies/<company>/`:
-//!   its parameters, limits and which plugin serves each hook.
-//! - [`store`]: SQLite storage (sqlx): tenants, keys, plugins, bindings and
-//!   the decision log.
-//! - [`service`]: the decision step every workflow shares: run the hook,
-//!   take the fallback on failure, record the decision.
-//! - [`workflows`]: partners, deal registration, deals won and refunded,
-//!   commission lines and statements, on top of that step.
-//! - [`notify`]: the outbox and signed webhook delivery.
-//! - [`api`]: the HTTP API (axum); [`metrics`]: Prometheus metrics.
+//! | crate | what |
+//! |---|---|
+//! | `pactum-core` (`host/core`) | hook kinds, plugin hashes, fixtures as data, background tasks and their shutdown signal |
+//! | `pactum-runtime` (`host/runtime`) | the only crate that knows wasmtime: loads, validates and caches plugins, runs each hook call in a fresh, limited instance |
+//! | `pactum-store` (`host/store`) | SQLite or PostgreSQL through sqlx: migrations, records, the unit of work with group commit, the outbox |
+//! | `pactum-app` (`host/app`) | programs, the decision step, workflows, the plugin lifecycle, notifications, admission, metrics |
+//! | `pactum-server` (`host/server`) | the HTTP API (axum) and its OpenAPI document |
+//! | `pactum` (`host`) | the command line (`src/main.rs`) and its HTTP client |
 //!
-//! The `pactum` binary (`src/main.rs`) is a thin CLI over these.
+//! This library re-exports the layers under one name for the end-to-end
+//! tests and benchmarks in `host/tests` and `host/benches`.
 
-pub mod admission;
-pub mod api;
 pub mod client;
-pub mod fixtures;
-pub mod metrics;
-pub mod notify;
-pub mod openapi;
-pub mod program;
-pub mod runtime;
-pub mod service;
-pub mod store;
-pub mod tasks;
-pub mod workflows;
+
+use std::path::Path;
+
+pub use pactum_app::{admission, fixtures, metrics, notify, program, service, workflows};
+pub use pactum_core::tasks;
+pub use pactum_runtime as runtime;
+pub use pactum_server::{api, openapi};
+pub use pactum_store as store;
+
+/// The component for plugin `name` of the program in folder `dir`: a plugin
+/// built into this binary (the stock program, the example companies' own,
+/// see `pactum_plugin_artifacts::bundled`), else `<dir>/<name>.wasm`.
+pub fn bundled_plugin(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    pactum_plugin_artifacts::bundled(name)
+        .map(<[u8]>::to_vec)
+        .or_else(|| std::fs::read(dir.join(format!("{name}.wasm"))).ok())
+}

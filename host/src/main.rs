@@ -474,10 +474,7 @@ async fn push(
         .ok_or_else(|| format!("--hook {hook:?}: use routing, approval, commission or tier-evaluation"))?;
     let wasm = std::fs::read(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
     let name = name.unwrap_or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
-    let version = version.unwrap_or_else(|| {
-        use sha2::{Digest, Sha256};
-        hex::encode(Sha256::digest(&wasm))[..12].to_string()
-    });
+    let version = version.unwrap_or_else(|| pactum::runtime::PluginHash::of(&wasm).to_hex()[..12].to_string());
     let client = ApiClient::new(server, key)?;
     let (status, program) = client.send("GET", "/v1/program", "application/json", Vec::new()).await?;
     if status != 200 {
@@ -572,7 +569,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let path = policy.join("policy.toml");
             let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
             let (slug, key) = service
-                .create_tenant_as(Some(&slug), &text, &path, |name| pactum::service::bundled_plugin(&policy, name))
+                .create_tenant_as(Some(&slug), &text, &path, |name| pactum::bundled_plugin(&policy, name))
                 .await?;
             println!("Created tenant {slug}. Its admin API key (shown once):\n  {key}");
         }
@@ -709,7 +706,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let service =
                 open_service_with(&storage, ServiceOptions { webhook_ca_pem, admission: Some(admission) }).await?;
             if demo && empty {
-                let created = service.seed_examples(&policies).await?;
+                let created = service.seed_examples(&policies, pactum::bundled_plugin).await?;
                 // The keys are shown once, to the operator: stdout, not the log.
                 println!(
                     "Created the example companies from {}. Their admin API keys (shown once):",

@@ -250,7 +250,7 @@ async fn health_and_an_existing_tenant_cannot_be_created_twice() {
     let (status, body) = app.send("GET", "/healthz", None, None).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-    let err = app.service.seed_examples(&policies).await.unwrap_err();
+    let err = app.service.seed_examples(&policies, pactum::bundled_plugin).await.unwrap_err();
     assert!(err.to_string().contains("tenant `acme` exists already"), "{err}");
 }
 
@@ -261,7 +261,7 @@ async fn one_program_serves_a_second_tenant_and_keys_are_checked() {
     let text = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
     let (slug, key) = app
         .service
-        .create_tenant_as(Some("globex"), &text, &dir, |name| pactum::service::bundled_plugin(&dir, name))
+        .create_tenant_as(Some("globex"), &text, &dir, |name| pactum::bundled_plugin(&dir, name))
         .await
         .unwrap();
     assert_eq!(slug, "globex");

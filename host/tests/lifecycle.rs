@@ -609,3 +609,54 @@ async fn a_company_limits_the_size_of_its_components() {
     let (_, after) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
     assert_eq!(before, after);
 }
+
+/// A policy that caches its parameters in a module-level variable (the
+/// hostile plugin's `first-params` mode) still decides with each company's
+/// own: every company's snapshot is warmed with its own parameters, never
+/// a built-in set shared by all. (Here, where its service runs in a process
+/// of its own: `large_pool.rs` counts page faults.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_company_s_snapshot_is_warmed_with_its_own_parameters() {
+    use pactum::runtime::HookKind;
+    let config = pactum::runtime::RuntimeConfig { large_component_bytes: Some(0), ..Default::default() };
+    let app = common::app::app_with(config).await;
+    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let stock = std::fs::read(pactum_plugin_artifacts::STOCK).unwrap();
+    let mut companies = Vec::new();
+    for (slug, rate) in [("first", 100), ("second", 200)] {
+        let program = format!(
+            "[company]\nslug = \"{slug}\"\nname = \"{slug}\"\ncurrency = \"USD\"\n[hooks]\ncommission = \"hostile\"\n\
+             [params]\nmode = \"first-params\"\nrate-bps = {rate}\n"
+        );
+        let resolve = |name: &str| match name {
+            "hostile" => Some(hostile.clone()),
+            "stock" => Some(stock.clone()),
+            _ => None,
+        };
+        let (_, key) = app.service.create_tenant(&program, std::path::Path::new("policy.toml"), resolve).await.unwrap();
+        companies.push((slug, rate, key));
+    }
+    let won = serde_json::json!({ "event_time": 1_795_651_200, "input": {
+        "event": "Won",
+        "deal": { "id": "d-1", "first_year_acv": { "amount": 100, "currency": "USD" },
+                  "services": { "amount": 0, "currency": "USD" }, "source": "PartnerSourced", "closed_at": 0 },
+        "partner": { "id": "p-1", "name": "P", "kind": "Referral", "tier": "Registered", "territories": [],
+                     "certifications": [], "active": true },
+        "prior_lines": [], "quarter_to_date": { "amount": 0, "currency": "USD" } } });
+    for (slug, rate, key) in &companies {
+        let plugin = app.service.tenant(slug).unwrap().plugins[&HookKind::Commission].clone();
+        assert!(plugin.is_preinitialized(), "{slug}: the snapshot, not the component as published");
+        for _ in 0..3 {
+            let (status, body) = app.send("POST", "/v1/decisions/commission", Some(key), Some(won.clone())).await;
+            assert_eq!(status, axum::http::StatusCode::CREATED, "{body}");
+            let expected = format!("rate {rate} bps, from the parameters of {slug}");
+            assert_eq!(body["decision"]["explanation"], expected.as_str(), "{slug}: {body}");
+        }
+    }
+    // One component, two snapshots: the same hash, recorded in both
+    // companies' decisions, and two loaded plugins.
+    let first = app.service.tenant("first").unwrap().plugins[&HookKind::Commission].clone();
+    let second = app.service.tenant("second").unwrap().plugins[&HookKind::Commission].clone();
+    assert_eq!(first.hash(), second.hash());
+    assert!(!std::sync::Arc::ptr_eq(&first, &second));
+}

@@ -96,7 +96,7 @@ pub async fn app_with_options(config: RuntimeConfig, options: ServiceOptions) ->
     let runtime = Arc::new(Runtime::new(config).unwrap());
     let service = Arc::new(Service::open_with(db, runtime, Arc::new(Metrics::default()), options).await.unwrap());
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-    let keys = service.seed_examples(&policies).await.unwrap();
+    let keys = service.seed_examples(&policies, pactum::bundled_plugin).await.unwrap();
     App { router: pactum::api::router(service.clone()), service, keys, database_url, _db: test_db }
 }
 

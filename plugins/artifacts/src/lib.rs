@@ -20,3 +20,15 @@ pub static NORTHWIND_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/no
 
 /// Every plugin built here, as `(name, path)`.
 pub const ALL: &[(&str, &str)] = &[("stock", STOCK), ("northwind", NORTHWIND), ("hostile", HOSTILE)];
+
+/// The component built here for the plugin a program names `name` in its
+/// `[hooks]`: the stock program (`stock`) and the example companies' own
+/// plugins. What the command line resolves a program's plugin names to
+/// before it looks for `<name>.wasm` beside the program.
+pub fn bundled(name: &str) -> Option<&'static [u8]> {
+    match name {
+        "stock" => Some(STOCK_BYTES),
+        "northwind-commission" => Some(NORTHWIND_BYTES),
+        _ => None,
+    }
+}

@@ -2,8 +2,8 @@
 //! the history of its bindings.
 
 use super::{Db, DecisionRow, Get, StoreError, now};
-use crate::fixtures::Fixture;
-use crate::runtime::HookKind;
+use pactum_core::Fixture;
+use pactum_core::HookKind;
 use serde::Serialize;
 
 /// The PostgreSQL channel replicas listen on for binding changes.

@@ -16,7 +16,7 @@
 
 use crate::admission::{Admission, AdmissionLimits};
 use crate::metrics::Metrics;
-use crate::program::{Program, ProgramError, STOCK};
+use crate::program::{Program, ProgramError};
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
 use crate::runtime::types::*;
 use crate::runtime::{HookError, HookKind, Limits, LoadError, Plugin, PluginHash, Runtime};
@@ -317,7 +317,7 @@ fn workers() -> usize {
 }
 
 /// sha256 of an API key, hex: what the database stores.
-pub(crate) fn key_hash(key: &str) -> String {
+pub fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
@@ -769,11 +769,16 @@ impl Service {
         Ok(self.db.bindings(tenant).await?)
     }
 
-    /// Creates every example company found under `policies` (each folder
-    /// with a `policy.toml`), returning `(slug, admin key)` for each. Plugin
-    /// names resolve to the stock program, Northwind's plugin, or
-    /// `<folder>/<name>.wasm`.
-    pub async fn seed_examples(&self, policies: &Path) -> Result<Vec<(String, String)>, ServiceError> {
+    /// Creates every company found under `policies` (each folder with a
+    /// `policy.toml`), returning `(slug, admin key)` for each. `resolve`
+    /// gives the component for a plugin name the program in a folder names
+    /// (the command line's: the plugins built into the binary, then
+    /// `<folder>/<name>.wasm`).
+    pub async fn seed_examples(
+        &self,
+        policies: &Path,
+        resolve: impl Fn(&Path, &str) -> Option<Vec<u8>>,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
         let mut dirs: Vec<_> = std::fs::read_dir(policies)
             .map_err(|e| ServiceError::BadInput(format!("reading {}: {e}", policies.display())))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -785,7 +790,7 @@ impl Service {
             let path = dir.join("policy.toml");
             let text = std::fs::read_to_string(&path)
                 .map_err(|source| ServiceError::Program(ProgramError::Read { path: path.clone(), source }))?;
-            created.push(self.create_tenant(&text, &path, |name| bundled_plugin(&dir, name)).await?);
+            created.push(self.create_tenant(&text, &path, |name| resolve(&dir, name)).await?);
         }
         Ok(created)
     }
@@ -856,17 +861,6 @@ impl Service {
     /// The plugin hash bound to `hook` for `tenant`.
     pub fn plugin_for(&self, tenant: &str, hook: HookKind) -> Option<PluginHash> {
         self.tenant(tenant).ok()?.plugins.get(&hook).map(|p| p.hash())
-    }
-}
-
-/// The component for plugin `name` of the program in `dir`: the stock
-/// program and Northwind's plugin are built into the binary; any other name
-/// is `<dir>/<name>.wasm`.
-pub fn bundled_plugin(dir: &Path, name: &str) -> Option<Vec<u8>> {
-    match name {
-        STOCK => Some(pactum_plugin_artifacts::STOCK_BYTES.to_vec()),
-        "northwind-commission" => Some(pactum_plugin_artifacts::NORTHWIND_BYTES.to_vec()),
-        other => std::fs::read(dir.join(format!("{other}.wasm"))).ok(),
     }
 }
 

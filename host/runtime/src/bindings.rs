@@ -9,7 +9,7 @@
 pub mod v0_1_0 {
     wasmtime::component::bindgen!({
         world: "program",
-        path: "../wit",
+        path: "../../wit",
         additional_derives: [serde::Serialize, serde::Deserialize, schemars::JsonSchema, PartialEq, Eq],
     });
 

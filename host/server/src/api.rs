@@ -165,10 +165,15 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// The authenticated caller of a request: its API key, checked. The one
+/// place the API authenticates; what the caller may do is the application's
+/// to decide.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, service: &AppState) -> Result<Caller, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, service: &AppState) -> Result<Auth, ApiError> {
         let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
         let header = parts
             .headers
@@ -179,7 +184,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <api key>`"))?;
-        service.authenticate(key.trim()).await?.ok_or_else(|| unauthorized("unknown API key"))
+        service.authenticate(key.trim()).await?.map(Auth).ok_or_else(|| unauthorized("unknown or revoked API key"))
     }
 }
 
@@ -232,7 +237,7 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
     hasher.update(&bytes);
     let request_hash = hex::encode(hasher.finalize());
 
-    match service.db.claim_idempotency(&scope, &key, &request_hash).await {
+    match service.db().claim_idempotency(&scope, &key, &request_hash).await {
         Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
         Ok(Some((stored_hash, status, body))) => {
             if stored_hash != request_hash {
@@ -270,7 +275,7 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     // A server error is not a result: release the key so a retry runs again.
     let stored = (!parts.status.is_server_error()).then_some((parts.status.as_u16(), bytes.as_ref()));
-    if let Err(e) = service.db.finish_idempotent(&scope, &key, stored).await {
+    if let Err(e) = service.db().finish_idempotent(&scope, &key, stored).await {
         tracing::error!(error = %e, "storing an idempotent response");
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
@@ -280,7 +285,7 @@ async fn metrics(State(service): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], service.metrics().render())
 }
 
-async fn program(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn program(State(service): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>, ApiError> {
     let tenant = service.tenant(&caller.tenant)?;
     let p = &tenant.program;
     let bindings: serde_json::Map<String, Value> =
@@ -314,7 +319,7 @@ fn parse_hook(hook: &str) -> Result<HookKind, ApiError> {
 
 async fn decide(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(hook): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -339,7 +344,7 @@ struct ListQuery {
 
 async fn list_decisions(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let query = parse_query(query)?;
@@ -351,7 +356,7 @@ async fn list_decisions(
 
 async fn get_decision(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
@@ -410,19 +415,19 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Json<Value>, ApiError> {
 
 async fn create_partner(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Body(new): Body<NewPartner>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     Ok((StatusCode::CREATED, to_json(&service.create_partner(&caller, new, now()).await?)?))
 }
 
-async fn list_partners(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list_partners(State(service): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "partners": service.partners(&caller).await? })))
 }
 
 async fn get_partner(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     to_json(&service.partner(&caller, &id).await?)
@@ -430,7 +435,7 @@ async fn get_partner(
 
 async fn create_partner_key(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let key = service.create_partner_key(&caller, &id).await?;
@@ -438,13 +443,13 @@ async fn create_partner_key(
     Ok((StatusCode::CREATED, Json(json!({ "partner_id": id, "key": key, "id": key_id }))))
 }
 
-async fn list_keys(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list_keys(State(service): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "keys": service.keys(&caller).await? })))
 }
 
 async fn revoke_key(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     to_json(&service.revoke_key_as(&caller, &id).await?)
@@ -459,7 +464,7 @@ struct Period {
 
 async fn statement(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
     query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -469,7 +474,7 @@ async fn statement(
 
 async fn register_deal(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Body(new): Body<NewRegistration>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     Ok((StatusCode::CREATED, to_json(&service.register_deal(&caller, new, now()).await?)?))
@@ -485,7 +490,7 @@ struct RegistrationQuery {
 
 async fn list_registrations(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     query: Result<Query<RegistrationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = parse_query(query)?;
@@ -496,7 +501,7 @@ async fn list_registrations(
 
 async fn get_registration(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     to_json(&service.registration(&caller, &id).await?)
@@ -504,7 +509,7 @@ async fn get_registration(
 
 async fn create_deal(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Body(new): Body<NewDeal>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     Ok((StatusCode::CREATED, to_json(&service.create_deal(&caller, new, now()).await?)?))
@@ -520,7 +525,7 @@ fn deal_json(
 
 async fn get_deal(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     deal_json(service.deal(&caller, &id).await?)
@@ -535,7 +540,7 @@ pub(crate) struct WonBody {
 
 async fn win_deal(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
     Body(body): Body<WonBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -553,7 +558,7 @@ pub(crate) struct RefundBody {
 
 async fn refund_deal(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
     Body(body): Body<RefundBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -562,7 +567,7 @@ async fn refund_deal(
 
 async fn lose_deal(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
     Body(body): Body<WonBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -571,7 +576,7 @@ async fn lose_deal(
 
 async fn route_lead(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Body(new): Body<NewLead>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     Ok((StatusCode::CREATED, to_json(&service.route_lead(&caller, new, now()).await?)?))
@@ -586,7 +591,7 @@ struct LeadQuery {
 
 async fn list_leads(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     query: Result<Query<LeadQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = parse_query(query)?;
@@ -596,7 +601,7 @@ async fn list_leads(
 
 async fn get_lead(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     to_json(&service.lead(&caller, &id).await?)
@@ -604,7 +609,7 @@ async fn get_lead(
 
 async fn run_scorecards(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(period): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "period": period, "scorecards": service.run_scorecards(&caller, &period).await? })))
@@ -612,7 +617,7 @@ async fn run_scorecards(
 
 async fn get_scorecards(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(period): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "period": period, "scorecards": service.scorecards(&caller, &period).await? })))
@@ -620,7 +625,7 @@ async fn get_scorecards(
 
 async fn program_metrics(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     query: Result<Query<Period>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let period = parse_query(query)?;
@@ -636,7 +641,7 @@ pub(crate) struct WebhookBody {
 
 async fn set_webhook(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Body(body): Body<WebhookBody>,
 ) -> Result<Json<Value>, ApiError> {
     service.set_webhook(&caller, &body.url, &body.secret).await?;
@@ -651,7 +656,7 @@ struct LimitQuery {
 
 async fn notifications(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     query: Result<Query<LimitQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let q = parse_query(query)?;
@@ -677,7 +682,7 @@ fn fixture_policy(override_fixtures: bool) -> FixturePolicy {
 
 async fn publish_plugin(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     query: Result<Query<PublishQuery>, axum::extract::rejection::QueryRejection>,
     wasm: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -706,7 +711,7 @@ async fn publish_plugin(
     Ok((status, Json(published)).into_response())
 }
 
-async fn list_plugins(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list_plugins(State(service): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "plugins": service.publications(&caller).await? })))
 }
 
@@ -718,7 +723,7 @@ struct HookQuery {
 
 async fn list_bindings(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     query: Result<Query<HookQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let hook = parse_query(query)?.hook.as_deref().map(parse_hook).transpose()?;
@@ -743,7 +748,7 @@ pub struct ActivateBody {
 
 async fn activate(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(hook): Path<String>,
     Body(body): Body<ActivateBody>,
 ) -> Result<Response, ApiError> {
@@ -757,13 +762,13 @@ async fn activate(
     Ok((status, Json(activation)).into_response())
 }
 
-async fn list_activations(State(service): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list_activations(State(service): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "activations": service.activation_requests(&caller).await? })))
 }
 
 async fn approve_activation(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id.parse().map_err(|_| {
@@ -784,7 +789,7 @@ pub struct RollbackBody {
 
 async fn rollback(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(hook): Path<String>,
     Body(body): Body<RollbackBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -795,7 +800,7 @@ async fn rollback(
 
 async fn replay(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
@@ -821,7 +826,7 @@ pub struct BacktestBody {
 
 async fn backtest(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Body(body): Body<BacktestBody>,
 ) -> Result<Json<Value>, ApiError> {
     let hook = parse_hook(&body.hook)?;
@@ -839,7 +844,7 @@ pub struct ShadowBody {
 
 async fn start_shadow(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(hook): Path<String>,
     Body(body): Body<ShadowBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -849,7 +854,7 @@ async fn start_shadow(
 
 async fn shadow_report(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(hook): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let report = service.shadow_report(&caller, parse_hook(&hook)?).await?;
@@ -858,7 +863,7 @@ async fn shadow_report(
 
 async fn stop_shadow(
     State(service): State<AppState>,
-    caller: Caller,
+    Auth(caller): Auth,
     Path(hook): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     service.stop_shadow(&caller, parse_hook(&hook)?).await?;

@@ -13,7 +13,7 @@
 
 use crate::service::{Caller, Service, ServiceError};
 use crate::store::OutboxEvent;
-use axum::body::Bytes;
+use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
@@ -91,7 +91,7 @@ impl Service {
         if caller.role != "admin" {
             return Err(ServiceError::Forbidden("setting the webhook needs an admin key".into()));
         }
-        let parsed: Result<axum::http::Uri, _> = url.parse();
+        let parsed: Result<http::Uri, _> = url.parse();
         match parsed {
             Ok(uri) if matches!(uri.scheme_str(), Some("https" | "http")) && uri.host().is_some() => {}
             _ => return Err(ServiceError::BadInput(format!("`url` {url:?} is not an https:// or http:// URL"))),
@@ -149,7 +149,7 @@ impl Service {
             "id": e.id, "event": e.event, "tenant": e.tenant, "created_at": e.created_at, "data": e.payload,
         })
         .to_string();
-        let request = axum::http::Request::post(&due.url)
+        let request = http::Request::post(&due.url)
             .header("content-type", "application/json")
             .header("pactum-event-id", e.id.to_string())
             .header("pactum-signature", signature(&due.secret, at, body.as_bytes()))

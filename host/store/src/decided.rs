@@ -23,7 +23,7 @@
 
 use super::records::AccountRow;
 use super::{CommissionLineRow, Db, DealRow, DecisionRow, Get, LeadRow, RegistrationRow, StoreError};
-use crate::runtime::{HookKind, PluginHash};
+use pactum_core::{HookKind, PluginHash};
 use tokio::sync::{mpsc, oneshot};
 
 /// At most this many requests' writes per transaction (ten binds a
@@ -456,7 +456,7 @@ impl GroupCommit {
     /// Starts the writer task on the current tokio runtime. At shutdown
     /// (`stopping`) it takes no new writes, writes every one already queued
     /// and stops; the returned handle completes then.
-    pub fn start(db: Db, stopping: crate::tasks::Stopping) -> (GroupCommit, tokio::task::JoinHandle<()>) {
+    pub fn start(db: Db, stopping: pactum_core::tasks::Stopping) -> (GroupCommit, tokio::task::JoinHandle<()>) {
         let (queue, waiting) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(db, waiting, stopping));
         (GroupCommit { queue }, task)
@@ -476,7 +476,7 @@ impl GroupCommit {
 async fn run(
     db: Db,
     mut waiting: mpsc::UnboundedReceiver<(DecidedWrite, Reply)>,
-    mut stopping: crate::tasks::Stopping,
+    mut stopping: pactum_core::tasks::Stopping,
 ) {
     let mut batch = Vec::new();
     let mut closed = false;

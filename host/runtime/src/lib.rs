@@ -35,8 +35,9 @@ pub use bindings::v0_1_0::VERSION as WIT_VERSION;
 pub use call::{CallRecord, LogLine, Phase};
 pub use error::{HookError, LoadError};
 pub use hooks::{Hook, HookKind};
+pub use pactum_core::PluginHash;
 pub use plugin::{LoadCost, LoadSource};
-pub use plugin::{Plugin, PluginHash, WarmUp};
+pub use plugin::{Plugin, WarmUp};
 
 /// The WIT types of `pactum:policy@0.1.0`, as the host sees them.
 pub mod types {

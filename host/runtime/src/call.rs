@@ -5,9 +5,10 @@
 use super::bindings::v0_1_0::pactum::policy::{host, types as wit_types};
 use super::error::HookError;
 use super::hooks::Hook;
-use super::plugin::{Plugin, PluginHash};
+use super::plugin::Plugin;
 use super::types::{LogLevel, PolicyError};
 use super::{EPOCH_TICK, Limits, Runtime};
+use pactum_core::PluginHash;
 use serde::Serialize;
 use std::io;
 use std::time::{Duration, Instant};

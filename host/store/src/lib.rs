@@ -10,7 +10,7 @@
 //! `ON CONFLICT`, `RETURNING`, sums cast to `BIGINT`), and run through
 //! [`with_reader!`]/[`with_writer!`], which expand it for the backend's own driver: no
 //! type erasure on the hot path. Each backend has its own migrations
-//! (`host/migrations/{sqlite,postgres}`). On a SQLite file, the few reads
+//! (`host/store/migrations/{sqlite,postgres}`). On a SQLite file, the few reads
 //! every registration and lead makes run the same SQL through rusqlite on
 //! the request's own thread instead ([`direct`]): sqlx's SQLite driver hands
 //! each statement to a thread of its own, which costs more than the read.
@@ -18,7 +18,7 @@
 //! Every query that reads tenant data takes the tenant's slug, so one
 //! tenant's rows never reach another's requests.
 
-use crate::runtime::{HookKind, PluginHash};
+use pactum_core::{HookKind, PluginHash};
 use serde::Serialize;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
@@ -31,8 +31,8 @@ use std::str::FromStr;
 macro_rules! with_reader {
     ($db:expr, |$e:ident| $body:expr) => {
         match &$db.backend {
-            $crate::store::Backend::Sqlite { read: $e, .. } => $body,
-            $crate::store::Backend::Postgres($e) => $body,
+            $crate::Backend::Sqlite { read: $e, .. } => $body,
+            $crate::Backend::Postgres($e) => $body,
         }
     };
 }
@@ -42,8 +42,8 @@ macro_rules! with_reader {
 macro_rules! with_writer {
     ($db:expr, |$e:ident| $body:expr) => {
         match &$db.backend {
-            $crate::store::Backend::Sqlite { write: $e, .. } => $body,
-            $crate::store::Backend::Postgres($e) => $body,
+            $crate::Backend::Sqlite { write: $e, .. } => $body,
+            $crate::Backend::Postgres($e) => $body,
         }
     };
 }
@@ -79,7 +79,7 @@ macro_rules! insert_decisions {
             .await?
             .iter()
             .map(|r| {
-                use $crate::store::Get;
+                use $crate::Get;
                 ((r.get(1), r.get(2), r.get(3)), r.get(0))
             })
             .collect();
@@ -93,8 +93,8 @@ macro_rules! insert_decisions {
 macro_rules! enqueue_event {
     ($conn:expr, $tenant:expr, $event:expr, $payload:expr) => {{
         let payload = serde_json::to_string($payload)
-            .map_err(|e| $crate::store::StoreError::Inconsistent(format!("an event payload: {e}")))?;
-        let at = $crate::store::now();
+            .map_err(|e| $crate::StoreError::Inconsistent(format!("an event payload: {e}")))?;
+        let at = $crate::now();
         sqlx::query(
             "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $4)",
         )
@@ -115,9 +115,9 @@ macro_rules! select_decision {
     };
 }
 
-/// The embedded SQLite migrations (`host/migrations/sqlite`).
+/// The embedded SQLite migrations (`host/store/migrations/sqlite`).
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-/// The embedded PostgreSQL migrations (`host/migrations/postgres`).
+/// The embedded PostgreSQL migrations (`host/store/migrations/postgres`).
 pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 pub mod insights;
