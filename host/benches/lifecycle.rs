@@ -31,7 +31,7 @@ async fn service(url: &str) -> Arc<Service> {
 }
 
 fn admin(tenant: &str) -> Caller {
-    Caller { tenant: tenant.into(), role: "admin".into(), partner: None, key: "key:bench".into() }
+    Caller { tenant: tenant.into(), role: pactum::service::Role::Admin, partner: None, key: "key:bench".into() }
 }
 
 fn usd(amount: i64) -> Money {

@@ -34,7 +34,7 @@ async fn service(dir: &Path) -> (Arc<Service>, Db) {
 }
 
 fn admin() -> Caller {
-    Caller { tenant: "acme".into(), role: "admin".into(), partner: None, key: "key:bench".into() }
+    Caller { tenant: "acme".into(), role: pactum::service::Role::Admin, partner: None, key: "key:bench".into() }
 }
 
 /// A cheap deterministic generator (xorshift), so runs are comparable.

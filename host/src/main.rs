@@ -623,7 +623,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             // An operator's tool on the database: it acts as the company's admin.
             let caller = pactum::service::Caller {
                 tenant: tenant.clone(),
-                role: "admin".into(),
+                role: pactum::service::Role::Admin,
                 partner: None,
                 key: "cli".into(),
             };

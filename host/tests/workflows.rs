@@ -109,6 +109,30 @@ async fn partner_keys_see_only_their_own_partner() {
     let (status, _) = app.send("GET", "/v1/partners/p-2", Some(&p1), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // The decision log holds every partner's registrations: a partner key
+    // may neither read it nor write to it by running a hook directly.
+    let decision_id = reg["decision_id"].as_i64().unwrap();
+    for (method, uri) in [
+        ("GET", "/v1/decisions?hook=approval".to_string()),
+        ("GET", format!("/v1/decisions/{decision_id}")),
+        ("GET", "/v1/notifications".to_string()),
+        ("GET", "/v1/keys".to_string()),
+        ("POST", "/v1/scorecards/2026-11".to_string()),
+    ] {
+        let (status, body) = app.send(method, &uri, Some(&p2), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("needs an admin"), "{body}");
+    }
+    let input = json!({ "input": { "event": "Won", "prior_lines": [], "quarter_to_date": usd(0),
+        "deal": { "id": "d-1", "first_year_acv": usd(100), "services": usd(0), "source": "PartnerSourced", "closed_at": 0 },
+        "partner": { "id": "p-2", "name": "P", "kind": "Referral", "tier": "Registered", "territories": [],
+                     "certifications": [], "active": true } } });
+    let (status, _) = app.send("POST", "/v1/decisions/commission", Some(&p2), Some(input)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A partner may read the program it works under.
+    let (status, _) = app.send("GET", "/v1/program", Some(&p2), None).await;
+    assert_eq!(status, StatusCode::OK);
+
     // Another company's key sees nothing of Acme's.
     let (status, _) = app.send("GET", &format!("/v1/registrations/{id}"), Some(app.key("northwind")), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

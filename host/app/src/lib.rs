@@ -13,11 +13,13 @@
 //!   replay, replicas.
 //! - [`notify`]: signed webhook delivery of the outbox; [`metrics`]:
 //!   Prometheus counters.
+//! - [`auth`]: roles and capabilities, the one table of who may do what.
 //!
 //! It knows nothing of HTTP (`pactum-server`) or of the command line (the
 //! `pactum` binary).
 
 pub mod admission;
+pub mod auth;
 pub mod fixtures;
 pub mod metrics;
 pub mod notify;

@@ -88,9 +88,7 @@ pub struct DeliveryReport {
 impl Service {
     /// Sets the caller's webhook (admin): `http://` URL and signing secret.
     pub async fn set_webhook(&self, caller: &Caller, url: &str, secret: &str) -> Result<(), ServiceError> {
-        if caller.role != "admin" {
-            return Err(ServiceError::Forbidden("setting the webhook needs an admin key".into()));
-        }
+        caller.require(crate::auth::Capability::SetWebhook)?;
         let parsed: Result<http::Uri, _> = url.parse();
         match parsed {
             Ok(uri) if matches!(uri.scheme_str(), Some("https" | "http")) && uri.host().is_some() => {}
@@ -104,9 +102,7 @@ impl Service {
 
     /// The caller's latest notifications with their delivery state (staff).
     pub async fn notifications(&self, caller: &Caller, limit: i64) -> Result<Vec<OutboxEvent>, ServiceError> {
-        if !caller.is_staff() {
-            return Err(ServiceError::Forbidden("this needs an admin or manager key".into()));
-        }
+        caller.require(crate::auth::Capability::ReadDecisions)?;
         Ok(self.db.outbox(&caller.tenant, limit).await?)
     }
 

@@ -248,26 +248,7 @@ pub struct ServiceOptions {
     pub admission: Option<AdmissionLimits>,
 }
 
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The tenant the key belongs to.
-    pub tenant: String,
-    /// `admin`, `manager` or `partner`.
-    pub role: String,
-    /// For a partner key, the partner it is bound to.
-    pub partner: Option<String>,
-    /// Who acts, as audit records name it: `key:` and the first 12 hex
-    /// digits of the API key's sha256 (never the key itself).
-    pub key: String,
-}
-
-impl Caller {
-    /// Whether the caller may act for the whole company (not one partner).
-    pub fn is_staff(&self) -> bool {
-        self.role == "admin" || self.role == "manager"
-    }
-}
+pub use crate::auth::{Caller, Capability, Role};
 
 /// The service: storage, the runtime, and the tenants loaded in memory.
 pub struct Service {
@@ -527,7 +508,7 @@ impl Service {
                 .await?;
         }
         let key = new_key(&slug)?;
-        self.db.add_key(&slug, &key_hash(&key), "admin", None).await?;
+        self.db.add_key(&slug, &key_hash(&key), Role::Admin, None).await?;
         self.tenants
             .write()
             .expect("tenants")
@@ -799,23 +780,22 @@ impl Service {
     /// `partner`. Shown once; only its hash is stored.
     pub async fn create_key(&self, tenant: &str, role: &str, partner: Option<&str>) -> Result<String, ServiceError> {
         self.tenant(tenant)?;
+        let role = Role::parse(role)
+            .ok_or_else(|| ServiceError::BadInput(format!("role {role:?} must be admin, manager or partner")))?;
         let key = new_key(tenant)?;
         match (role, partner) {
-            ("admin" | "manager", None) => self.db.add_key(tenant, &key_hash(&key), role, None).await?,
-            ("partner", Some(p)) => {
+            (Role::Admin | Role::Manager, None) => self.db.add_key(tenant, &key_hash(&key), role, None).await?,
+            (Role::Partner, Some(p)) => {
                 if self.db.partner(tenant, p).await?.is_none() {
                     return Err(ServiceError::NotFound(format!("no partner `{p}` in tenant `{tenant}`")));
                 }
-                self.db.add_key(tenant, &key_hash(&key), "partner", Some(p)).await?
+                self.db.add_key(tenant, &key_hash(&key), role, Some(p)).await?
             }
-            ("partner", None) => {
+            (Role::Partner, None) => {
                 return Err(ServiceError::BadInput("a partner key needs --partner <id>".into()));
             }
             (_, Some(_)) => {
                 return Err(ServiceError::BadInput("--partner goes with --role partner".into()));
-            }
-            (other, None) => {
-                return Err(ServiceError::BadInput(format!("role {other:?} must be admin, manager or partner")));
             }
         }
         Ok(key)
@@ -823,9 +803,7 @@ impl Service {
 
     /// `tenant`'s API keys, as ids (admin).
     pub async fn keys(&self, caller: &Caller) -> Result<Vec<crate::store::KeyRow>, ServiceError> {
-        if caller.role != "admin" {
-            return Err(ServiceError::Forbidden("listing API keys needs an admin key".into()));
-        }
+        caller.require(Capability::ManageKeys)?;
         Ok(self.db.keys(&caller.tenant).await?)
     }
 
@@ -847,9 +825,7 @@ impl Service {
     /// [`Service::revoke_key`] for an API caller (admin), who may not
     /// revoke the key it is using (it would lock itself out mid-request).
     pub async fn revoke_key_as(&self, caller: &Caller, id: &str) -> Result<crate::store::KeyRow, ServiceError> {
-        if caller.role != "admin" {
-            return Err(ServiceError::Forbidden("revoking API keys needs an admin key".into()));
-        }
+        caller.require(Capability::ManageKeys)?;
         if caller.key == id {
             return Err(ServiceError::Conflict(
                 "a key cannot revoke itself; revoke it with another admin key or `pactum key revoke`".into(),

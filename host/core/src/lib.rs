@@ -1,6 +1,7 @@
 //! Pactum's core vocabulary: what every layer of the host shares and none
 //! of them owns. The hooks by name ([`HookKind`]), a plugin's identity
-//! ([`PluginHash`]), a company's policy tests as data ([`Fixture`]) and the
+//! ([`PluginHash`]), a key's [`Role`], a company's policy tests as data
+//! ([`Fixture`]) and the
 //! background tasks with the one shutdown signal they all obey
 //! ([`tasks`]).
 //!
@@ -12,8 +13,10 @@
 pub mod fixture;
 mod hook;
 mod plugin_hash;
+mod role;
 pub mod tasks;
 
 pub use fixture::{Fixture, FixtureError};
 pub use hook::HookKind;
 pub use plugin_hash::PluginHash;
+pub use role::Role;

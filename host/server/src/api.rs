@@ -40,7 +40,7 @@
 
 use crate::runtime::HookKind;
 use crate::runtime::types::Money;
-use crate::service::{Caller, Service, ServiceError, now};
+use crate::service::{Caller, Capability, Service, ServiceError, now};
 use crate::workflows::lifecycle::{Activation, FixturePolicy};
 use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration};
 use axum::extract::FromRequest;
@@ -286,6 +286,7 @@ async fn metrics(State(service): State<AppState>) -> impl IntoResponse {
 }
 
 async fn program(State(service): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>, ApiError> {
+    caller.require(Capability::ReadProgram)?;
     let tenant = service.tenant(&caller.tenant)?;
     let p = &tenant.program;
     let bindings: serde_json::Map<String, Value> =
@@ -323,6 +324,7 @@ async fn decide(
     Path(hook): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Capability::ReadDecisions)?;
     let hook = parse_hook(&hook)?;
     let body: DecideBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
@@ -347,6 +349,7 @@ async fn list_decisions(
     Auth(caller): Auth,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    caller.require(Capability::ReadDecisions)?;
     let query = parse_query(query)?;
     let hook = query.hook.as_deref().map(parse_hook).transpose()?;
     let limit = check_limit(query.limit)?;
@@ -359,6 +362,7 @@ async fn get_decision(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    caller.require(Capability::ReadDecisions)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid-id", format!("`{id}` is not a decision id")))?;

@@ -18,7 +18,7 @@
 //! Every query that reads tenant data takes the tenant's slug, so one
 //! tenant's rows never reach another's requests.
 
-use pactum_core::{HookKind, PluginHash};
+use pactum_core::{HookKind, PluginHash, Role};
 use serde::Serialize;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
@@ -170,8 +170,8 @@ pub struct KeyRow {
     /// `key:` and the first 12 hex digits of the key's sha256: how audit
     /// records name the key, and how it is revoked.
     pub id: String,
-    /// `admin`, `manager` or `partner`.
-    pub role: String,
+    /// Its role.
+    pub role: Role,
     /// The partner a partner key is bound to.
     pub partner_id: Option<String>,
     /// When it was created (Unix seconds).
@@ -180,6 +180,11 @@ pub struct KeyRow {
     pub revoked_at: Option<i64>,
     /// Who revoked it (a key id, or `cli`).
     pub revoked_by: Option<String>,
+}
+
+/// A role as stored (the table's CHECK allows no other).
+fn stored_role(name: &str) -> Result<Role, StoreError> {
+    Role::parse(name).ok_or_else(|| StoreError::Inconsistent(format!("stored API key role {name:?}")))
 }
 
 /// The id of the key whose sha256 is `hash` (hex): see [`KeyRow::id`].
@@ -461,7 +466,7 @@ impl Db {
         &self,
         tenant: &str,
         key_hash: &str,
-        role: &str,
+        role: Role,
         partner_id: Option<&str>,
     ) -> Result<(), StoreError> {
         with_writer!(self, |e| {
@@ -470,7 +475,7 @@ impl Db {
             )
             .bind(key_hash)
             .bind(tenant)
-            .bind(role)
+            .bind(role.as_str())
             .bind(partner_id)
             .bind(now())
             .execute(e)
@@ -479,15 +484,22 @@ impl Db {
         Ok(())
     }
 
-    /// The tenant, role and (for partner keys) partner of the key with this hash.
-    pub async fn key(&self, key_hash: &str) -> Result<Option<(String, String, Option<String>)>, StoreError> {
+    /// The tenant, role and (for partner keys) partner of the key with this
+    /// hash, unless it is revoked.
+    pub async fn key(&self, key_hash: &str) -> Result<Option<(String, Role, Option<String>)>, StoreError> {
         Ok(with_reader!(self, |e| {
             let row =
                 sqlx::query("SELECT tenant, role, partner_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
                     .bind(key_hash)
                     .fetch_optional(e)
                     .await?;
-            row.map(|r| (r.get(0), r.get(1), r.get(2)))
+            match row {
+                Some(r) => {
+                    let role: String = r.get(1);
+                    Some((r.get(0), stored_role(&role)?, r.get(2)))
+                }
+                None => None,
+            }
         }))
     }
 
@@ -503,17 +515,17 @@ impl Db {
             .await?;
             rows.iter()
                 .map(|r| {
-                    let hash: String = r.get(0);
-                    KeyRow {
+                    let (hash, role): (String, String) = (r.get(0), r.get(1));
+                    Ok(KeyRow {
                         id: key_id(&hash),
-                        role: r.get(1),
+                        role: stored_role(&role)?,
                         partner_id: r.get(2),
                         created_at: r.get(3),
                         revoked_at: r.get(4),
                         revoked_by: r.get(5),
-                    }
+                    })
                 })
-                .collect()
+                .collect::<Result<_, StoreError>>()?
         }))
     }
 

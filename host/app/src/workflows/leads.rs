@@ -1,7 +1,8 @@
 //! Lead routing: identify the account, check live registrations and partner
 //! territories, run the routing hook, record the route and its attribution.
 
-use super::{bad, check_domain, forbidden_unless_staff, random_id, wit_partner};
+use super::{bad, check_domain, random_id, wit_partner};
+use crate::auth::Capability;
 use crate::runtime::hooks::Routing;
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError};
@@ -34,7 +35,7 @@ impl Service {
     /// sends it to that partner, a partner territory to that partner,
     /// otherwise to direct sales, as the company's routing plugin decides.
     pub async fn route_lead(&self, caller: &Caller, new: NewLead, at: i64) -> Result<LeadRow, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::ManageDeals)?;
         let tenant = self.tenant(&caller.tenant)?;
         let domain = check_domain(&new.account_domain)?;
         if new.source.trim().is_empty() {

@@ -4,6 +4,7 @@
 //! a recorded decision through the plugin that made it.
 
 use super::bad;
+use crate::auth::Capability;
 use crate::fixtures::{Fixture, FixtureReport};
 use crate::program::Program;
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
@@ -99,14 +100,6 @@ pub enum FixturePolicy {
     Record,
 }
 
-fn admin_only(caller: &Caller) -> Result<(), ServiceError> {
-    if caller.role == "admin" {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden("managing plugins needs an admin key".into()))
-    }
-}
-
 fn check_label(field: &str, value: &str) -> Result<(), ServiceError> {
     let ok = !value.is_empty()
         && value.len() <= 64
@@ -130,7 +123,7 @@ impl Service {
         fixtures: FixturePolicy,
         wasm: Vec<u8>,
     ) -> Result<Published, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         check_label("name", name)?;
         check_label("version", version)?;
         let program = self.tenant(&caller.tenant)?.program.clone();
@@ -188,7 +181,7 @@ impl Service {
 
     /// The company's published plugins, newest first.
     pub async fn publications(&self, caller: &Caller) -> Result<Vec<PublicationRow>, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         Ok(self.db.publications(&caller.tenant).await?)
     }
 
@@ -198,7 +191,7 @@ impl Service {
         caller: &Caller,
         hook: Option<HookKind>,
     ) -> Result<Vec<BindingChangeRow>, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         Ok(self.db.binding_changes(&caller.tenant, hook).await?)
     }
 
@@ -229,7 +222,7 @@ impl Service {
         fixtures: FixturePolicy,
         four_eyes: bool,
     ) -> Result<Activation, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         if reason.trim().is_empty() {
             return Err(bad("`reason` must say why the binding changes"));
         }
@@ -332,7 +325,7 @@ impl Service {
     /// live. The approver can be neither the admin who asked nor the
     /// plugin's publisher.
     pub async fn approve_activation(&self, caller: &Caller, id: i64) -> Result<BindingChangeRow, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         let request = self
             .db
             .activation_request(&caller.tenant, id)
@@ -364,7 +357,7 @@ impl Service {
 
     /// The company's activation requests, newest first.
     pub async fn activation_requests(&self, caller: &Caller) -> Result<Vec<ActivationRequestRow>, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         Ok(self.db.activation_requests(&caller.tenant).await?)
     }
 
@@ -375,7 +368,7 @@ impl Service {
         hook: HookKind,
         reason: &str,
     ) -> Result<BindingChangeRow, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         let latest = self.db.binding_changes(&caller.tenant, Some(hook)).await?.into_iter().next();
         let previous = latest
             .and_then(|c| c.from_hash)
@@ -554,7 +547,7 @@ impl Service {
     pub async fn replay(&self, caller: Option<&Caller>, id: i64) -> Result<Replay, ServiceError> {
         let (tenant, row) = match caller {
             Some(caller) => {
-                super::forbidden_unless_staff(caller)?;
+                caller.require(Capability::ReadDecisions)?;
                 (caller.tenant.clone(), self.decision(&caller.tenant, id).await?)
             }
             None => {
@@ -815,7 +808,7 @@ impl Service {
         to: i64,
         hash: &str,
     ) -> Result<Backtest, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         let (_, plugin) = self.published_plugin(&caller.tenant, hook, hash).await?;
         self.backtest(&caller.tenant, hook, from, to, plugin, &|_, _| {}).await
     }
@@ -948,7 +941,7 @@ impl Service {
         hook: HookKind,
         hash: &str,
     ) -> Result<ShadowReport, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         let (_, plugin) = self.published_plugin(&caller.tenant, hook, hash).await?;
         {
             let _one_at_a_time = self.swap.lock().await;
@@ -966,7 +959,7 @@ impl Service {
 
     /// Stops `hook`'s shadow; its results stay recorded.
     pub async fn stop_shadow(&self, caller: &Caller, hook: HookKind) -> Result<(), ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         let _one_at_a_time = self.swap.lock().await;
         if !self.db.clear_shadow(&caller.tenant, hook).await? {
             return Err(ServiceError::NotFound(format!("no shadow runs for the {hook} hook")));
@@ -982,7 +975,7 @@ impl Service {
 
     /// The agreement of `hook`'s current shadow with the live plugin.
     pub async fn shadow_report(&self, caller: &Caller, hook: HookKind) -> Result<ShadowReport, ServiceError> {
-        admin_only(caller)?;
+        caller.require(Capability::ChangeProgram)?;
         let plugin = self.tenant(&caller.tenant)?.shadows.get(&hook).map(|p| p.hash().to_hex());
         let (runs, agreed, differences) = match &plugin {
             Some(hash) => self.db.shadow_report(&caller.tenant, hook, hash, 100).await?,

@@ -14,6 +14,7 @@ mod scorecards;
 pub use leads::NewLead;
 pub use scorecards::{Benchmark, ProgramMetrics};
 
+use crate::auth::Capability;
 use crate::runtime::hooks::{Approval, Commission};
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
@@ -113,10 +114,6 @@ pub(crate) fn bad(message: impl Into<String>) -> ServiceError {
     ServiceError::BadInput(message.into())
 }
 
-pub(crate) fn forbidden_unless_staff(caller: &Caller) -> Result<(), ServiceError> {
-    if caller.is_staff() { Ok(()) } else { Err(ServiceError::Forbidden("this needs an admin or manager key".into())) }
-}
-
 pub(crate) fn check_id(field: &str, id: &str) -> Result<(), ServiceError> {
     let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok { Ok(()) } else { Err(bad(format!("`{field}` must be 1 to 64 letters, digits, `-` or `_`"))) }
@@ -194,7 +191,7 @@ fn payment_terms(tenant: &Tenant) -> i64 {
 impl Service {
     /// Creates a partner (admin or manager).
     pub async fn create_partner(&self, caller: &Caller, new: NewPartner, at: i64) -> Result<PartnerRow, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::ManagePartners)?;
         check_id("id", &new.id)?;
         if new.name.trim().is_empty() {
             return Err(bad("`name` must not be empty"));
@@ -219,7 +216,7 @@ impl Service {
 
     /// One partner; a partner key sees only its own.
     pub async fn partner(&self, caller: &Caller, id: &str) -> Result<PartnerRow, ServiceError> {
-        if caller.partner.as_deref().is_some_and(|own| own != id) {
+        if !caller.sees_partner(id) {
             return Err(ServiceError::NotFound(format!("no partner `{id}`")));
         }
         self.db.partner(&caller.tenant, id).await?.ok_or_else(|| ServiceError::NotFound(format!("no partner `{id}`")))
@@ -227,16 +224,16 @@ impl Service {
 
     /// Every partner (admin or manager).
     pub async fn partners(&self, caller: &Caller) -> Result<Vec<PartnerRow>, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::ManagePartners)?;
         Ok(self.db.partners(&caller.tenant).await?)
     }
 
     /// Creates an API key bound to a partner (admin or manager). Shown once.
     pub async fn create_partner_key(&self, caller: &Caller, partner: &str) -> Result<String, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::ManagePartners)?;
         self.partner(caller, partner).await?;
         let key = new_key(&caller.tenant)?;
-        self.db.add_key(&caller.tenant, &key_hash(&key), "partner", Some(partner)).await?;
+        self.db.add_key(&caller.tenant, &key_hash(&key), crate::auth::Role::Partner, Some(partner)).await?;
         Ok(key)
     }
 
@@ -249,11 +246,9 @@ impl Service {
         new: NewRegistration,
         at: i64,
     ) -> Result<RegistrationRow, ServiceError> {
-        if caller.partner.as_deref().is_some_and(|own| own != new.partner_id) {
+        caller.require(Capability::RegisterDeals)?;
+        if !caller.sees_partner(&new.partner_id) {
             return Err(ServiceError::Forbidden("a partner key can register deals only for its own partner".into()));
-        }
-        if !caller.is_staff() && caller.partner.is_none() {
-            return Err(ServiceError::Forbidden("this key cannot register deals".into()));
         }
         let tenant = self.tenant(&caller.tenant)?;
         let domain = check_domain(&new.account_domain)?;
@@ -344,7 +339,7 @@ impl Service {
     /// One registration; a partner key sees only its partner's.
     pub async fn registration(&self, caller: &Caller, id: &str) -> Result<RegistrationRow, ServiceError> {
         let row = self.db.registration(&caller.tenant, id).await?;
-        row.filter(|r| caller.partner.as_ref().is_none_or(|own| own == &r.partner_id))
+        row.filter(|r| caller.sees_partner(&r.partner_id))
             .ok_or_else(|| ServiceError::NotFound(format!("no registration `{id}`")))
     }
 
@@ -378,7 +373,7 @@ impl Service {
 
     /// Creates a deal (admin or manager).
     pub async fn create_deal(&self, caller: &Caller, new: NewDeal, at: i64) -> Result<DealRow, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::ManageDeals)?;
         let tenant = self.tenant(&caller.tenant)?;
         let id = match new.id {
             Some(id) => {
@@ -444,7 +439,7 @@ impl Service {
     /// 409 naming its stage unless it is at `stage`. A fast refusal only:
     /// the step's own write is guarded in SQL against concurrent callers.
     async fn deal_at(&self, caller: &Caller, id: &str, stage: &str) -> Result<DealRow, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::ManageDeals)?;
         let (deal, _) = self.deal(caller, id).await?;
         if deal.stage != stage {
             let why = if stage == "won" { ", only a won deal can be refunded" } else { " already" };

@@ -5,7 +5,8 @@
 //! period's end (so certifications are judged as of then and the run
 //! replays the same), stores the scorecard and applies the tier.
 
-use super::{bad, enum_name, forbidden_unless_staff, wit_partner};
+use super::{bad, enum_name, wit_partner};
+use crate::auth::Capability;
 use crate::runtime::hooks::TierEvaluation;
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError};
@@ -28,7 +29,7 @@ impl Service {
     /// Runs the scorecard for `period` (`YYYY-MM`) over every active
     /// partner (admin or manager). Running it again replaces it.
     pub async fn run_scorecards(&self, caller: &Caller, period: &str) -> Result<Vec<ScorecardRow>, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::RunScorecards)?;
         let (from, to) = month(period)?;
         // The trailing twelve months end with the period.
         let (end_year, end_month, _) = civil_date(to);
@@ -122,7 +123,7 @@ impl Service {
     /// The program metrics for `[from, to)` beside the seed's benchmarks
     /// (admin or manager).
     pub async fn program_metrics(&self, caller: &Caller, from: i64, to: i64) -> Result<ProgramMetrics, ServiceError> {
-        forbidden_unless_staff(caller)?;
+        caller.require(Capability::RunScorecards)?;
         if from >= to {
             return Err(bad("`from` must be before `to`"));
         }
