@@ -312,6 +312,79 @@ async fn bad_workflow_input_names_the_field() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// Every input is bounded before anything is written: money within 10^15
+/// minor units, times within the years 1970 to 9999, texts within their
+/// lengths and free of control characters; a body is one JSON value.
+#[tokio::test]
+async fn inputs_out_of_bounds_are_refused_naming_the_field() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let admin = app.key("acme").to_string();
+    let refused = |status: StatusCode, error: &Value, field: &str| {
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains(field), "{field}: {error}");
+    };
+
+    // A first-year ACV of 9e18 cents: refused, and nothing stored.
+    let body = json!({ "id": "d-huge", "partner_id": "p-1", "account_domain": "g.com",
+                       "first_year_acv": usd(9_000_000_000_000_000_000), "source": "PartnerSourced" });
+    let (status, error) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
+    refused(status, &error, "first_year_acv.amount");
+    let (status, _) = app.send("GET", "/v1/deals/d-huge", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Closing at the end of time: refused before the deal is touched; the
+    // deal then closes normally.
+    let body = json!({ "id": "d-1", "partner_id": "p-1", "account_domain": "g.com",
+                       "first_year_acv": usd(12_000_000), "source": "PartnerSourced" });
+    let (status, _) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    for closed_at in [i64::MAX, -1, 253_402_300_800] {
+        let (status, error) =
+            app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({ "closed_at": closed_at }))).await;
+        refused(status, &error, "closed_at");
+    }
+    let (status, deal) =
+        app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({ "closed_at": 253_402_300_799_i64 }))).await;
+    assert_eq!(status, StatusCode::OK, "{deal}");
+    assert_eq!(deal["commission_lines"].as_array().unwrap().len(), 1, "{deal}");
+
+    // Texts: too long, or with a NUL (which PostgreSQL would refuse).
+    let mut long_domain = registration("p-1", &format!("{}.com", "a".repeat(200_000)), 400);
+    let (status, error) = app.send("POST", "/v1/registrations", Some(&p1), Some(long_domain.take())).await;
+    refused(status, &error, "account_domain");
+    let mut nul = registration("p-1", "globex.com", 400);
+    nul["account_name"] = json!("Globex\u{0}Inc");
+    let (status, error) = app.send("POST", "/v1/registrations", Some(&p1), Some(nul)).await;
+    refused(status, &error, "account_name");
+    let big_name = json!({ "id": "p-2", "name": "x".repeat(1_500_000), "kind": "Referral" });
+    let (status, error) = app.send("POST", "/v1/partners", Some(&admin), Some(big_name)).await;
+    assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::PAYLOAD_TOO_LARGE, "{status} {error}");
+    assert!(error["error"]["code"].is_string(), "a JSON error: {error}");
+    let nul_partner = json!({ "id": "p-3", "name": "P\u{0}", "kind": "Referral" });
+    let (status, error) = app.send("POST", "/v1/partners", Some(&admin), Some(nul_partner)).await;
+    refused(status, &error, "name");
+    let lead = json!({ "account_domain": "initech.com", "source": "web\u{0}inar" });
+    let (status, error) = app.send("POST", "/v1/leads", Some(&admin), Some(lead)).await;
+    refused(status, &error, "source");
+    let (_, list) = app.send("GET", "/v1/registrations", Some(&admin), None).await;
+    assert!(list["registrations"].as_array().unwrap().is_empty(), "nothing was stored: {list}");
+
+    // One JSON value per body: text after it is refused, not ignored.
+    let mut text = registration("p-1", "globex.com", 400).to_string().into_bytes();
+    text.extend_from_slice(b" and more");
+    let (status, error) = app.send_raw("POST", "/v1/registrations", Some(&p1), text).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["error"]["code"], "invalid-json");
+    // A body over the limit: 413, in the same JSON shape as every error.
+    let (status, error) = app.send_raw("POST", "/v1/registrations", Some(&p1), vec![b' '; 10 << 20]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{error}");
+    assert_eq!(error["error"]["code"], "too-large");
+    let (status, error) = app.send_raw("POST", "/v1/decisions/commission", Some(&admin), vec![b' '; 10 << 20]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{error}");
+    assert_eq!(error["error"]["code"], "too-large");
+}
+
 #[tokio::test]
 async fn leads_go_to_the_registered_partner_then_the_territory_then_direct() {
     let app = app().await;

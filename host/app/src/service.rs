@@ -574,6 +574,7 @@ impl Service {
         event_time: i64,
         mut input: serde_json::Value,
     ) -> Result<DecisionRow, ServiceError> {
+        let event_time = crate::workflows::check_time("event_time", event_time)?;
         let tenant = self.tenant(slug)?;
         let fields =
             input.as_object_mut().ok_or_else(|| ServiceError::BadInput("`input` must be a JSON object".into()))?;

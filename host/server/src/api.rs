@@ -322,9 +322,10 @@ async fn decide(
     State(service): State<AppState>,
     Auth(caller): Auth,
     Path(hook): Path<String>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Capability::ReadDecisions)?;
+    let body = body.map_err(body_rejected)?;
     let hook = parse_hook(&hook)?;
     let body: DecideBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
@@ -337,10 +338,13 @@ async fn decide(
     Ok((StatusCode::CREATED, to_json(&row)?))
 }
 
-#[derive(Deserialize)]
+/// `GET /v1/decisions`'s query.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+pub(crate) struct ListQuery {
+    /// Only this hook's decisions: routing, approval, commission or tier-evaluation.
     hook: Option<String>,
+    /// At most this many, newest first (1 to 500; 100 by default).
     limit: Option<i64>,
 }
 
@@ -378,12 +382,18 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Body<T>, ApiError> {
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", e.body_text()))?;
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(body_rejected)?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(&mut de) {
-            Ok(value) => Ok(Body(value)),
+            // One JSON value and nothing after it but whitespace.
+            Ok(value) => match de.end() {
+                Ok(()) => Ok(Body(value)),
+                Err(e) => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-json",
+                    format!("the body is not valid JSON: {e} (text after the JSON value)"),
+                )),
+            },
             Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid-json",
@@ -395,6 +405,20 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
                 format!("`{}`: {}", e.path(), e.inner()),
             )),
         }
+    }
+}
+
+/// Why a request's body could not be read, in the API's JSON shape: 413
+/// over the route's limit, 400 otherwise.
+fn body_rejected(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the request body is too large: {}", e.body_text()),
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-body", e.body_text())
     }
 }
 
@@ -459,10 +483,13 @@ async fn revoke_key(
     to_json(&service.revoke_key_as(&caller, &id).await?)
 }
 
-#[derive(Deserialize)]
+/// A period's query: `[from, to)`, Unix seconds.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Period {
+pub(crate) struct Period {
+    /// Its start (Unix seconds, inclusive).
     from: i64,
+    /// Its end (Unix seconds, exclusive).
     to: i64,
 }
 
@@ -484,11 +511,15 @@ async fn register_deal(
     Ok((StatusCode::CREATED, to_json(&service.register_deal(&caller, new, now()).await?)?))
 }
 
-#[derive(Deserialize)]
+/// `GET /v1/registrations`'s query.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RegistrationQuery {
+pub(crate) struct RegistrationQuery {
+    /// Only this partner's (a partner key sees only its own anyway).
     partner: Option<String>,
+    /// Only those in this status: submitted, approved, rejected, review, won, lost or expired.
     status: Option<String>,
+    /// At most this many, newest first (1 to 500; 100 by default).
     limit: Option<i64>,
 }
 
@@ -586,10 +617,13 @@ async fn route_lead(
     Ok((StatusCode::CREATED, to_json(&service.route_lead(&caller, new, now()).await?)?))
 }
 
-#[derive(Deserialize)]
+/// `GET /v1/leads`'s query.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct LeadQuery {
+pub(crate) struct LeadQuery {
+    /// Only leads routed to this partner.
     partner: Option<String>,
+    /// At most this many, newest first (1 to 500; 100 by default).
     limit: Option<i64>,
 }
 
@@ -652,9 +686,11 @@ async fn set_webhook(
     Ok(Json(json!({ "url": body.url })))
 }
 
-#[derive(Deserialize)]
+/// A list's query.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct LimitQuery {
+pub(crate) struct LimitQuery {
+    /// At most this many, newest first (1 to 500; 100 by default).
     limit: Option<i64>,
 }
 
@@ -668,10 +704,13 @@ async fn notifications(
     Ok(Json(json!({ "notifications": service.notifications(&caller, limit).await? })))
 }
 
-#[derive(Deserialize)]
+/// `POST /v1/plugins`'s query.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PublishQuery {
+pub(crate) struct PublishQuery {
+    /// The plugin's name (letters, digits, `-`, `_`, `.`).
     name: String,
+    /// Its version label.
     version: String,
     /// The hook it is for: its fixtures run (default: every hook it exports).
     hook: Option<String>,
@@ -719,9 +758,11 @@ async fn list_plugins(State(service): State<AppState>, Auth(caller): Auth) -> Re
     Ok(Json(json!({ "plugins": service.publications(&caller).await? })))
 }
 
-#[derive(Deserialize)]
+/// `GET /v1/bindings`'s query.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct HookQuery {
+pub(crate) struct HookQuery {
+    /// Only this hook's binding changes.
     hook: Option<String>,
 }
 

@@ -1,7 +1,7 @@
 //! Lead routing: identify the account, check live registrations and partner
 //! territories, run the routing hook, record the route and its attribution.
 
-use super::{bad, check_domain, random_id, wit_partner};
+use super::{MAX_LABEL, MAX_NAME, bad, check_domain, check_optional_text, check_text, random_id, wit_partner};
 use crate::auth::Capability;
 use crate::runtime::hooks::Routing;
 use crate::runtime::types as wit;
@@ -41,6 +41,12 @@ impl Service {
         if new.source.trim().is_empty() {
             return Err(bad("`source` must not be empty"));
         }
+        check_text("source", &new.source, MAX_LABEL)?;
+        check_optional_text("account_name", new.account_name.as_deref(), MAX_NAME)?;
+        check_optional_text("contact_email", new.contact_email.as_deref(), 254)?;
+        check_optional_text("industry", new.industry.as_deref(), MAX_LABEL)?;
+        check_optional_text("country", new.country.as_deref(), MAX_LABEL)?;
+        check_optional_text("region", new.region.as_deref(), MAX_LABEL)?;
         if let Some(email) = &new.contact_email
             && !email.contains('@')
         {

@@ -121,25 +121,67 @@ pub(crate) fn check_id(field: &str, id: &str) -> Result<(), ServiceError> {
 
 pub(crate) fn check_domain(domain: &str) -> Result<String, ServiceError> {
     let d = domain.trim().to_ascii_lowercase();
-    let ok = d.contains('.')
+    let ok = d.len() <= 253
+        && d.contains('.')
         && !d.starts_with('.')
         && !d.ends_with('.')
         && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     if ok { Ok(d) } else { Err(bad(format!("`account_domain` {domain:?} is not a domain like globex.com"))) }
 }
 
+/// The largest amount of money an input may carry, in minor units: 10^15
+/// (ten trillion dollars in cents). Sums of many such amounts stay far from
+/// `i64`'s limit, so totals, statements and metrics cannot overflow.
+pub const MAX_MONEY: i64 = 1_000_000_000_000_000;
+
+/// The last second an input's timestamp may name: 9999-12-31T23:59:59Z.
+/// With the first, 1970-01-01, every date the host computes from one (a
+/// protection period's end, a payment's due date) fits in an `i64`.
+pub const MAX_TIME: i64 = 253_402_300_799;
+
 fn check_money(field: &str, m: &wit::Money, currency: &str, positive: bool) -> Result<(), ServiceError> {
     if m.currency != currency {
         return Err(bad(format!("`{field}.currency` is {:?}; this program runs in {currency}", m.currency)));
     }
-    if m.amount < 0 || (positive && m.amount == 0) {
+    if m.amount < 0 || (positive && m.amount == 0) || m.amount > MAX_MONEY {
         return Err(bad(format!(
-            "`{field}.amount` must be {} minor units",
+            "`{field}.amount` must be {} minor units, at most {MAX_MONEY}",
             if positive { "a positive number of" } else { "zero or more" }
         )));
     }
     Ok(())
 }
+
+/// `at`, an input's Unix time, if it lies in the years 1970 to 9999.
+pub(crate) fn check_time(field: &str, at: i64) -> Result<i64, ServiceError> {
+    if (0..=MAX_TIME).contains(&at) {
+        Ok(at)
+    } else {
+        Err(bad(format!("`{field}` must be a Unix time in the years 1970 to 9999 (0 to {MAX_TIME}), not {at}")))
+    }
+}
+
+/// A text field: at most `max` characters, no control characters (a NUL
+/// is refused by PostgreSQL, the others by every reader of a statement).
+pub(crate) fn check_text(field: &str, text: &str, max: usize) -> Result<(), ServiceError> {
+    if text.chars().count() > max {
+        return Err(bad(format!("`{field}` must be at most {max} characters")));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(bad(format!("`{field}` must not contain control characters")));
+    }
+    Ok(())
+}
+
+/// An optional text field (see [`check_text`]).
+pub(crate) fn check_optional_text(field: &str, text: Option<&str>, max: usize) -> Result<(), ServiceError> {
+    text.map_or(Ok(()), |t| check_text(field, t, max))
+}
+
+/// Names and descriptions: at most this many characters.
+pub(crate) const MAX_NAME: usize = 200;
+/// Short labels (industry, country, region, source, territory): at most this many.
+pub(crate) const MAX_LABEL: usize = 64;
 
 /// A new record id: `prefix`, `_`, the time in milliseconds (12 hex digits)
 /// and 64 random bits (16 hex digits).
@@ -195,6 +237,23 @@ impl Service {
         check_id("id", &new.id)?;
         if new.name.trim().is_empty() {
             return Err(bad("`name` must not be empty"));
+        }
+        check_text("name", &new.name, MAX_NAME)?;
+        check_optional_text("manager", new.manager.as_deref(), MAX_NAME)?;
+        if new.territories.len() > 100 {
+            return Err(bad("`territories` may list at most 100"));
+        }
+        for (i, t) in new.territories.iter().enumerate() {
+            check_text(&format!("territories[{i}]"), t, MAX_LABEL)?;
+        }
+        if new.certifications.len() > 100 {
+            return Err(bad("`certifications` may list at most 100"));
+        }
+        for (i, c) in new.certifications.iter().enumerate() {
+            check_text(&format!("certifications[{i}].name"), &c.name, MAX_NAME)?;
+            if let Some(at) = c.expires_at {
+                check_time(&format!("certifications[{i}].expires_at"), at)?;
+            }
         }
         let row = PartnerRow {
             id: new.id,
@@ -255,6 +314,12 @@ impl Service {
         check_money("amount", &new.amount, &tenant.program.currency, true)?;
         if new.account_name.trim().is_empty() {
             return Err(bad("`account_name` must not be empty"));
+        }
+        check_text("account_name", &new.account_name, MAX_NAME)?;
+        check_optional_text("industry", new.industry.as_deref(), MAX_LABEL)?;
+        check_optional_text("country", new.country.as_deref(), MAX_LABEL)?;
+        if let Some(close) = new.expected_close {
+            check_time("expected_close", close)?;
         }
         let partner = self
             .db
@@ -460,6 +525,7 @@ impl Service {
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+        let at = check_time("closed_at", at)?;
         let deal = self.deal_at(caller, id, "open").await?;
         if deal.partner_id.is_some() {
             self.commission(caller, &deal, DealStep::Won { at }, wit::CommissionEvent::Won, at).await?;
@@ -476,6 +542,7 @@ impl Service {
         id: &str,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+        let at = check_time("closed_at", at)?;
         let deal = self.deal_at(caller, id, "open").await?;
         self.db.close_deal(&caller.tenant, &deal, Close::Lost, at).await?;
         self.deal(caller, id).await
@@ -491,6 +558,7 @@ impl Service {
         amount: wit::Money,
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
+        let at = check_time("at", at)?;
         let deal = self.deal_at(caller, id, "won").await?;
         check_money("amount", &amount, &deal.currency, true)?;
         if amount.amount > deal.first_year_acv {
