@@ -314,6 +314,23 @@ async fn the_openapi_document_describes_every_route_from_the_code() {
     // The money schema is integer minor units, not a float.
     assert_eq!(schemas["Money"]["properties"]["amount"]["type"], "integer");
 
+    // Query parameters come from the structs the handlers parse them into.
+    let query = |path: &str, method: &str| -> Vec<(String, bool)> {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .map(|p| (p["name"].as_str().unwrap().to_string(), p["required"].as_bool().unwrap()))
+            .collect()
+    };
+    let named = |list: Vec<(String, bool)>| list.into_iter().map(|(n, r)| format!("{n}:{r}")).collect::<Vec<_>>();
+    assert_eq!(named(query("/v1/decisions", "get")), ["hook:false", "limit:false"]);
+    assert_eq!(named(query("/v1/partners/{id}/statement", "get")), ["from:true", "to:true"]);
+    assert_eq!(named(query("/v1/registrations", "get")), ["limit:false", "partner:false", "status:false"]);
+    let publish = named(query("/v1/plugins", "post"));
+    assert!(publish.contains(&"name:true".to_string()) && publish.contains(&"hook:false".to_string()), "{publish:?}");
+
     // Every documented operation is routed (no fallback 404, no 405).
     let operations = pactum::openapi::operations();
     assert!(operations.len() >= 25);

@@ -162,3 +162,50 @@ fn plugin_test_runs_a_company_s_fixtures_offline() {
         pactum(&["plugin", "test", stock, &cache, "--policy", &root.join("policies/acme").display().to_string()]);
     assert!(!ok && out.contains("no fixtures under"), "{out}");
 }
+
+/// A production server starts anywhere: in an empty folder, with no
+/// `policies/` beside it, it serves no company until one is created; it
+/// creates the demo companies only when asked; and `SIGTERM` stops it with
+/// exit 0.
+#[test]
+fn serve_starts_in_an_empty_folder_with_no_companies() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .env_remove("PACTUM_DATABASE_URL")
+        .env_remove("PACTUM_POLICIES")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let healthy = (0..300).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(healthy, "pactum serve did not start in an empty folder");
+    // Its database is the folder's own, with no company in it.
+    let url = format!("sqlite://{}", dir.path().join("pactum.db").display());
+    let (ok, out) = pactum(&["key", "list", "acme", "--database-url", &url]);
+    assert!(ok && out.trim().is_empty(), "no company, so no key: {out}");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut printed = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut printed).unwrap();
+    assert!(!printed.contains("pk_"), "no key printed without --demo: {printed}");
+
+    // Asked for the demo where there is no policies/ folder: a clear error.
+    let (ok, out) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", "sqlite://demo.db"])
+            .current_dir(dir.path())
+            .env("RUST_LOG", "warn")
+            .env_remove("PACTUM_POLICIES")
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    assert!(!ok && out.contains("policies"), "{out}");
+}

@@ -3,7 +3,10 @@
 //! Rust types the handlers use, WIT records included, so the document
 //! cannot drift from what the API parses and returns.
 
-use crate::api::{ActivateBody, BacktestBody, DecideBody, RefundBody, RollbackBody, ShadowBody, WebhookBody, WonBody};
+use crate::api::{
+    ActivateBody, BacktestBody, DecideBody, HookQuery, LeadQuery, LimitQuery, ListQuery, Period, PublishQuery,
+    RefundBody, RegistrationQuery, RollbackBody, ShadowBody, WebhookBody, WonBody,
+};
 use crate::store::{
     ActivationRequestRow, BindingChangeRow, DealRow, DecisionRow, KeyRow, LeadRow, OutboxEvent, PartnerRow,
     PublicationRow, RegistrationRow, ScorecardRow,
@@ -18,6 +21,7 @@ struct Op {
     method: &'static str,
     path: &'static str,
     summary: &'static str,
+    query: Vec<Value>,
     request: Option<Value>,
     status: u16,
     response: Value,
@@ -37,7 +41,16 @@ impl Doc {
     fn op(&mut self, method: &'static str, path: &'static str, summary: &'static str) -> OpBuilder<'_> {
         OpBuilder {
             doc: self,
-            op: Op { method, path, summary, request: None, status: 200, response: json!({}), auth: true },
+            op: Op {
+                method,
+                path,
+                summary,
+                query: Vec::new(),
+                request: None,
+                status: 200,
+                response: json!({}),
+                auth: true,
+            },
         }
     }
 }
@@ -48,6 +61,27 @@ struct OpBuilder<'a> {
 }
 
 impl OpBuilder<'_> {
+    /// The query parameters: the fields of the struct the handler parses
+    /// its query into, with their types, descriptions and whether required.
+    fn query<T: JsonSchema>(mut self) -> Self {
+        let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
+        let required: Vec<&str> =
+            schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if let Some(properties) = schema["properties"].as_object() {
+            for (name, property) in properties {
+                let mut property = property.clone();
+                let description = property.as_object_mut().and_then(|p| p.remove("description"));
+                let mut parameter = json!({ "name": name, "in": "query", "required": required.contains(&name.as_str()),
+                                            "schema": property });
+                if let Some(description) = description {
+                    parameter["description"] = description;
+                }
+                self.op.query.push(parameter);
+            }
+        }
+        self
+    }
+
     fn request<T: JsonSchema>(mut self) -> Self {
         self.op.request = Some(self.doc.schema::<T>());
         self
@@ -94,7 +128,10 @@ fn build() -> Doc {
     d.op("get", "/v1/decisions/{key}", "One decision by id (`key`), with its call record")
         .returns::<DecisionRow>(200)
         .add();
-    d.op("get", "/v1/decisions", "Latest decisions (`hook`, `limit`)").returns_list::<DecisionRow>("decisions").add();
+    d.op("get", "/v1/decisions", "Latest decisions (staff)")
+        .query::<ListQuery>()
+        .returns_list::<DecisionRow>("decisions")
+        .add();
     d.op("post", "/v1/partners", "Create a partner (admin, manager)")
         .request::<NewPartner>()
         .returns::<PartnerRow>(201)
@@ -109,6 +146,7 @@ fn build() -> Doc {
         .returns::<KeyRow>(200)
         .add();
     d.op("get", "/v1/partners/{id}/statement", "Commission lines due in [`from`, `to`) with totals")
+        .query::<Period>()
         .returns::<Statement>(200)
         .add();
     d.op(
@@ -119,7 +157,8 @@ fn build() -> Doc {
     .request::<NewRegistration>()
     .returns::<RegistrationRow>(201)
     .add();
-    d.op("get", "/v1/registrations", "Registrations (`partner`, `status`, `limit`)")
+    d.op("get", "/v1/registrations", "Registrations, newest first")
+        .query::<RegistrationQuery>()
         .returns_list::<RegistrationRow>("registrations")
         .add();
     d.op("get", "/v1/registrations/{id}", "One registration").returns::<RegistrationRow>(200).add();
@@ -138,17 +177,19 @@ fn build() -> Doc {
         .request::<NewLead>()
         .returns::<LeadRow>(201)
         .add();
-    d.op("get", "/v1/leads", "Leads (`partner`, `limit`)").returns_list::<LeadRow>("leads").add();
+    d.op("get", "/v1/leads", "Leads, newest first").query::<LeadQuery>().returns_list::<LeadRow>("leads").add();
     d.op("get", "/v1/leads/{id}", "One lead").returns::<LeadRow>(200).add();
     d.op("post", "/v1/scorecards/{period}", "Run the monthly scorecard (`YYYY-MM`): tier hook per partner")
         .returns_list::<ScorecardRow>("scorecards")
         .add();
     d.op("get", "/v1/scorecards/{period}", "A month's scorecards").returns_list::<ScorecardRow>("scorecards").add();
     d.op("get", "/v1/program/metrics", "Program metrics in [`from`, `to`) beside the seed's benchmarks")
+        .query::<Period>()
         .returns::<ProgramMetrics>(200)
         .add();
     d.op("put", "/v1/webhook", "Where notifications go (admin)").request::<WebhookBody>().add();
-    d.op("get", "/v1/notifications", "The outbox and delivery state (`limit`)")
+    d.op("get", "/v1/notifications", "The outbox and delivery state (staff)")
+        .query::<LimitQuery>()
         .returns_list::<OutboxEvent>("notifications")
         .add();
     d.op(
@@ -159,12 +200,14 @@ fn build() -> Doc {
          published before; `cold_start` reports the compile time (or cache load), the compiled size and the first \
          call's time. 413 over the company's `[limits] component-bytes` or the server's limit",
     )
+    .query::<PublishQuery>()
     .returns::<Published>(201)
     .add();
     d.op("get", "/v1/plugins", "The company's published plugins, newest first (admin)")
         .returns_list::<PublicationRow>("plugins")
         .add();
-    d.op("get", "/v1/bindings", "The plugin serving each hook, and every change of the bindings (`hook`) (admin)")
+    d.op("get", "/v1/bindings", "The plugin serving each hook, and every change of the bindings (admin)")
+        .query::<HookQuery>()
         .add();
     d.op(
         "put",
@@ -246,6 +289,7 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .chain(op.query.iter().cloned())
             .collect();
         if !params.is_empty() {
             operation["parameters"] = Value::Array(params);
