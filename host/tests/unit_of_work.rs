@@ -360,3 +360,124 @@ async fn at_capacity_a_call_gets_503_and_nothing_is_recorded() {
     let metrics = metrics.as_str().unwrap();
     assert!(!metrics.contains(r#"tenant="spinner",hook="commission",outcome="host""#), "{metrics}");
 }
+
+/// A registration the approval plugin sent to manual review (Acme: fewer
+/// than 50 employees).
+async fn in_review(app: &App, domain: &str) -> Value {
+    let admin = app.key("acme").to_string();
+    let body = json!({ "partner_id": "p-1", "account_domain": domain, "account_name": "Tiny",
+                       "industry": "software", "employees": 12, "country": "US", "amount": usd(1_000_000) });
+    let (status, registration) = app.send("POST", "/v1/registrations", Some(&admin), Some(body)).await;
+    assert_eq!((status, registration["status"].as_str()), (StatusCode::CREATED, Some("review")), "{registration}");
+    registration
+}
+
+/// Manual review: the managers' queue, oldest first with the plugin's
+/// reason; a manager's approval or rejection is a decision-log entry naming
+/// the manager; the step is one unit of work; a partner key may do none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_reviews_a_registration_and_the_log_names_the_manager() {
+    let app = app().await;
+    partner(&app, "p-1").await;
+    let manager = app.service.create_key("acme", "manager", None).await.unwrap();
+    let manager_id = format!("key:{}", &pactum::service::key_hash(&manager)[..12]);
+    let first = in_review(&app, "tiny.io").await;
+    let second = in_review(&app, "small.io").await;
+
+    let (status, queue) = app.send("GET", "/v1/reviews", Some(&manager), None).await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    let queue = queue["registrations"].as_array().unwrap();
+    assert_eq!(queue.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(), [first["id"].clone(), second["id"].clone()]);
+    assert!(queue[0]["reason"].as_str().unwrap().contains("12 employees"), "{}", queue[0]);
+
+    // A partner key may neither see the queue nor decide.
+    let partner_key = app.service.create_key("acme", "partner", Some("p-1")).await.unwrap();
+    let id = first["id"].as_str().unwrap();
+    let (status, _) = app.send("GET", "/v1/reviews", Some(&partner_key), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) =
+        app.send("POST", &format!("/v1/registrations/{id}/approve"), Some(&partner_key), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Rejecting needs a reason.
+    let (status, body) = app
+        .send("POST", &format!("/v1/registrations/{id}/reject"), Some(&manager), Some(json!({ "reason": " " })))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Approved with the program's 90 days; the failure-injection loop shows
+    // the transition, the entry, the link and the event are one unit.
+    let uri = format!("/v1/registrations/{id}/approve");
+    let n = fails_whole_then_succeeds(&app, "manual approval", &[], || {
+        app.send("POST", &uri, Some(&manager), Some(json!({})))
+    })
+    .await;
+    assert_eq!(n, 4, "transition, decision, link, event");
+    let (_, approved) = app.send("GET", &format!("/v1/registrations/{id}"), Some(&manager), None).await;
+    assert_eq!(approved["status"], "approved");
+    let protected = approved["protected_until"].as_i64().unwrap() - pactum::service::now();
+    assert!((90 * 86_400 - 60..=90 * 86_400).contains(&protected), "{approved}");
+    let decision_id = approved["decision_id"].as_i64().unwrap();
+    let (_, decision) = app.send("GET", &format!("/v1/decisions/{decision_id}"), Some(&manager), None).await;
+    assert_eq!(decision["actor"], manager_id.as_str(), "{decision}");
+    assert_eq!(
+        (&decision["hook"], &decision["outcome"], &decision["plugin"]),
+        (&json!("approval"), &json!("manual"), &json!(""))
+    );
+    assert_eq!(decision["decision"]["outcome"], json!({ "Approve": 90 }), "{decision}");
+    assert_eq!(decision["subject"], id);
+    let reviewed = events(&app, "registration.reviewed").await;
+    assert_eq!(reviewed.len(), 1);
+    assert_eq!(reviewed[0]["payload"]["id"], id);
+    // Once decided, it is no longer in review; a person's decision has no
+    // plugin to replay.
+    let (status, body) = app.send("POST", &uri, Some(&manager), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("approved"), "{body}");
+    let (status, body) = app.send("GET", &format!("/v1/decisions/{decision_id}/replay"), Some(&manager), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // The other one, rejected, with its reason for the partner.
+    let other = second["id"].as_str().unwrap();
+    let reason = "Too small for the reseller program this year";
+    let (status, rejected) = app
+        .send("POST", &format!("/v1/registrations/{other}/reject"), Some(&manager), Some(json!({ "reason": reason })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    assert_eq!((rejected["status"].as_str(), rejected["reason"].as_str()), (Some("rejected"), Some(reason)));
+    let (_, queue) = app.send("GET", "/v1/reviews", Some(&manager), None).await;
+    assert!(queue["registrations"].as_array().unwrap().is_empty(), "{queue}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_reviews_decide_once() {
+    let app = Arc::new(app().await);
+    partner(&app, "p-1").await;
+    let registration = in_review(&app, "tiny.io").await;
+    let id = registration["id"].as_str().unwrap();
+    let admin = app.key("acme").to_string();
+    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..RACERS {
+        let (app, admin, barrier) = (app.clone(), admin.clone(), barrier.clone());
+        let (uri, body) = if i % 2 == 0 {
+            (format!("/v1/registrations/{id}/approve"), json!({ "protection_days": 30 }))
+        } else {
+            (format!("/v1/registrations/{id}/reject"), json!({ "reason": "duplicate of an older deal" }))
+        };
+        tasks.spawn(async move {
+            barrier.wait().await;
+            app.send("POST", &uri, Some(&admin), Some(body)).await
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = tasks.join_next().await {
+        answers.push(answer.unwrap());
+    }
+    let decided = exactly_one_moved(&answers, "review");
+    let (_, now) = app.send("GET", &format!("/v1/registrations/{id}"), Some(&admin), None).await;
+    assert_eq!(now["status"], decided["status"]);
+    let (_, log) = app.send("GET", "/v1/decisions?hook=approval&limit=500", Some(&admin), None).await;
+    let manual = log["decisions"].as_array().unwrap().iter().filter(|d| d["outcome"] == "manual").count();
+    assert_eq!(manual, 1, "one person's decision recorded");
+    assert_eq!(events(&app, "registration.reviewed").await.len(), 1);
+}

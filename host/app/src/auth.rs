@@ -35,6 +35,8 @@ pub enum Capability {
     ManagePartners,
     /// Create, win, lose and refund deals; route leads.
     ManageDeals,
+    /// Approve or reject registrations in manual review.
+    ReviewRegistrations,
     /// Run and read scorecards and program metrics.
     RunScorecards,
     /// Read the decision log and notifications; run a hook directly.
@@ -66,6 +68,7 @@ impl Capability {
             Capability::ReadOwnRecords => "reading records",
             Capability::ManagePartners => "managing partners",
             Capability::ManageDeals => "managing deals and leads",
+            Capability::ReviewRegistrations => "reviewing registrations",
             Capability::RunScorecards => "scorecards and program metrics",
             Capability::ReadDecisions => "the decision log",
             Capability::ChangeProgram => "managing plugins",
@@ -130,6 +133,7 @@ mod tests {
             ReadOwnRecords,
             ManagePartners,
             ManageDeals,
+            ReviewRegistrations,
             RunScorecards,
             ReadDecisions,
             ChangeProgram,
@@ -140,7 +144,16 @@ mod tests {
         assert_eq!(granted(Role::Admin), all);
         assert_eq!(
             granted(Role::Manager),
-            [ReadProgram, RegisterDeals, ReadOwnRecords, ManagePartners, ManageDeals, RunScorecards, ReadDecisions]
+            [
+                ReadProgram,
+                RegisterDeals,
+                ReadOwnRecords,
+                ManagePartners,
+                ManageDeals,
+                ReviewRegistrations,
+                RunScorecards,
+                ReadDecisions
+            ]
         );
         assert_eq!(granted(Role::Partner), [ReadProgram, RegisterDeals, ReadOwnRecords]);
     }

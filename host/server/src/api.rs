@@ -42,7 +42,7 @@ use crate::runtime::HookKind;
 use crate::runtime::types::Money;
 use crate::service::{Caller, Capability, Service, ServiceError, now};
 use crate::workflows::lifecycle::{Activation, FixturePolicy};
-use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration};
+use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, Review};
 use axum::extract::FromRequest;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
@@ -77,6 +77,9 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/partners/{id}/statement", get(statement))
         .route("/v1/registrations", post(register_deal).get(list_registrations))
         .route("/v1/registrations/{id}", get(get_registration))
+        .route("/v1/registrations/{id}/approve", post(approve_registration))
+        .route("/v1/registrations/{id}/reject", post(reject_registration))
+        .route("/v1/reviews", get(review_queue))
         .route("/v1/deals", post(create_deal))
         .route("/v1/deals/{id}", get(get_deal))
         .route("/v1/deals/{id}/won", post(win_deal))
@@ -564,6 +567,53 @@ async fn get_deal(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     deal_json(service.deal(&caller, &id).await?)
+}
+
+/// `POST /v1/registrations/{id}/approve`.
+#[derive(Deserialize, Default, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApproveBody {
+    /// Days of protection from now (1 to 3650); the program's
+    /// `protection-days` when absent.
+    protection_days: Option<u32>,
+    /// Why, for the partner; a standard sentence naming the reviewer when absent.
+    reason: Option<String>,
+}
+
+/// `POST /v1/registrations/{id}/reject`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RejectBody {
+    /// Why, for the partner (required, at most 1,000 characters).
+    reason: String,
+}
+
+async fn approve_registration(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(body): Body<ApproveBody>,
+) -> Result<Json<Value>, ApiError> {
+    let review = Review::Approve { protection_days: body.protection_days, reason: body.reason };
+    to_json(&service.review_registration(&caller, &id, review, now()).await?)
+}
+
+async fn reject_registration(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(body): Body<RejectBody>,
+) -> Result<Json<Value>, ApiError> {
+    to_json(&service.review_registration(&caller, &id, Review::Reject { reason: body.reason }, now()).await?)
+}
+
+async fn review_queue(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    query: Result<Query<LimitQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = check_limit(parse_query(query)?.limit)?;
+    Ok(Json(json!({ "registrations": service.review_queue(&caller, limit).await? })))
 }
 
 #[derive(Deserialize, Default, schemars::JsonSchema)]

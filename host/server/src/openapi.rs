@@ -4,8 +4,8 @@
 //! cannot drift from what the API parses and returns.
 
 use crate::api::{
-    ActivateBody, BacktestBody, DecideBody, HookQuery, LeadQuery, LimitQuery, ListQuery, Period, PublishQuery,
-    RefundBody, RegistrationQuery, RollbackBody, ShadowBody, WebhookBody, WonBody,
+    ActivateBody, ApproveBody, BacktestBody, DecideBody, HookQuery, LeadQuery, LimitQuery, ListQuery, Period,
+    PublishQuery, RefundBody, RegistrationQuery, RejectBody, RollbackBody, ShadowBody, WebhookBody, WonBody,
 };
 use crate::store::{
     ActivationRequestRow, BindingChangeRow, DealRow, DecisionRow, KeyRow, LeadRow, OutboxEvent, PartnerRow,
@@ -162,6 +162,28 @@ fn build() -> Doc {
         .returns_list::<RegistrationRow>("registrations")
         .add();
     d.op("get", "/v1/registrations/{id}", "One registration").returns::<RegistrationRow>(200).add();
+    d.op("get", "/v1/reviews", "The managers' queue: registrations in manual review, oldest first, with their reason")
+        .query::<LimitQuery>()
+        .returns_list::<RegistrationRow>("registrations")
+        .add();
+    d.op(
+        "post",
+        "/v1/registrations/{id}/approve",
+        "Approve a registration in review (admin, manager): protected for `protection_days` (the program's \
+         by default); recorded in the decision log with the reviewer. 409 when it is no longer in review",
+    )
+    .request::<ApproveBody>()
+    .returns::<RegistrationRow>(200)
+    .add();
+    d.op(
+        "post",
+        "/v1/registrations/{id}/reject",
+        "Reject a registration in review with a reason (admin, manager); recorded in the decision log with the \
+         reviewer. 409 when it is no longer in review",
+    )
+    .request::<RejectBody>()
+    .returns::<RegistrationRow>(200)
+    .add();
     d.op("post", "/v1/deals", "Create a deal (admin, manager)").request::<NewDeal>().returns::<DealRow>(201).add();
     d.op("get", "/v1/deals/{id}", "A deal with its `commission_lines`").returns::<DealRow>(200).add();
     d.op("post", "/v1/deals/{id}/won", "Close won: commission hook, lines due on the payment terms")

@@ -437,6 +437,7 @@ impl DecidedWrite {
                 decision: d.decision,
                 record: d.record,
                 created_at,
+                actor: None,
             },
             record: self.record,
         }

@@ -110,8 +110,8 @@ macro_rules! enqueue_event {
 /// The columns [`decision_row`] reads, in its order.
 macro_rules! select_decision {
     () => {
-        "SELECT id, hook, plugin_hash, event_time, outcome, fallback, decision, record, created_at, subject, tenant \
-         FROM decisions"
+        "SELECT id, hook, plugin_hash, event_time, outcome, fallback, decision, record, created_at, subject, tenant, \
+         actor FROM decisions"
     };
 }
 
@@ -133,7 +133,7 @@ pub use lifecycle::{
     ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
     ShadowDifference,
 };
-pub use records::{CommissionLineRow, DealRow, PartnerRow, RegistrationRow};
+pub use records::{CommissionLineRow, DealRow, ManualReview, PartnerRow, RegistrationRow};
 
 /// A storage error.
 #[derive(Debug, thiserror::Error)]
@@ -284,6 +284,9 @@ pub struct DecisionRow {
     pub record: serde_json::Value,
     /// When it was recorded (Unix seconds).
     pub created_at: i64,
+    /// Who decided, when a person did (`key:<12 hex>`; then `plugin` is
+    /// empty and `outcome` is `manual`); `None` for a plugin's decision.
+    pub actor: Option<String>,
 }
 
 /// A new decision to record.
@@ -642,6 +645,7 @@ impl Db {
             decision: d.decision.clone(),
             record: d.record.clone(),
             created_at,
+            actor: None,
         })
     }
 
@@ -694,5 +698,6 @@ fn decision_row(r: &impl Get) -> DecisionRow {
         record: json(7),
         created_at: r.get(8),
         subject: r.get(9),
+        actor: r.get(11),
     }
 }

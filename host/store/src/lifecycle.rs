@@ -291,12 +291,13 @@ impl Db {
         }))
     }
 
-    /// How many decisions of `hook` the company recorded for events in
-    /// `[from, to)`.
+    /// How many decisions of `hook` plugins made for the company's events in
+    /// `[from, to)` (a person's decisions have no plugin to replay).
     pub async fn count_decisions(&self, tenant: &str, hook: HookKind, from: i64, to: i64) -> Result<i64, StoreError> {
         Ok(with_reader!(self, |e| {
             sqlx::query_scalar(
-                "SELECT COUNT(*) FROM decisions WHERE tenant = $1 AND hook = $2 AND event_time >= $3 AND event_time < $4",
+                "SELECT COUNT(*) FROM decisions WHERE tenant = $1 AND hook = $2 AND event_time >= $3 AND event_time < $4 \
+                 AND actor IS NULL",
             )
             .bind(tenant)
             .bind(hook.interface())
@@ -321,7 +322,7 @@ impl Db {
         Ok(with_reader!(self, |e| {
             let rows = sqlx::query(
                 "SELECT id, subject, record FROM decisions WHERE tenant = $1 AND hook = $2 AND event_time >= $3 \
-                 AND event_time < $4 AND id > $5 ORDER BY id LIMIT $6",
+                 AND event_time < $4 AND id > $5 AND actor IS NULL ORDER BY id LIMIT $6",
             )
             .bind(tenant)
             .bind(hook.interface())

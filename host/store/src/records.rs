@@ -90,6 +90,27 @@ impl AccountRow {
     }
 }
 
+/// A person's decision on a registration in review (see
+/// [`Db::review_registration`]).
+pub struct ManualReview<'a> {
+    /// The registration.
+    pub id: &'a str,
+    /// `approved` or `rejected`.
+    pub status: &'a str,
+    /// The end of the protection period, when approved.
+    pub protected_until: Option<i64>,
+    /// Why, in the person's words.
+    pub reason: &'a str,
+    /// Who decided (`key:<12 hex>`).
+    pub actor: &'a str,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// The decision-log record: who, what was reviewed.
+    pub record: &'a serde_json::Value,
+    /// The decision, in the approval hook's shape.
+    pub decision: &'a serde_json::Value,
+}
+
 /// A deal registration.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RegistrationRow {
@@ -404,6 +425,95 @@ impl Db {
             .fetch_all(e)
             .await?;
             rows.iter().map(registration).collect()
+        }))
+    }
+
+    /// `tenant`'s registrations in manual review, oldest first: the
+    /// partner managers' queue.
+    pub async fn review_queue(&self, tenant: &str, limit: i64) -> Result<Vec<RegistrationRow>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM registrations WHERE tenant = $1 AND status = 'review' \
+                 ORDER BY created_at, id LIMIT $2",
+            )
+            .bind(tenant)
+            .bind(limit)
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(registration).collect()
+        }))
+    }
+
+    /// A person's decision on a registration in review: the guarded
+    /// transition (only from `review`), the decision-log entry naming the
+    /// person, the registration pointing at it and `registration.reviewed`,
+    /// in one transaction. Of concurrent reviews one writes; the others get
+    /// a conflict naming the status it found.
+    pub async fn review_registration(
+        &self,
+        tenant: &str,
+        review: &ManualReview<'_>,
+    ) -> Result<RegistrationRow, StoreError> {
+        let created_at = super::now();
+        Ok(with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            self.before_write()?;
+            let moved = sqlx::query(
+                "UPDATE registrations SET status = $1, protected_until = $2, reason = $3, plugin_hash = NULL \
+                 WHERE tenant = $4 AND id = $5 AND status = 'review'",
+            )
+            .bind(review.status)
+            .bind(review.protected_until)
+            .bind(review.reason)
+            .bind(tenant)
+            .bind(review.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved == 0 {
+                let now: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM registrations WHERE tenant = $1 AND id = $2")
+                        .bind(tenant)
+                        .bind(review.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Err(StoreError::Conflict(match now {
+                    Some(status) => format!("registration `{}` is {status}, no longer in review", review.id),
+                    None => format!("registration `{}` no longer exists", review.id),
+                }));
+            }
+            self.before_write()?;
+            let decision_id: i64 = sqlx::query_scalar(
+                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
+                 fallback, created_at, actor) VALUES ($1, 'approval', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
+                 RETURNING id",
+            )
+            .bind(tenant)
+            .bind(review.id)
+            .bind(review.at)
+            .bind(review.record.to_string())
+            .bind(review.decision.to_string())
+            .bind(created_at)
+            .bind(review.actor)
+            .fetch_one(&mut *tx)
+            .await?;
+            self.before_write()?;
+            sqlx::query("UPDATE registrations SET decision_id = $1 WHERE tenant = $2 AND id = $3")
+                .bind(decision_id)
+                .bind(tenant)
+                .bind(review.id)
+                .execute(&mut *tx)
+                .await?;
+            let row = sqlx::query("SELECT * FROM registrations WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(review.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let row = registration(&row);
+            self.before_write()?;
+            enqueue_event!(&mut *tx, tenant, "registration.reviewed", &row);
+            tx.commit().await?;
+            row
         }))
     }
 

@@ -554,6 +554,11 @@ impl Service {
                 self.db.decision_by_id(id).await?.ok_or_else(|| ServiceError::NotFound(format!("no decision {id}")))?
             }
         };
+        if let Some(actor) = &row.actor {
+            return Err(ServiceError::Conflict(format!(
+                "decision {id} was made by {actor} in manual review, not by a plugin: there is nothing to replay"
+            )));
+        }
         let hook = HookKind::parse(&row.hook)
             .ok_or_else(|| ServiceError::Internal(format!("decision {id} has an unknown hook {}", row.hook)))?;
         match hook {

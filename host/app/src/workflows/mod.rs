@@ -73,6 +73,24 @@ pub struct NewRegistration {
     pub expected_close: Option<i64>,
 }
 
+/// A person's decision on a registration in manual review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Review {
+    /// Approve it: protected for `protection_days` (the program's
+    /// `protection-days` when `None`).
+    Approve {
+        /// Days of protection.
+        protection_days: Option<u32>,
+        /// Why; a standard sentence naming the reviewer when `None`.
+        reason: Option<String>,
+    },
+    /// Reject it.
+    Reject {
+        /// Why (required: the partner reads it).
+        reason: String,
+    },
+}
+
 /// A new deal.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -220,14 +238,18 @@ pub(crate) fn wit_partner(p: &PartnerRow) -> Result<wit::Partner, ServiceError> 
     })
 }
 
-fn payment_terms(tenant: &Tenant) -> i64 {
+/// The company's integer parameter `name`, if it sets one.
+fn program_integer(tenant: &Tenant, name: &str) -> Option<i64> {
     tenant
         .program
         .params
         .iter()
-        .find(|p| p.name == "payment-terms-days")
+        .find(|p| p.name == name)
         .and_then(|p| if let wit::ParamValue::Integer(d) = p.value { Some(d) } else { None })
-        .unwrap_or(DEFAULT_PAYMENT_TERMS_DAYS)
+}
+
+fn payment_terms(tenant: &Tenant) -> i64 {
+    program_integer(tenant, "payment-terms-days").unwrap_or(DEFAULT_PAYMENT_TERMS_DAYS)
 }
 
 impl Service {
@@ -428,6 +450,84 @@ impl Service {
             (None, asked) => asked,
         };
         Ok(self.db.registrations(&caller.tenant, partner, status, limit).await?)
+    }
+
+    /// The partner managers' queue: registrations in manual review, oldest
+    /// first, each with the reason it is there (admin or manager).
+    pub async fn review_queue(&self, caller: &Caller, limit: i64) -> Result<Vec<RegistrationRow>, ServiceError> {
+        caller.require(Capability::ReviewRegistrations)?;
+        Ok(self.db.review_queue(&caller.tenant, limit).await?)
+    }
+
+    /// A person's decision on a registration in review (admin or manager):
+    /// approved with a protection period (the program's `protection-days`
+    /// unless given) or rejected with a reason. Recorded in the decision log
+    /// like a plugin's decision, with the person instead of a plugin hash;
+    /// the transition, the entry and `registration.reviewed` are one unit of
+    /// work, and of concurrent reviews one decides, the others get 409.
+    pub async fn review_registration(
+        &self,
+        caller: &Caller,
+        id: &str,
+        review: Review,
+        at: i64,
+    ) -> Result<RegistrationRow, ServiceError> {
+        caller.require(Capability::ReviewRegistrations)?;
+        let at = check_time("at", at)?;
+        let tenant = self.tenant(&caller.tenant)?;
+        let current = self.registration(caller, id).await?;
+        if current.status != "review" {
+            return Err(ServiceError::Conflict(format!("registration `{id}` is {}, not in review", current.status)));
+        }
+        let (status, protected_until, reason, outcome) = match review {
+            Review::Approve { protection_days, reason } => {
+                let days = match protection_days {
+                    Some(d) => d,
+                    None => u32::try_from(program_integer(&tenant, "protection-days").unwrap_or(90)).unwrap_or(90),
+                };
+                if !(1..=3_650).contains(&days) {
+                    return Err(bad("`protection_days` must be 1 to 3650"));
+                }
+                let until = at
+                    .checked_add(i64::from(days) * DAY)
+                    .filter(|&t| t <= MAX_TIME)
+                    .ok_or_else(|| bad("the protection period would end after the year 9999"))?;
+                let reason = reason.unwrap_or_else(|| {
+                    format!("Approved in manual review by {}: protected for {days} days.", caller.key)
+                });
+                ("approved", Some(until), reason, wit::ApprovalOutcome::Approve(days))
+            }
+            Review::Reject { reason } => ("rejected", None, reason, wit::ApprovalOutcome::Reject),
+        };
+        if reason.trim().is_empty() {
+            return Err(bad("`reason` must not be empty"));
+        }
+        check_text("reason", &reason, 1_000)?;
+        let decision = wit::ApprovalDecision { outcome, reason: reason.clone() };
+        let decision = serde_json::to_value(&decision).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let record = serde_json::json!({
+            "actor": caller.key,
+            "input": { "registration": current },
+            "result": { "ok": decision },
+        });
+        let row = self
+            .db
+            .review_registration(
+                &caller.tenant,
+                &crate::store::ManualReview {
+                    id,
+                    status,
+                    protected_until,
+                    reason: &reason,
+                    actor: &caller.key,
+                    at,
+                    record: &record,
+                    decision: &decision,
+                },
+            )
+            .await?;
+        tracing::info!(tenant = %caller.tenant, registration = %id, status, actor = %caller.key, "registration reviewed");
+        Ok(row)
     }
 
     /// Expires approved registrations whose protection ended (the
