@@ -481,3 +481,113 @@ async fn fifty_concurrent_reviews_decide_once() {
     assert_eq!(manual, 1, "one person's decision recorded");
     assert_eq!(events(&app, "registration.reviewed").await.len(), 1);
 }
+
+/// POSTs `body` to `uri` with an Authorization header written as given and
+/// an Idempotency-Key, straight to the router: `(status, replayed, body)`.
+async fn post_idempotent(
+    app: &App,
+    authorization: &str,
+    key: &str,
+    uri: &str,
+    body: &Value,
+) -> (StatusCode, bool, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::post(uri)
+        .header("authorization", authorization)
+        .header("idempotency-key", key)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let replayed = response.headers().get("idempotent-replayed").is_some();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, replayed, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Idempotency keys: scoped to the API key (not the header's spelling),
+/// the query is part of the request's identity, a request the client
+/// abandons still finishes and answers its retry, and a claim left by a
+/// crash is taken over once its lease has run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_survive_abandoned_requests_and_crashes() {
+    let app = app().await;
+    partner(&app, "p-1").await;
+    let admin = app.key("acme").to_string();
+    let registration = json!({ "partner_id": "p-1", "account_domain": "globex.com", "account_name": "Globex",
+                               "industry": "software", "employees": 400, "country": "US", "amount": usd(100) });
+
+    // One caller, two spellings of its header: one registration.
+    let (status, replayed, first) =
+        post_idempotent(&app, &format!("Bearer {admin}"), "k-1", "/v1/registrations", &registration).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{first}");
+    let (status, replayed, again) =
+        post_idempotent(&app, &format!("Bearer  {admin}"), "k-1", "/v1/registrations", &registration).await;
+    assert_eq!((status, replayed, &again["id"]), (StatusCode::CREATED, true, &first["id"]), "{again}");
+    // The same key on another query string is another request: refused.
+    let (status, _, body) =
+        post_idempotent(&app, &format!("Bearer {admin}"), "k-1", "/v1/registrations?dry=1", &registration).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "idempotency-key-reused");
+
+    // A crash left a claim unfinished (as the database shows it after a
+    // kill -9 mid-request): a retry within the lease is told to wait, one
+    // after it runs the request again.
+    let lead = json!({ "account_domain": "initech.com", "source": "webinar" });
+    let (status, _, routed) = post_idempotent(&app, &format!("Bearer {admin}"), "k-2", "/v1/leads", &lead).await;
+    assert_eq!(status, StatusCode::CREATED, "{routed}");
+    let url = &app.database_url;
+    let crashed = "UPDATE idempotency SET status = 0, body = NULL WHERE key = 'k-2'";
+    assert_eq!(common::app::execute_sql(url, crashed).await, 1);
+    let (status, _, body) = post_idempotent(&app, &format!("Bearer {admin}"), "k-2", "/v1/leads", &lead).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "in-progress");
+    let aged = "UPDATE idempotency SET created_at = created_at - 61 WHERE key = 'k-2'";
+    assert_eq!(common::app::execute_sql(url, aged).await, 1);
+    let (status, replayed, rerun) = post_idempotent(&app, &format!("Bearer {admin}"), "k-2", "/v1/leads", &lead).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{rerun}");
+    let (status, replayed, _) = post_idempotent(&app, &format!("Bearer {admin}"), "k-2", "/v1/leads", &lead).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true), "the rerun's answer is stored");
+
+    // A client that gives up on a slow request: the request finishes
+    // anyway, and the retry gets its answer instead of 409 for ever.
+    let program = r#"
+        [company]
+        slug = "slow"
+        name = "Slow Inc"
+        currency = "USD"
+        [hooks]
+        commission = "hostile"
+        [limits]
+        deadline-ms = 700
+        fuel = 1000000000000
+        [params]
+        mode = "spin"
+    "#;
+    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let stock = pactum_plugin_artifacts::STOCK_BYTES.to_vec();
+    let (_, slow) = app
+        .service
+        .create_tenant(program, std::path::Path::new("slow/policy.toml"), |name| match name {
+            "hostile" => Some(hostile.clone()),
+            "stock" => Some(stock.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    let auth = format!("Bearer {slow}");
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(150),
+        post_idempotent(&app, &auth, "k-3", "/v1/decisions/commission", &spin_call()),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the client gave up before the answer");
+    let (status, _, body) = post_idempotent(&app, &auth, "k-3", "/v1/decisions/commission", &spin_call()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "still running: {body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (status, replayed, body) = post_idempotent(&app, &auth, "k-3", "/v1/decisions/commission", &spin_call()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true), "{body}");
+    assert_eq!(body["outcome"], "timeout", "{body}");
+    let (_, decisions) = app.send("GET", "/v1/decisions?limit=500", Some(&slow), None).await;
+    assert_eq!(decisions["decisions"].as_array().unwrap().len(), 1, "the abandoned request ran once");
+}

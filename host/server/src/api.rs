@@ -200,12 +200,19 @@ async fn count_requests(State(service): State<AppState>, request: Request, next:
     response
 }
 
-/// The largest request body accepted with an Idempotency-Key.
-const MAX_IDEMPOTENT_BODY: usize = 1 << 20;
+/// How long a claimed Idempotency-Key stays claimed while its request has
+/// not finished: past it, a retry takes the claim over (the request was cut
+/// short by a crash; one the client abandons still finishes, below).
+pub const IDEMPOTENCY_LEASE_S: i64 = 60;
 
 /// `Idempotency-Key` on a POST: the first request's response is stored and
 /// replayed for retries with the same key (per API key); the same key with
-/// another request is refused, and one still running answers 409.
+/// another request (method, path, query or body) is refused, and one still
+/// running answers 409 until it finishes or its lease runs out.
+///
+/// The request runs in a task of its own, so a client that goes away does
+/// not leave the key claimed: the request finishes and its response is
+/// stored for the retry.
 async fn idempotency(State(service): State<AppState>, request: Request, next: Next) -> Response {
     use sha2::{Digest, Sha256};
     let Some(key) = request.headers().get("idempotency-key").cloned() else {
@@ -225,22 +232,43 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
             .into_response();
         }
     };
-    let Some(auth) = request.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()) else {
+    // The scope is the API key itself (as authentication reads it), not the
+    // header's text: `Bearer  k` and `Bearer k` are one caller.
+    let Some(api_key) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
         return next.run(request).await; // the handler answers 401
     };
-    let scope = hex::encode(Sha256::digest(auth.as_bytes()));
+    let scope = crate::service::key_hash(api_key);
+    // The route's own body limit: a plugin's bytes may be large.
+    let limit = if request.uri().path() == "/v1/plugins" {
+        service.runtime().config().max_component_bytes + 1
+    } else {
+        2 << 20
+    };
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_IDEMPOTENT_BODY).await else {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "the request body is over 1 MiB")
-            .into_response();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the request body is over {limit} bytes"),
+        )
+        .into_response();
     };
     let mut hasher = Sha256::new();
-    hasher.update(parts.method.as_str());
-    hasher.update(parts.uri.path());
+    for part in [parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or("")] {
+        hasher.update(part.len().to_le_bytes());
+        hasher.update(part);
+    }
     hasher.update(&bytes);
     let request_hash = hex::encode(hasher.finalize());
 
-    match service.db().claim_idempotency(&scope, &key, &request_hash).await {
+    let lease_from = now() - IDEMPOTENCY_LEASE_S;
+    match service.db().claim_idempotency(&scope, &key, &request_hash, lease_from).await {
         Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
         Ok(Some((stored_hash, status, body))) => {
             if stored_hash != request_hash {
@@ -255,7 +283,10 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
                 return ApiError::new(
                     StatusCode::CONFLICT,
                     "in-progress",
-                    "a request with this Idempotency-Key is still running",
+                    format!(
+                        "a request with this Idempotency-Key is still running; retry when it has finished \
+                         (a claim is given up after {IDEMPOTENCY_LEASE_S} s)"
+                    ),
                 )
                 .into_response();
             }
@@ -273,15 +304,21 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
         Ok(None) => {}
     }
 
-    let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-    // A server error is not a result: release the key so a retry runs again.
-    let stored = (!parts.status.is_server_error()).then_some((parts.status.as_u16(), bytes.as_ref()));
-    if let Err(e) = service.db().finish_idempotent(&scope, &key, stored).await {
-        tracing::error!(error = %e, "storing an idempotent response");
+    let run = async move {
+        let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        // A server error is not a result: release the key so a retry runs again.
+        let stored = (!parts.status.is_server_error()).then_some((parts.status.as_u16(), bytes.as_ref()));
+        if let Err(e) = service.db().finish_idempotent(&scope, &key, stored).await {
+            tracing::error!(error = %e, "storing an idempotent response");
+        }
+        Response::from_parts(parts, axum::body::Body::from(bytes))
+    };
+    match tokio::spawn(run).await {
+        Ok(response) => response,
+        Err(e) => ApiError::from(ServiceError::Internal(format!("idempotent request task: {e}"))).into_response(),
     }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn metrics(State(service): State<AppState>) -> impl IntoResponse {

@@ -564,25 +564,32 @@ impl Db {
         Ok(matching(self.keys(tenant).await?))
     }
 
-    /// Claims an idempotency key for a request. `Ok(None)` when it is new
-    /// (the caller runs the request, then [`Db::finish_idempotent`]);
-    /// otherwise the stored `(request hash, status, body)`, status 0 meaning
-    /// the first request is still running.
+    /// Claims an idempotency key for a request. `Ok(None)` when it is new,
+    /// or was claimed by the same request before `lease_from` and never
+    /// finished (the caller runs the request, then
+    /// [`Db::finish_idempotent`]); otherwise the stored `(request hash,
+    /// status, body)`, status 0 meaning the first request is still running.
     pub async fn claim_idempotency(
         &self,
         scope: &str,
         key: &str,
         request_hash: &str,
+        lease_from: i64,
     ) -> Result<Option<(String, i64, Vec<u8>)>, StoreError> {
+        // New, or an unfinished claim of the same request made before
+        // `lease_from` (its request was cut short): taken.
         let claimed = with_writer!(self, |e| {
             sqlx::query(
                 "INSERT INTO idempotency (scope, key, request_hash, status, created_at) VALUES ($1, $2, $3, 0, $4) \
-                 ON CONFLICT (scope, key) DO NOTHING",
+                 ON CONFLICT (scope, key) DO UPDATE SET created_at = excluded.created_at \
+                 WHERE idempotency.status = 0 AND idempotency.created_at < $5 \
+                 AND idempotency.request_hash = excluded.request_hash",
             )
             .bind(scope)
             .bind(key)
             .bind(request_hash)
             .bind(now())
+            .bind(lease_from)
             .execute(e)
             .await?
             .rows_affected()
