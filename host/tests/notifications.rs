@@ -206,3 +206,40 @@ async fn webhook_settings_are_checked() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Two replicas' couriers on one database, passing at the same moment:
+/// every event is posted once, not once per replica, and all of them are
+/// delivered in batches (more than one batch here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_post_each_event_once() {
+    let app = app().await;
+    let (url, hook) = receiver().await;
+    hook.status.store(200, Ordering::SeqCst);
+    let admin = app.key("acme").to_string();
+    let (status, _) = app.send("PUT", "/v1/webhook", Some(&admin), Some(json!({ "url": url, "secret": SECRET }))).await;
+    assert_eq!(status, StatusCode::OK);
+    const EVENTS: usize = 700;
+    for i in 0..EVENTS {
+        let lead = json!({ "account_domain": format!("lead-{i}.com"), "source": "webinar" });
+        let (status, body) = app.send("POST", "/v1/leads", Some(&admin), Some(lead)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let db = Db::open(&app.database_url).await.unwrap();
+    let second =
+        Service::open(db, Arc::new(Runtime::new(RuntimeConfig::default()).unwrap()), Arc::new(Metrics::default()))
+            .await
+            .unwrap();
+    let at = now();
+    let (first, other) = tokio::join!(app.service.deliver_due(at), second.deliver_due(at));
+    let (first, other) = (first.unwrap(), other.unwrap());
+    assert_eq!((first.failed, other.failed), (0, 0));
+    assert_eq!(first.delivered + other.delivered, EVENTS, "{first:?} {other:?}");
+    let mut ids: Vec<String> =
+        hook.got.lock().unwrap().iter().map(|(h, _)| h["pactum-event-id"].to_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), EVENTS, "one post per event");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), EVENTS, "no event posted twice");
+    // Nothing is left due.
+    assert_eq!(app.service.deliver_due(at + 3_600).await.unwrap().delivered, 0);
+}

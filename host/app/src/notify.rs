@@ -21,8 +21,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde::Serialize;
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// The HTTP client the worker posts with.
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -57,7 +59,23 @@ pub fn http_client(extra_roots_pem: Option<&[u8]>) -> Result<HttpClient, String>
 }
 
 /// At most this many webhook posts in flight per delivery pass.
-const CONCURRENT_DELIVERIES: usize = 16;
+const CONCURRENT_DELIVERIES: usize = 32;
+
+/// At most this many posts in flight to one webhook URL, so one company's
+/// receiver is not flooded (and a slow one holds up only its own share).
+const PER_RECEIVER: usize = 8;
+
+/// Events claimed per batch; a pass claims batches until one comes back
+/// short, at most [`MAX_BATCHES_PER_PASS`] of them.
+const DELIVERY_BATCH: usize = 512;
+
+/// Bounds one pass (so shutdown is not held up behind a backlog): the next
+/// pass, two seconds later, goes on.
+const MAX_BATCHES_PER_PASS: usize = 64;
+
+/// How long a claimed event stays claimed by this courier (its next
+/// attempt moves that far): longer than an attempt's timeout.
+const DELIVERY_LEASE_S: i64 = 60;
 
 /// How long one delivery attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,32 +125,49 @@ impl Service {
     }
 
     /// Posts every event due at `at` to its tenant's webhook, up to
-    /// [`CONCURRENT_DELIVERIES`] at a time; what fails is retried later
-    /// with backoff.
+    /// [`CONCURRENT_DELIVERIES`] at a time and [`PER_RECEIVER`] per webhook;
+    /// what fails is retried later with backoff. Events are claimed in
+    /// batches with a lease ([`crate::store::Db::claim_due`]), so several
+    /// replicas' couriers never post the same event in the same pass.
     pub async fn deliver_due(&self, at: i64) -> Result<DeliveryReport, ServiceError> {
         use futures_util::StreamExt;
-        let due = self.db.due_events(at, 100).await?;
-        let outcomes: Vec<_> = futures_util::stream::iter(due)
-            .map(|due| async move {
-                let outcome = self.post(&due, at).await;
-                (due.event, outcome)
-            })
-            .buffer_unordered(CONCURRENT_DELIVERIES)
-            .collect()
-            .await;
         let mut report = DeliveryReport::default();
-        for (e, outcome) in outcomes {
-            match outcome {
-                Ok(()) => {
-                    self.db.delivered(e.id, at).await?;
-                    report.delivered += 1;
+        for _ in 0..MAX_BATCHES_PER_PASS {
+            let due = self.db.claim_due(at, DELIVERY_BATCH as i64, at + DELIVERY_LEASE_S).await?;
+            let claimed = due.len();
+            // At most PER_RECEIVER posts in flight to any one webhook.
+            let mut receivers: HashMap<String, Arc<Semaphore>> = HashMap::new();
+            let outcomes: Vec<_> = futures_util::stream::iter(due)
+                .map(|due| {
+                    let receiver = receivers
+                        .entry(due.url.clone())
+                        .or_insert_with(|| Arc::new(Semaphore::new(PER_RECEIVER)))
+                        .clone();
+                    async move {
+                        let _turn = receiver.acquire_owned().await;
+                        let outcome = self.post(&due, at).await;
+                        (due.event, outcome)
+                    }
+                })
+                .buffer_unordered(CONCURRENT_DELIVERIES)
+                .collect()
+                .await;
+            let mut delivered = Vec::with_capacity(outcomes.len());
+            for (e, outcome) in outcomes {
+                match outcome {
+                    Ok(()) => delivered.push(e.id),
+                    Err(error) => {
+                        let retry_at = at + backoff(e.attempts + 1);
+                        tracing::warn!(tenant = %e.tenant, event = e.id, %error, retry_at, "webhook delivery failed");
+                        self.db.delivery_failed(e.id, &error, retry_at).await?;
+                        report.failed += 1;
+                    }
                 }
-                Err(error) => {
-                    let retry_at = at + backoff(e.attempts + 1);
-                    tracing::warn!(tenant = %e.tenant, event = e.id, %error, retry_at, "webhook delivery failed");
-                    self.db.delivery_failed(e.id, &error, retry_at).await?;
-                    report.failed += 1;
-                }
+            }
+            self.db.delivered(&delivered, at).await?;
+            report.delivered += delivered.len();
+            if claimed < DELIVERY_BATCH {
+                break;
             }
         }
         Ok(report)

@@ -72,18 +72,41 @@ impl Db {
         }))
     }
 
-    /// Undelivered events due at `at` whose tenant has a webhook, oldest first.
-    pub async fn due_events(&self, at: i64, limit: i64) -> Result<Vec<DueEvent>, StoreError> {
-        Ok(with_reader!(self, |e| {
-            let rows = sqlx::query(
-                "SELECT o.*, t.webhook_url, t.webhook_secret FROM outbox o JOIN tenants t ON t.slug = o.tenant \
-                 WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 AND t.webhook_url IS NOT NULL \
-                 ORDER BY o.id LIMIT $2",
+    /// Claims up to `limit` undelivered events due at `at` whose tenant has
+    /// a webhook, oldest first, until `lease_until`: their next attempt is
+    /// moved there, so no other replica's courier takes them meanwhile. One
+    /// guarded statement: of two couriers claiming at once, each event goes
+    /// to one (PostgreSQL re-checks the `next_attempt_at` guard on a row
+    /// another transaction changed; SQLite has one writer). A courier that
+    /// dies with a claim leaves the events due again at `lease_until`.
+    pub async fn claim_due(&self, at: i64, limit: i64, lease_until: i64) -> Result<Vec<DueEvent>, StoreError> {
+        let ids: Vec<i64> = with_writer!(self, |e| {
+            sqlx::query_scalar(
+                "UPDATE outbox SET next_attempt_at = $1 WHERE delivered_at IS NULL AND next_attempt_at <= $2 \
+                 AND id IN (SELECT o.id FROM outbox o JOIN tenants t ON t.slug = o.tenant \
+                 WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $2 AND t.webhook_url IS NOT NULL \
+                 ORDER BY o.id LIMIT $3) RETURNING id",
             )
+            .bind(lease_until)
             .bind(at)
             .bind(limit)
             .fetch_all(e)
-            .await?;
+            .await?
+        });
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(with_reader!(self, |e| {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT o.*, t.webhook_url, t.webhook_secret FROM outbox o JOIN tenants t ON t.slug = o.tenant \
+                 WHERE o.id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            q.push(") ORDER BY o.id");
+            let rows = q.build().fetch_all(e).await?;
             rows.iter()
                 .map(|r| DueEvent {
                     event: event(r),
@@ -94,16 +117,20 @@ impl Db {
         }))
     }
 
-    /// Marks an event delivered.
-    pub async fn delivered(&self, id: i64, at: i64) -> Result<(), StoreError> {
+    /// Marks events delivered at `at`, in one statement.
+    pub async fn delivered(&self, ids: &[i64], at: i64) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         with_writer!(self, |e| {
-            sqlx::query(
-                "UPDATE outbox SET delivered_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2",
-            )
-            .bind(at)
-            .bind(id)
-            .execute(e)
-            .await?;
+            let mut q = sqlx::QueryBuilder::new("UPDATE outbox SET delivered_at = ");
+            q.push_bind(at).push(", attempts = attempts + 1, last_error = NULL WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(e).await?;
         });
         Ok(())
     }
