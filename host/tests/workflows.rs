@@ -718,3 +718,89 @@ async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
     }
     assert_eq!(decisions().await, before + 2);
 }
+
+/// A partner's lifecycle: suspended (no new registrations), reactivated,
+/// offboarded (its open registrations released, no leads, its earned line
+/// still payable), each step once, with its reason in the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_is_suspended_reactivated_and_offboarded() {
+    let app = std::sync::Arc::new(app().await);
+    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let admin = app.key("acme").to_string();
+    let (_, approved) =
+        app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
+    assert_eq!(approved["status"], "approved");
+    let deal = json!({ "id": "d-1", "partner_id": "p-1", "account_domain": "globex.com",
+                       "first_year_acv": usd(12_000_000), "source": "PartnerSourced" });
+    app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
+    let (status, _) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, open) =
+        app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "initech.com", 400))).await;
+    assert_eq!(open["status"], "approved");
+
+    let step = |what: &str, reason: &str| {
+        let (app, admin, uri) = (app.clone(), admin.clone(), format!("/v1/partners/p-1/{what}"));
+        let body = json!({ "reason": reason });
+        async move { app.send("POST", &uri, Some(&admin), Some(body)).await }
+    };
+    let (status, body) = step("suspend", " ").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is required: {body}");
+    let (status, body) = step("suspend", "late on the certification").await;
+    assert_eq!((status, body["partner"]["status"].as_str()), (StatusCode::OK, Some("suspended")), "{body}");
+    let (status, body) = step("suspend", "again").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("is suspended"), "{body}");
+    // Suspended: it cannot register deals.
+    let (status, body) =
+        app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "hooli.com", 400))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = step("reactivate", "certified").await;
+    assert_eq!((status, body["partner"]["status"].as_str()), (StatusCode::OK, Some("active")), "{body}");
+
+    // Offboarded by many managers at once: one step; its open
+    // registration is released, its won one stays won.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        tasks.spawn(step("offboard", "the agreement ended"));
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = tasks.join_next().await {
+        answers.push(answer.unwrap());
+    }
+    let done: Vec<_> = answers.iter().filter(|(s, _)| *s == StatusCode::OK).collect();
+    assert_eq!(done.len(), 1, "{answers:?}");
+    assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::CONFLICT));
+    assert_eq!(done[0].1["released_registrations"], 1, "{}", done[0].1);
+    let (_, released) =
+        app.send("GET", &format!("/v1/registrations/{}", open["id"].as_str().unwrap()), Some(&admin), None).await;
+    assert_eq!(released["status"], "expired", "{released}");
+    assert!(released["reason"].as_str().unwrap().contains("offboarded"), "{released}");
+    let (_, won) =
+        app.send("GET", &format!("/v1/registrations/{}", approved["id"].as_str().unwrap()), Some(&admin), None).await;
+    assert_eq!(won["status"], "won");
+    // No leads for it: its territory's lead goes direct.
+    let (_, lead) = app
+        .send(
+            "POST",
+            "/v1/leads",
+            Some(&admin),
+            Some(json!({ "account_domain": "umbrella.com", "region": "emea", "source": "webinar" })),
+        )
+        .await;
+    assert_eq!(lead["destination"], "direct", "{lead}");
+    // Its earned line is still there to be paid.
+    let (_, statement) = app.send("GET", "/v1/partners/p-1/statement?from=0&to=4102444800", Some(&admin), None).await;
+    assert_eq!(statement["total"], 1_800_000, "{statement}");
+    // Each step's event carries who and why.
+    let (_, events) = app.send("GET", "/v1/notifications?limit=500", Some(&admin), None).await;
+    let steps: Vec<_> = events["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"].as_str().unwrap().starts_with("partner."))
+        .map(|e| (e["event"].as_str().unwrap().to_string(), e["payload"]["reason"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(steps.contains(&("partner.offboarded".into(), "the agreement ended".into())), "{steps:?}");
+}

@@ -72,6 +72,9 @@ pub fn router(service: AppState) -> Router {
         .route("/v1/partners", post(create_partner).get(list_partners))
         .route("/v1/partners/{id}", get(get_partner))
         .route("/v1/partners/{id}/keys", post(create_partner_key))
+        .route("/v1/partners/{id}/suspend", post(partner_step))
+        .route("/v1/partners/{id}/reactivate", post(partner_step))
+        .route("/v1/partners/{id}/offboard", post(partner_step))
         .route("/v1/keys", get(list_keys))
         .route("/v1/keys/{id}", axum::routing::delete(revoke_key))
         .route("/v1/partners/{id}/statement", get(statement))
@@ -511,6 +514,35 @@ async fn create_partner_key(
     Ok((StatusCode::CREATED, Json(json!({ "partner_id": id, "key": key, "id": key_id }))))
 }
 
+/// The body of a step a person takes and must explain: a rejection, a
+/// partner's suspension or offboarding.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReasonBody {
+    /// Why, in the person's words (required, at most 1,000 characters):
+    /// recorded with the step and shown to the partner.
+    reason: String,
+}
+
+/// `POST /v1/partners/{id}/suspend`, `/reactivate` or `/offboard`: the
+/// step is the route's last segment.
+async fn partner_step(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    route: MatchedPath,
+    Body(body): Body<ReasonBody>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::store::PartnerStep;
+    let step = match route.as_str().rsplit('/').next() {
+        Some("suspend") => PartnerStep::Suspend,
+        Some("reactivate") => PartnerStep::Reactivate,
+        _ => PartnerStep::Offboard,
+    };
+    let (partner, released) = service.partner_step(&caller, &id, step, &body.reason).await?;
+    Ok(Json(json!({ "partner": partner, "released_registrations": released })))
+}
+
 async fn list_keys(State(service): State<AppState>, Auth(caller): Auth) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "keys": service.keys(&caller).await? })))
 }
@@ -617,14 +649,6 @@ pub(crate) struct ApproveBody {
     reason: Option<String>,
 }
 
-/// `POST /v1/registrations/{id}/reject`.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RejectBody {
-    /// Why, for the partner (required, at most 1,000 characters).
-    reason: String,
-}
-
 async fn approve_registration(
     State(service): State<AppState>,
     Auth(caller): Auth,
@@ -639,7 +663,7 @@ async fn reject_registration(
     State(service): State<AppState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    Body(body): Body<RejectBody>,
+    Body(body): Body<ReasonBody>,
 ) -> Result<Json<Value>, ApiError> {
     to_json(&service.review_registration(&caller, &id, Review::Reject { reason: body.reason }, now()).await?)
 }

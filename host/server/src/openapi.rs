@@ -5,7 +5,7 @@
 
 use crate::api::{
     ActivateBody, ApproveBody, BacktestBody, DecideBody, HookQuery, LeadQuery, LimitQuery, ListQuery, Period,
-    PublishQuery, RefundBody, RegistrationQuery, RejectBody, RollbackBody, ShadowBody, WebhookBody, WonBody,
+    PublishQuery, ReasonBody, RefundBody, RegistrationQuery, RollbackBody, ShadowBody, WebhookBody, WonBody,
 };
 use crate::store::{
     ActivationRequestRow, BindingChangeRow, DealRow, DecisionRow, KeyRow, LeadRow, OutboxEvent, PartnerRow,
@@ -139,6 +139,19 @@ fn build() -> Doc {
     d.op("get", "/v1/partners", "Every partner (admin, manager)").returns_list::<PartnerRow>("partners").add();
     d.op("get", "/v1/partners/{id}", "One partner").returns::<PartnerRow>(200).add();
     d.op("post", "/v1/partners/{id}/keys", "An API key bound to the partner (shown once), with its id").add();
+    for (path, summary) in [
+        (
+            "/v1/partners/{id}/suspend",
+            "Suspend a partner (admin, manager): no new registrations; earned lines still paid",
+        ),
+        ("/v1/partners/{id}/reactivate", "Reactivate a suspended partner (admin, manager)"),
+        (
+            "/v1/partners/{id}/offboard",
+            "Offboard a partner (admin, manager): no leads, its open registrations released; earned lines still paid",
+        ),
+    ] {
+        d.op("post", path, summary).request::<ReasonBody>().add();
+    }
     d.op("get", "/v1/keys", "The company's API keys, by id: role, partner, created, revoked (admin)")
         .returns_list::<KeyRow>("keys")
         .add();
@@ -181,7 +194,7 @@ fn build() -> Doc {
         "Reject a registration in review with a reason (admin, manager); recorded in the decision log with the \
          reviewer. 409 when it is no longer in review",
     )
-    .request::<RejectBody>()
+    .request::<ReasonBody>()
     .returns::<RegistrationRow>(200)
     .add();
     d.op("post", "/v1/deals", "Create a deal (admin, manager)").request::<NewDeal>().returns::<DealRow>(201).add();

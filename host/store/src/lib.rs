@@ -133,7 +133,7 @@ pub use lifecycle::{
     ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
     ShadowDifference,
 };
-pub use records::{CommissionLineRow, DealRow, ManualReview, PartnerRow, RegistrationRow};
+pub use records::{CommissionLineRow, DealRow, ManualReview, PartnerRow, PartnerStep, RegistrationRow};
 
 /// A storage error.
 #[derive(Debug, thiserror::Error)]

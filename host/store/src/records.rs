@@ -273,7 +273,104 @@ fn line(r: &impl Get) -> CommissionLineRow {
     }
 }
 
+/// A partner's lifecycle step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartnerStep {
+    /// active → suspended: no new registrations; earned lines still paid.
+    Suspend,
+    /// suspended → active.
+    Reactivate,
+    /// active or suspended → terminated: no leads, its open registrations
+    /// released; earned lines still paid.
+    Offboard,
+}
+
+impl PartnerStep {
+    /// The statuses it moves from, and the one it moves to.
+    fn moves(self) -> (&'static [&'static str], &'static str) {
+        match self {
+            PartnerStep::Suspend => (&["active"], "suspended"),
+            PartnerStep::Reactivate => (&["suspended"], "active"),
+            PartnerStep::Offboard => (&["active", "suspended"], "terminated"),
+        }
+    }
+
+    /// The outbox event it queues.
+    pub fn event(self) -> &'static str {
+        match self {
+            PartnerStep::Suspend => "partner.suspended",
+            PartnerStep::Reactivate => "partner.reactivated",
+            PartnerStep::Offboard => "partner.offboarded",
+        }
+    }
+}
+
 impl Db {
+    /// Moves partner `id` through `step`, guarded in SQL on its status, and
+    /// (offboarding) releases its open registrations; queues the step's
+    /// event naming who did it and why: one transaction. Returns the partner
+    /// as it is now and how many registrations were released.
+    pub async fn partner_step(
+        &self,
+        tenant: &str,
+        id: &str,
+        step: PartnerStep,
+        reason: &str,
+        by: &str,
+    ) -> Result<(PartnerRow, u64), StoreError> {
+        let (from, to) = step.moves();
+        Ok(with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            self.before_write()?;
+            let mut q = sqlx::QueryBuilder::new("UPDATE partners SET status = ");
+            q.push_bind(to).push(" WHERE tenant = ").push_bind(tenant).push(" AND id = ").push_bind(id);
+            q.push(" AND status IN (");
+            let mut list = q.separated(", ");
+            for status in from {
+                list.push_bind(*status);
+            }
+            q.push(")");
+            if q.build().execute(&mut *tx).await?.rows_affected() == 0 {
+                let now: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM partners WHERE tenant = $1 AND id = $2")
+                        .bind(tenant)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Err(StoreError::Conflict(match now {
+                    Some(status) => format!("partner `{id}` is {status}; this step needs it {}", from.join(" or ")),
+                    None => format!("partner `{id}` no longer exists"),
+                }));
+            }
+            let mut released = 0;
+            if step == PartnerStep::Offboard {
+                self.before_write()?;
+                released = sqlx::query(
+                    "UPDATE registrations SET status = 'expired', reason = $1 \
+                     WHERE tenant = $2 AND partner_id = $3 AND status IN ('submitted', 'review', 'approved')",
+                )
+                .bind(format!("Released: partner {id} was offboarded ({reason})"))
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            let row = sqlx::query("SELECT * FROM partners WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let row = partner(&row);
+            self.before_write()?;
+            let payload =
+                serde_json::json!({ "partner": row, "reason": reason, "by": by, "released_registrations": released });
+            enqueue_event!(&mut *tx, tenant, step.event(), &payload);
+            tx.commit().await?;
+            (row, released)
+        }))
+    }
+
     /// Creates a partner; `Ok(false)` when the id is taken.
     pub async fn create_partner(&self, tenant: &str, p: &PartnerRow) -> Result<bool, StoreError> {
         let done = with_writer!(self, |e| {

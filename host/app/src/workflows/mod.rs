@@ -309,6 +309,29 @@ impl Service {
         Ok(self.db.partners(&caller.tenant).await?)
     }
 
+    /// A partner's lifecycle step (admin or manager), with a reason:
+    /// suspend (no new registrations), reactivate, or offboard (no leads,
+    /// its open registrations released). Lines it has earned are still
+    /// paid. Guarded in SQL: of concurrent steps one moves it, the others
+    /// get 409 naming its status.
+    pub async fn partner_step(
+        &self,
+        caller: &Caller,
+        id: &str,
+        step: crate::store::PartnerStep,
+        reason: &str,
+    ) -> Result<(PartnerRow, u64), ServiceError> {
+        caller.require(Capability::ManagePartners)?;
+        if reason.trim().is_empty() {
+            return Err(bad("`reason` must not be empty"));
+        }
+        check_text("reason", reason, 1_000)?;
+        self.partner(caller, id).await?;
+        let (row, released) = self.db.partner_step(&caller.tenant, id, step, reason, &caller.key).await?;
+        tracing::info!(tenant = %caller.tenant, partner = %id, status = %row.status, released, by = %caller.key, "partner lifecycle step");
+        Ok((row, released))
+    }
+
     /// Creates an API key bound to a partner (admin or manager). Shown once.
     pub async fn create_partner_key(&self, caller: &Caller, partner: &str) -> Result<String, ServiceError> {
         caller.require(Capability::ManagePartners)?;
@@ -348,6 +371,12 @@ impl Service {
             .partner(&caller.tenant, &new.partner_id)
             .await?
             .ok_or_else(|| bad(format!("`partner_id`: no partner `{}`", new.partner_id)))?;
+        if partner.status != "active" {
+            return Err(ServiceError::Conflict(format!(
+                "partner `{}` is {}: it cannot register deals",
+                partner.id, partner.status
+            )));
+        }
 
         // Enrich: what the partner did not say comes from the account record.
         let (known, live) = self.db.account_with_live_registrations(&caller.tenant, &domain, at).await?;
