@@ -299,6 +299,23 @@ fn spin_call() -> Value {
     })
 }
 
+/// Creates company `slug`, whose commission plugin (the hostile one) spins
+/// until its deadline of `deadline_ms`; returns its admin key.
+async fn spinner(app: &App, slug: &str, deadline_ms: u64) -> String {
+    let program = format!(
+        "[company]\nslug = \"{slug}\"\nname = \"{slug}\"\ncurrency = \"USD\"\n[hooks]\ncommission = \"hostile\"\n\
+         [limits]\ndeadline-ms = {deadline_ms}\nfuel = 1000000000000\n[params]\nmode = \"spin\"\n"
+    );
+    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
+    let stock = pactum_plugin_artifacts::STOCK_BYTES.to_vec();
+    let resolve = |name: &str| match name {
+        "hostile" => Some(hostile.clone()),
+        "stock" => Some(stock.clone()),
+        _ => None,
+    };
+    app.service.create_tenant(&program, std::path::Path::new("policy.toml"), resolve).await.unwrap().1
+}
+
 /// Overload is not a decision: a call that finds its company's share of
 /// the instance slots taken waits a bounded time, then gets 503 with
 /// `Retry-After`, and nothing is recorded. Another company still decides.
@@ -309,30 +326,7 @@ async fn at_capacity_a_call_gets_503_and_nothing_is_recorded() {
     let admission = AdmissionLimits { slots: 3, share: 1, wait: Duration::from_millis(100) };
     let options = pactum::service::ServiceOptions { admission: Some(admission), ..Default::default() };
     let app = Arc::new(common::app::app_with_options(pactum::runtime::RuntimeConfig::default(), options).await);
-    let program = r#"
-        [company]
-        slug = "spinner"
-        name = "Spinner Inc"
-        currency = "USD"
-        [hooks]
-        commission = "hostile"
-        [limits]
-        deadline-ms = 1500
-        fuel = 1000000000000
-        [params]
-        mode = "spin"
-    "#;
-    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
-    let stock = pactum_plugin_artifacts::STOCK_BYTES.to_vec();
-    let (_, key) = app
-        .service
-        .create_tenant(program, std::path::Path::new("spinner/policy.toml"), |name| match name {
-            "hostile" => Some(hostile.clone()),
-            "stock" => Some(stock.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let key = spinner(&app, "spinner", 1_500).await;
     let call = |app: Arc<App>, key: String| async move {
         app.send_full("POST", "/v1/decisions/commission", Some(&key), spin_call().to_string().into_bytes()).await
     };
@@ -551,30 +545,7 @@ async fn idempotency_keys_survive_abandoned_requests_and_crashes() {
 
     // A client that gives up on a slow request: the request finishes
     // anyway, and the retry gets its answer instead of 409 for ever.
-    let program = r#"
-        [company]
-        slug = "slow"
-        name = "Slow Inc"
-        currency = "USD"
-        [hooks]
-        commission = "hostile"
-        [limits]
-        deadline-ms = 700
-        fuel = 1000000000000
-        [params]
-        mode = "spin"
-    "#;
-    let hostile = std::fs::read(pactum_plugin_artifacts::HOSTILE).unwrap();
-    let stock = pactum_plugin_artifacts::STOCK_BYTES.to_vec();
-    let (_, slow) = app
-        .service
-        .create_tenant(program, std::path::Path::new("slow/policy.toml"), |name| match name {
-            "hostile" => Some(hostile.clone()),
-            "stock" => Some(stock.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let slow = spinner(&app, "slow", 700).await;
     let auth = format!("Bearer {slow}");
     let abandoned = tokio::time::timeout(
         std::time::Duration::from_millis(150),
