@@ -42,12 +42,18 @@ async fn deal(app: &App, id: &str, partner: Option<&str>, acv: i64) {
 
 /// Sends `RACERS` copies of one request at once; returns each answer.
 async fn race(app: &Arc<App>, uri: &str, body: Value) -> Vec<(StatusCode, Value)> {
+    race_each(app, |_| (uri.to_string(), body.clone())).await
+}
+
+/// Sends `RACERS` requests at once, the `i`-th being `request(i)` (a URI
+/// and a body), with the company's admin key; returns each answer.
+async fn race_each(app: &Arc<App>, request: impl Fn(usize) -> (String, Value)) -> Vec<(StatusCode, Value)> {
     let admin = app.key("acme").to_string();
     let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..RACERS {
-        let (app, admin, uri, body, barrier) =
-            (app.clone(), admin.clone(), uri.to_string(), body.clone(), barrier.clone());
+    for i in 0..RACERS {
+        let (app, admin, barrier) = (app.clone(), admin.clone(), barrier.clone());
+        let (uri, body) = request(i);
         tasks.spawn(async move {
             barrier.wait().await;
             app.send("POST", &uri, Some(&admin), Some(body)).await
@@ -449,24 +455,15 @@ async fn fifty_concurrent_reviews_decide_once() {
     let registration = in_review(&app, "tiny.io").await;
     let id = registration["id"].as_str().unwrap();
     let admin = app.key("acme").to_string();
-    let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..RACERS {
-        let (app, admin, barrier) = (app.clone(), admin.clone(), barrier.clone());
-        let (uri, body) = if i % 2 == 0 {
+    // Half approve, half reject, all at once.
+    let answers = race_each(&app, |i| {
+        if i % 2 == 0 {
             (format!("/v1/registrations/{id}/approve"), json!({ "protection_days": 30 }))
         } else {
             (format!("/v1/registrations/{id}/reject"), json!({ "reason": "duplicate of an older deal" }))
-        };
-        tasks.spawn(async move {
-            barrier.wait().await;
-            app.send("POST", &uri, Some(&admin), Some(body)).await
-        });
-    }
-    let mut answers = Vec::new();
-    while let Some(answer) = tasks.join_next().await {
-        answers.push(answer.unwrap());
-    }
+        }
+    })
+    .await;
     let decided = exactly_one_moved(&answers, "review");
     let (_, now) = app.send("GET", &format!("/v1/registrations/{id}"), Some(&admin), None).await;
     assert_eq!(now["status"], decided["status"]);
