@@ -137,10 +137,10 @@ async fn shadow_overhead(service: &Service) {
     let caller = admin("acme");
     let stock = pactum::runtime::PluginHash::of(STOCK_BYTES).to_hex();
     let input = serde_json::json!({
-        "event": "Won",
+        "event": "won",
         "deal": { "id": "d-1", "first_year_acv": { "amount": 12_000_000, "currency": "USD" },
-                  "services": { "amount": 0, "currency": "USD" }, "source": "PartnerSourced", "closed_at": T },
-        "partner": { "id": "p-1", "name": "P", "kind": "Referral", "tier": "Silver", "territories": [],
+                  "services": { "amount": 0, "currency": "USD" }, "source": "partner-sourced", "closed_at": T },
+        "partner": { "id": "p-1", "name": "P", "kind": "referral", "tier": "silver", "territories": [],
                      "certifications": [], "active": true },
         "prior_lines": [], "quarter_to_date": { "amount": 0, "currency": "USD" }
     });

@@ -40,7 +40,7 @@ key=$(awk '$1 == "acme" { print $2 }' "$dir/serve.out")
 [ -n "$key" ] || { echo "the server printed no key for acme:" >&2; cat "$dir/serve.out" "$dir/serve.log" >&2; exit 1; }
 
 curl -sf -X POST "$base/v1/partners" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-  -d '{"id":"load","name":"Load Partner","kind":"Referral","territories":["emea"]}' >/dev/null
+  -d '{"id":"load","name":"Load Partner","kind":"referral","territories":["emea"]}' >/dev/null
 
 echo "== deal registrations: POST /v1/registrations, $connections connections, $duration =="
 PACTUM_KEY=$key wrk -t1 -c"$connections" -d"$duration" --latency \

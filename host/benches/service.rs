@@ -58,12 +58,12 @@ async fn seed(db: &Db) {
             "INSERT INTO partners (tenant, id, name, kind, tier, territories, certifications, manager, status, joined_at) ",
         );
         q.push_values(chunk, |mut b, i| {
-            let kind = ["Referral", "Reseller", "Technology", "Strategic", "Implementation"][i % 5];
+            let kind = ["referral", "reseller", "technology", "strategic", "implementation"][i % 5];
             b.push_bind("acme")
                 .push_bind(format!("p-{i:05}"))
                 .push_bind(format!("Partner {i}"))
                 .push_bind(kind)
-                .push_bind("Registered")
+                .push_bind("registered")
                 .push_bind("[]")
                 .push_bind(if i % 3 == 0 { r#"[{"name":"sales","expires_at":null}]"# } else { "[]" })
                 .push_bind(None::<String>)
@@ -88,7 +88,7 @@ async fn seed(db: &Db) {
                 .push_bind(((r >> 20) % 5_000_000) as i64 * 10 + 100_000)
                 .push_bind(0i64)
                 .push_bind("USD")
-                .push_bind("PartnerSourced")
+                .push_bind("partner-sourced")
                 .push_bind(stage)
                 .push_bind(0i64)
                 .push_bind(closed + 30 * DAY)
@@ -159,7 +159,7 @@ async fn main() {
         .create_partner(
             &caller,
             serde_json::from_value(
-                serde_json::json!({ "id": "bench", "name": "Bench", "kind": "Referral", "territories": ["emea"] }),
+                serde_json::json!({ "id": "bench", "name": "Bench", "kind": "referral", "territories": ["emea"] }),
             )
             .unwrap(),
             OCT_1,
@@ -210,7 +210,7 @@ async fn main() {
     let started = Instant::now();
     let cards = service.run_scorecards(&caller, "2026-09").await.unwrap();
     let elapsed = started.elapsed();
-    let promoted = cards.iter().filter(|c| c.change == "Promote").count();
+    let promoted = cards.iter().filter(|c| c.change == "promote").count();
     println!(
         "run_scorecards(2026-09): {} scorecards in {:.2} s ({promoted} promotions)",
         cards.len(),

@@ -20,13 +20,13 @@ fn won_deal(acv: i64, quarter_to_date: i64) -> Value {
     json!({
         "event_time": 1_795_651_200,
         "input": {
-            "event": "Won",
+            "event": "won",
             "deal": {
                 "id": "d-1", "first_year_acv": usd(acv), "services": usd(0),
-                "source": "PartnerSourced", "closed_at": 1_795_651_200
+                "source": "partner-sourced", "closed_at": 1_795_651_200
             },
             "partner": {
-                "id": "p-1", "name": "Initech", "kind": "Referral", "tier": "Silver",
+                "id": "p-1", "name": "Initech", "kind": "referral", "tier": "silver",
                 "territories": [], "certifications": [], "active": true
             },
             "prior_lines": [],
@@ -97,7 +97,7 @@ async fn keys_scope_everything_to_one_tenant() {
 async fn a_revoked_key_authenticates_nothing() {
     let app = app().await;
     let admin = app.key("acme").to_string();
-    let partner = json!({ "id": "p-1", "name": "Initech", "kind": "Referral" });
+    let partner = json!({ "id": "p-1", "name": "Initech", "kind": "referral" });
     let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(partner)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, created) = app.send("POST", "/v1/partners/p-1/keys", Some(&admin), None).await;
@@ -313,6 +313,54 @@ async fn the_openapi_document_describes_every_route_from_the_code() {
     }
     // The money schema is integer minor units, not a float.
     assert_eq!(schemas["Money"]["properties"]["amount"]["type"], "integer");
+
+    // Statuses and content types come from the handlers' return types.
+    let responses = |path: &str, method: &str| -> Vec<String> {
+        let mut codes: Vec<String> = doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} has no responses"))
+            .keys()
+            .filter(|k| *k != "default")
+            .cloned()
+            .collect();
+        codes.sort();
+        codes
+    };
+    assert_eq!(responses("/v1/registrations", "post"), ["201"]);
+    assert_eq!(responses("/v1/registrations", "get"), ["200"]);
+    assert_eq!(responses("/v1/plugins", "post"), ["200", "201"]);
+    assert_eq!(responses("/v1/bindings/{hook}", "put"), ["200", "202"]);
+    assert_eq!(responses("/v1/shadows/{hook}", "delete"), ["204"]);
+    assert!(doc["paths"]["/v1/shadows/{hook}"]["delete"]["responses"]["204"].get("content").is_none());
+    assert!(doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]["text/plain"].is_object());
+    assert!(doc["paths"]["/metrics"]["get"].get("security").is_none(), "metrics need no key");
+    let publish = &doc["paths"]["/v1/plugins"]["post"]["requestBody"]["content"];
+    assert_eq!(publish["application/wasm"]["schema"]["format"], "binary", "{publish}");
+    let list = &doc["paths"]["/v1/registrations"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    assert_eq!(list["$ref"], "#/components/schemas/Registrations", "{list}");
+    assert_eq!(
+        schemas["Registrations"]["properties"]["registrations"]["items"]["$ref"],
+        "#/components/schemas/RegistrationRow"
+    );
+
+    // One spelling per case: the WIT's for its enums, the host's own in
+    // kebab case too, in the schema as on the wire.
+    let cases = |name: &str| -> Vec<String> {
+        let schema = &schemas[name];
+        let list = schema["enum"].as_array().cloned().unwrap_or_else(|| {
+            schema["oneOf"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["const"].as_str().map(Value::from))
+                .collect()
+        });
+        list.iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(cases("PartnerKind"), ["referral", "reseller", "implementation", "technology", "strategic"]);
+    assert_eq!(cases("Tier"), ["registered", "silver", "gold", "platinum"]);
+    assert_eq!(cases("DealSource"), ["partner-sourced", "partner-influenced", "direct"]);
+    assert_eq!(cases("PartnerStatus"), ["active", "suspended", "offboarded"]);
 
     // Query parameters come from the structs the handlers parse them into.
     let query = |path: &str, method: &str| -> Vec<(String, bool)> {

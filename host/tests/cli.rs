@@ -82,17 +82,17 @@ async fn plugin_push_publishes_to_a_running_server_and_replay_checks_a_decision(
     assert!(!ok && out.contains("refused (422)") && out.contains("not a WebAssembly file"), "{out}");
 
     // A recorded decision replays from the database alone.
-    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" }))).await;
+    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "referral" }))).await;
     let (_, decision) = app
         .send(
             "POST",
             "/v1/decisions/commission",
             Some(&admin),
             Some(json!({ "input": {
-                "event": "Won",
+                "event": "won",
                 "deal": { "id": "d-1", "first_year_acv": { "amount": 12_000_000, "currency": "USD" },
-                          "services": { "amount": 0, "currency": "USD" }, "source": "PartnerSourced", "closed_at": 0 },
-                "partner": { "id": "p-1", "name": "P", "kind": "Referral", "tier": "Registered", "territories": [],
+                          "services": { "amount": 0, "currency": "USD" }, "source": "partner-sourced", "closed_at": 0 },
+                "partner": { "id": "p-1", "name": "P", "kind": "referral", "tier": "registered", "territories": [],
                              "certifications": [], "active": true },
                 "prior_lines": [], "quarter_to_date": { "amount": 0, "currency": "USD" }
             }})),

@@ -21,7 +21,7 @@ fn sha256(bytes: &[u8]) -> String {
 
 async fn partner(app: &App, company: &str, id: &str) {
     let admin = app.key(company).to_string();
-    let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "Referral" });
+    let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "referral" });
     let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
@@ -31,7 +31,7 @@ async fn win(app: &App, company: &str, id: &str) -> (StatusCode, Value) {
     let admin = app.key(company).to_string();
     let deal = json!({
         "id": id, "partner_id": "p-1", "account_domain": format!("{id}.example.com"),
-        "first_year_acv": { "amount": 1_000_000, "currency": "USD" }, "source": "PartnerSourced"
+        "first_year_acv": { "amount": 1_000_000, "currency": "USD" }, "source": "partner-sourced"
     });
     let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
     if status != StatusCode::CREATED {
@@ -294,7 +294,7 @@ async fn a_backtest_reports_what_a_candidate_would_change() {
     for (id, partner, acv) in [("d-1", "p-1", 5_000_000), ("d-2", "p-1", 4_000_000), ("d-3", "p-2", 3_000_000)] {
         let deal = json!({
             "id": id, "partner_id": partner, "account_domain": format!("{id}.example.com"),
-            "first_year_acv": { "amount": acv, "currency": "USD" }, "source": "PartnerSourced"
+            "first_year_acv": { "amount": acv, "currency": "USD" }, "source": "partner-sourced"
         });
         app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
         let (status, won) =
@@ -637,10 +637,10 @@ async fn each_company_s_snapshot_is_warmed_with_its_own_parameters() {
         companies.push((slug, rate, key));
     }
     let won = serde_json::json!({ "event_time": 1_795_651_200, "input": {
-        "event": "Won",
+        "event": "won",
         "deal": { "id": "d-1", "first_year_acv": { "amount": 100, "currency": "USD" },
-                  "services": { "amount": 0, "currency": "USD" }, "source": "PartnerSourced", "closed_at": 0 },
-        "partner": { "id": "p-1", "name": "P", "kind": "Referral", "tier": "Registered", "territories": [],
+                  "services": { "amount": 0, "currency": "USD" }, "source": "partner-sourced", "closed_at": 0 },
+        "partner": { "id": "p-1", "name": "P", "kind": "referral", "tier": "registered", "territories": [],
                      "certifications": [], "active": true },
         "prior_lines": [], "quarter_to_date": { "amount": 0, "currency": "USD" } } });
     for (slug, rate, key) in &companies {

@@ -137,7 +137,7 @@ async fn decisions_are_delivered_signed_retried_and_survive_a_restart() {
         app.send("PUT", "/v1/webhook", Some(&admin), Some(json!({ "url": url, "secret": SECRET }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" }))).await;
+    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "referral" }))).await;
     let registration = json!({
         "partner_id": "p-1", "account_domain": "globex.com", "account_name": "Globex", "industry": "software",
         "employees": 400, "country": "US", "amount": { "amount": 12_000_000, "currency": "USD" }

@@ -170,7 +170,7 @@ async fn sigterm_under_load_keeps_every_acknowledged_write() {
         .find_map(|l| l.trim().strip_prefix("acme").map(|k| k.trim().to_string()))
         .unwrap_or_else(|| panic!("no key printed: {printed}"));
     let client = pactum::client::ApiClient::new(&first.base, &key).unwrap();
-    let partner = json!({ "id": "p-1", "name": "Initech", "kind": "Referral" }).to_string();
+    let partner = json!({ "id": "p-1", "name": "Initech", "kind": "referral" }).to_string();
     let (status, body) = client.send("POST", "/v1/partners", "application/json", partner.into_bytes()).await.unwrap();
     assert_eq!(status, 201, "{body}");
 

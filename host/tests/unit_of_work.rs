@@ -26,14 +26,14 @@ fn usd(amount: i64) -> Value {
 
 async fn partner(app: &App, id: &str) {
     let admin = app.key("acme").to_string();
-    let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "Referral", "territories": ["emea"] });
+    let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "referral", "territories": ["emea"] });
     let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 async fn deal(app: &App, id: &str, partner: Option<&str>, acv: i64) {
     let admin = app.key("acme").to_string();
-    let source = if partner.is_some() { "PartnerSourced" } else { "Direct" };
+    let source = if partner.is_some() { "partner-sourced" } else { "direct" };
     let body = json!({ "id": id, "partner_id": partner, "account_domain": format!("{id}.com"),
                        "first_year_acv": usd(acv), "source": source });
     let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
@@ -242,7 +242,7 @@ async fn a_failure_between_any_two_writes_leaves_nothing_and_a_retry_succeeds() 
     // A partner deal on the registered account: the win closes the
     // registration with it.
     let body = json!({ "id": "d-partner", "partner_id": "p-1", "account_domain": "globex.com",
-                       "first_year_acv": usd(12_000_000), "source": "PartnerSourced" });
+                       "first_year_acv": usd(12_000_000), "source": "partner-sourced" });
     let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let n = fails_whole_then_succeeds(a, "partner deal won", &[], || {
@@ -286,7 +286,7 @@ async fn a_failure_between_any_two_writes_leaves_nothing_and_a_retry_succeeds() 
             .await;
     assert!(n >= 3, "decisions, scorecards, tier: {n}");
     let (_, p1) = app.send("GET", "/v1/partners/p-1", Some(&admin), None).await;
-    assert_eq!(p1["tier"], "Silver", "{p1}");
+    assert_eq!(p1["tier"], "silver", "{p1}");
 }
 
 /// A direct hook call for the hostile tenant (its commission spins).
@@ -294,10 +294,10 @@ fn spin_call() -> Value {
     json!({
         "event_time": 1_795_651_200,
         "input": {
-            "event": "Won",
+            "event": "won",
             "deal": { "id": "d-1", "first_year_acv": usd(100), "services": usd(0),
-                      "source": "PartnerSourced", "closed_at": 1_795_651_200 },
-            "partner": { "id": "p-1", "name": "Initech", "kind": "Referral", "tier": "Silver",
+                      "source": "partner-sourced", "closed_at": 1_795_651_200 },
+            "partner": { "id": "p-1", "name": "Initech", "kind": "referral", "tier": "silver",
                          "territories": [], "certifications": [], "active": true },
             "prior_lines": [],
             "quarter_to_date": usd(0)
@@ -423,7 +423,7 @@ async fn a_manager_reviews_a_registration_and_the_log_names_the_manager() {
         (&decision["hook"], &decision["outcome"], &decision["plugin"]),
         (&json!("approval"), &json!("manual"), &json!(""))
     );
-    assert_eq!(decision["decision"]["outcome"], json!({ "Approve": 90 }), "{decision}");
+    assert_eq!(decision["decision"]["outcome"], json!({ "approve": 90 }), "{decision}");
     assert_eq!(decision["subject"], id);
     let reviewed = events(&app, "registration.reviewed").await;
     assert_eq!(reviewed.len(), 1);

@@ -44,8 +44,8 @@ fn registration(partner: &str, domain: &str, employees: u32) -> Value {
 #[tokio::test]
 async fn deal_registration_protects_rejects_conflicts_and_reviews() {
     let app = app().await;
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
-    let p2 = partner(&app, "acme", "p-2", "Reseller").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
+    let p2 = partner(&app, "acme", "p-2", "reseller").await;
 
     let (status, first) =
         app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "Globex.com", 400))).await;
@@ -85,8 +85,8 @@ async fn deal_registration_protects_rejects_conflicts_and_reviews() {
 #[tokio::test]
 async fn partner_keys_see_only_their_own_partner() {
     let app = app().await;
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
-    let p2 = partner(&app, "acme", "p-2", "Referral").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
+    let p2 = partner(&app, "acme", "p-2", "referral").await;
     let (_, reg) = app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
     let id = reg["id"].as_str().unwrap();
 
@@ -103,7 +103,7 @@ async fn partner_keys_see_only_their_own_partner() {
         app.send("POST", "/v1/registrations", Some(&p2), Some(registration("p-1", "initech.com", 400))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = app
-        .send("POST", "/v1/partners", Some(&p1), Some(json!({ "id": "p-9", "name": "X", "kind": "Referral" })))
+        .send("POST", "/v1/partners", Some(&p1), Some(json!({ "id": "p-9", "name": "X", "kind": "referral" })))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = app.send("GET", "/v1/partners/p-2", Some(&p1), None).await;
@@ -123,9 +123,9 @@ async fn partner_keys_see_only_their_own_partner() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {body}");
         assert!(body["error"]["message"].as_str().unwrap().contains("needs an admin"), "{body}");
     }
-    let input = json!({ "input": { "event": "Won", "prior_lines": [], "quarter_to_date": usd(0),
-        "deal": { "id": "d-1", "first_year_acv": usd(100), "services": usd(0), "source": "PartnerSourced", "closed_at": 0 },
-        "partner": { "id": "p-2", "name": "P", "kind": "Referral", "tier": "Registered", "territories": [],
+    let input = json!({ "input": { "event": "won", "prior_lines": [], "quarter_to_date": usd(0),
+        "deal": { "id": "d-1", "first_year_acv": usd(100), "services": usd(0), "source": "partner-sourced", "closed_at": 0 },
+        "partner": { "id": "p-2", "name": "P", "kind": "referral", "tier": "registered", "territories": [],
                      "certifications": [], "active": true } } });
     let (status, _) = app.send("POST", "/v1/decisions/commission", Some(&p2), Some(input)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -141,13 +141,13 @@ async fn partner_keys_see_only_their_own_partner() {
 }
 
 fn deal(id: &str, partner: &str, acv: i64) -> Value {
-    json!({ "id": id, "partner_id": partner, "account_domain": "globex.com", "first_year_acv": usd(acv), "source": "PartnerSourced" })
+    json!({ "id": id, "partner_id": partner, "account_domain": "globex.com", "first_year_acv": usd(acv), "source": "partner-sourced" })
 }
 
 #[tokio::test]
 async fn won_deal_pays_net_30_and_a_refund_claws_back() {
     let app = app().await;
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
     let admin = app.key("acme").to_string();
     let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-1", "p-1", 12_000_000))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -158,7 +158,7 @@ async fn won_deal_pays_net_30_and_a_refund_claws_back() {
     let lines = won["commission_lines"].as_array().unwrap();
     assert_eq!(lines.len(), 1);
     // $120,000 first-year ACV from a referral partner at 15 %: $18,000.00, NET 30.
-    assert_eq!((lines[0]["amount"].as_i64(), lines[0]["kind"].as_str()), (Some(1_800_000), Some("Fee")));
+    assert_eq!((lines[0]["amount"].as_i64(), lines[0]["kind"].as_str()), (Some(1_800_000), Some("fee")));
     assert_eq!((lines[0]["status"].as_str(), lines[0]["due_at"].as_i64()), (Some("pending"), Some(T + 30 * DAY)));
 
     let (status, refunded) = app
@@ -171,7 +171,7 @@ async fn won_deal_pays_net_30_and_a_refund_claws_back() {
         .await;
     assert_eq!(status, StatusCode::OK, "{refunded}");
     let lines = refunded["commission_lines"].as_array().unwrap();
-    assert_eq!((lines[1]["amount"].as_i64(), lines[1]["kind"].as_str()), (Some(-900_000), Some("Clawback")));
+    assert_eq!((lines[1]["amount"].as_i64(), lines[1]["kind"].as_str()), (Some(-900_000), Some("clawback")));
     assert_eq!(lines[1]["due_at"].as_i64(), Some(T + 40 * DAY));
 
     // The partner's statement for the period: $18,000 - $9,000.
@@ -209,7 +209,7 @@ async fn won_deal_pays_net_30_and_a_refund_claws_back() {
 #[tokio::test]
 async fn northwind_accelerates_on_the_quarter_won_so_far() {
     let app = app().await;
-    partner(&app, "northwind", "p-1", "Referral").await;
+    partner(&app, "northwind", "p-1", "referral").await;
     let admin = app.key("northwind").to_string();
     for (id, acv, closed) in [("d-1", 10_000_000, T - 20 * DAY), ("d-2", 12_000_000, T)] {
         app.send("POST", "/v1/deals", Some(&admin), Some(deal(id, "p-1", acv))).await;
@@ -227,7 +227,7 @@ async fn northwind_accelerates_on_the_quarter_won_so_far() {
     // earns 18 % instead of 12 %: $14,400 + $4,200.
     let (_, d2) = app.send("GET", "/v1/deals/d-2", Some(&admin), None).await;
     assert_eq!(total(&d2), 1_860_000);
-    assert_eq!(d2["commission_lines"][1]["kind"], "Bonus");
+    assert_eq!(d2["commission_lines"][1]["kind"], "bonus");
 }
 
 #[tokio::test]
@@ -243,7 +243,7 @@ async fn a_failing_commission_plugin_holds_the_commission() {
         })
         .await
         .unwrap();
-    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "Referral" }))).await;
+    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "referral" }))).await;
     app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-1", "p-1", 12_000_000))).await;
     let (status, won) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({ "closed_at": T }))).await;
     assert_eq!(status, StatusCode::OK, "{won}");
@@ -269,7 +269,7 @@ async fn a_failing_commission_plugin_holds_the_commission() {
 #[tokio::test]
 async fn bad_workflow_input_names_the_field() {
     let app = app().await;
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
     let admin = app.key("acme").to_string();
     let mut eur = registration("p-1", "globex.com", 400);
     eur["amount"]["currency"] = json!("EUR");
@@ -288,11 +288,11 @@ async fn bad_workflow_input_names_the_field() {
         assert!(error["error"]["message"].as_str().unwrap().contains(field), "{field}: {error}");
     }
     let (status, error) = app
-        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p 2", "name": "X", "kind": "Referral" })))
+        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p 2", "name": "X", "kind": "referral" })))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     let (status, _) = app
-        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "X", "kind": "Referral" })))
+        .send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "X", "kind": "referral" })))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     let (status, error) = app
@@ -301,13 +301,17 @@ async fn bad_workflow_input_names_the_field() {
             "/v1/deals",
             Some(&admin),
             Some(
-                json!({ "account_domain": "g.com", "first_year_acv": usd(1), "source": "Direct", "partner_id": "p-1" }),
+                json!({ "account_domain": "g.com", "first_year_acv": usd(1), "source": "direct", "partner_id": "p-1" }),
             ),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
-    let (status, _) = app.send("GET", "/v1/registrations?status=bogus", Some(&admin), None).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A status that is none of the spellings is a bad query, naming them.
+    let (status, error) = app.send("GET", "/v1/registrations?status=bogus", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["error"]["message"].as_str().unwrap().contains("`review`"), "{error}");
+    let (status, _) = app.send("GET", "/v1/registrations?status=Review", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "one spelling: lower case");
     let (status, _) = app.send("GET", "/v1/partners/p-1/statement?from=10&to=5", Some(&admin), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -318,7 +322,7 @@ async fn bad_workflow_input_names_the_field() {
 #[tokio::test]
 async fn inputs_out_of_bounds_are_refused_naming_the_field() {
     let app = app().await;
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
     let admin = app.key("acme").to_string();
     let refused = |status: StatusCode, error: &Value, field: &str| {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {error}");
@@ -327,7 +331,7 @@ async fn inputs_out_of_bounds_are_refused_naming_the_field() {
 
     // A first-year ACV of 9e18 cents: refused, and nothing stored.
     let body = json!({ "id": "d-huge", "partner_id": "p-1", "account_domain": "g.com",
-                       "first_year_acv": usd(9_000_000_000_000_000_000), "source": "PartnerSourced" });
+                       "first_year_acv": usd(9_000_000_000_000_000_000), "source": "partner-sourced" });
     let (status, error) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
     refused(status, &error, "first_year_acv.amount");
     let (status, _) = app.send("GET", "/v1/deals/d-huge", Some(&admin), None).await;
@@ -336,7 +340,7 @@ async fn inputs_out_of_bounds_are_refused_naming_the_field() {
     // Closing at the end of time: refused before the deal is touched; the
     // deal then closes normally.
     let body = json!({ "id": "d-1", "partner_id": "p-1", "account_domain": "g.com",
-                       "first_year_acv": usd(12_000_000), "source": "PartnerSourced" });
+                       "first_year_acv": usd(12_000_000), "source": "partner-sourced" });
     let (status, _) = app.send("POST", "/v1/deals", Some(&admin), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED);
     for closed_at in [i64::MAX, -1, 253_402_300_800] {
@@ -357,11 +361,11 @@ async fn inputs_out_of_bounds_are_refused_naming_the_field() {
     nul["account_name"] = json!("Globex\u{0}Inc");
     let (status, error) = app.send("POST", "/v1/registrations", Some(&p1), Some(nul)).await;
     refused(status, &error, "account_name");
-    let big_name = json!({ "id": "p-2", "name": "x".repeat(1_500_000), "kind": "Referral" });
+    let big_name = json!({ "id": "p-2", "name": "x".repeat(1_500_000), "kind": "referral" });
     let (status, error) = app.send("POST", "/v1/partners", Some(&admin), Some(big_name)).await;
     assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::PAYLOAD_TOO_LARGE, "{status} {error}");
     assert!(error["error"]["code"].is_string(), "a JSON error: {error}");
-    let nul_partner = json!({ "id": "p-3", "name": "P\u{0}", "kind": "Referral" });
+    let nul_partner = json!({ "id": "p-3", "name": "P\u{0}", "kind": "referral" });
     let (status, error) = app.send("POST", "/v1/partners", Some(&admin), Some(nul_partner)).await;
     refused(status, &error, "name");
     let lead = json!({ "account_domain": "initech.com", "source": "web\u{0}inar" });
@@ -388,7 +392,7 @@ async fn inputs_out_of_bounds_are_refused_naming_the_field() {
 #[tokio::test]
 async fn leads_go_to_the_registered_partner_then_the_territory_then_direct() {
     let app = app().await;
-    let p1 = partner(&app, "acme", "p-1", "Referral").await; // territory emea
+    let p1 = partner(&app, "acme", "p-1", "referral").await; // territory emea
     let admin = app.key("acme").to_string();
     let (_, reg) = app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
     assert_eq!(reg["status"], "approved");
@@ -425,7 +429,7 @@ async fn leads_go_to_the_registered_partner_then_the_territory_then_direct() {
             "POST",
             "/v1/partners",
             Some(&admin),
-            Some(json!({ "id": "p-at", "name": "Alpen", "kind": "Reseller", "territories": ["Österreich", "CH"] })),
+            Some(json!({ "id": "p-at", "name": "Alpen", "kind": "reseller", "territories": ["Österreich", "CH"] })),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -444,12 +448,12 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
     let app = app().await;
     let admin = app.key("acme").to_string();
     let certified = json!({
-        "id": "p-cert", "name": "Certified", "kind": "Reseller", "tier": "Silver",
+        "id": "p-cert", "name": "Certified", "kind": "reseller", "tier": "silver",
         "certifications": [{ "name": "sales-foundations", "expires_at": T + 365 * DAY }]
     });
     let (status, body) = app.send("POST", "/v1/partners", Some(&admin), Some(certified)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    partner(&app, "acme", "p-plain", "Reseller").await;
+    partner(&app, "acme", "p-plain", "reseller").await;
     for (id, partner_id, acv) in
         [("d-1", "p-cert", 21_000_000), ("d-2", "p-plain", 21_000_000), ("d-3", "p-plain", 5_000_000)]
     {
@@ -465,13 +469,13 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
     let card = |id: &str| cards.iter().find(|c| c["partner_id"] == id).unwrap().clone();
     // $210,000 trailing won revenue and Gold's one certification: Gold.
     let cert = card("p-cert");
-    assert_eq!((cert["tier_before"].as_str(), cert["tier_after"].as_str()), (Some("Silver"), Some("Gold")));
-    assert_eq!((cert["change"].as_str(), cert["escalate"].as_bool()), (Some("Promote"), Some(true)));
+    assert_eq!((cert["tier_before"].as_str(), cert["tier_after"].as_str()), (Some("silver"), Some("gold")));
+    assert_eq!((cert["change"].as_str(), cert["escalate"].as_bool()), (Some("promote"), Some(true)));
     assert_eq!((cert["won_deals"].as_i64(), cert["win_rate_bps"].as_i64()), (Some(1), Some(10_000)));
     // The same revenue without a certification stops at Silver; one won,
     // one lost: 50 % win rate.
     let plain = card("p-plain");
-    assert_eq!((plain["tier_after"].as_str(), plain["change"].as_str()), (Some("Silver"), Some("Promote")));
+    assert_eq!((plain["tier_after"].as_str(), plain["change"].as_str()), (Some("silver"), Some("promote")));
     assert_eq!(
         (plain["won_deals"].as_i64(), plain["lost_deals"].as_i64(), plain["win_rate_bps"].as_i64()),
         (Some(1), Some(1), Some(5_000))
@@ -483,11 +487,11 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
     let escalations: Vec<&Value> =
         outbox["notifications"].as_array().unwrap().iter().filter(|n| n["event"] == "tier.escalated").collect();
     assert_eq!(escalations.len(), 2);
-    assert!(escalations.iter().any(|n| n["payload"]["partner_id"] == "p-cert" && n["payload"]["tier_after"] == "Gold"));
+    assert!(escalations.iter().any(|n| n["payload"]["partner_id"] == "p-cert" && n["payload"]["tier_after"] == "gold"));
 
     // The partner's tier changed; the scorecard can be read back.
     let (_, p) = app.send("GET", "/v1/partners/p-cert", Some(&admin), None).await;
-    assert_eq!(p["tier"], "Gold");
+    assert_eq!(p["tier"], "gold");
     let (_, read) = app.send("GET", "/v1/scorecards/2026-10", Some(&admin), None).await;
     assert_eq!(read["scorecards"].as_array().unwrap().len(), 2);
     // Each scorecard names its own tier decision (decisions are stored in
@@ -511,7 +515,7 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
     let cert = nov["scorecards"].as_array().unwrap().iter().find(|c| c["partner_id"] == "p-cert").unwrap().clone();
     assert_eq!(
         (cert["tier_after"].as_str(), cert["change"].as_str(), cert["escalate"].as_bool()),
-        (Some("Gold"), Some("Keep"), Some(false))
+        (Some("gold"), Some("keep"), Some(false))
     );
 }
 
@@ -519,14 +523,14 @@ async fn monthly_scorecard_sets_tiers_from_trailing_revenue_and_certifications()
 async fn program_metrics_against_the_seed_benchmarks() {
     let app = app().await;
     let admin = app.key("acme").to_string();
-    partner(&app, "acme", "p-1", "Referral").await;
-    partner(&app, "acme", "p-2", "Referral").await;
+    partner(&app, "acme", "p-1", "referral").await;
+    partner(&app, "acme", "p-2", "referral").await;
     app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-1", "p-1", 21_000_000))).await;
     app.send(
         "POST",
         "/v1/deals",
         Some(&admin),
-        Some(json!({ "id": "d-2", "account_domain": "a.com", "first_year_acv": usd(9_000_000), "source": "Direct" })),
+        Some(json!({ "id": "d-2", "account_domain": "a.com", "first_year_acv": usd(9_000_000), "source": "direct" })),
     )
     .await;
     app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-3", "p-2", 1_000_000))).await;
@@ -562,7 +566,7 @@ async fn program_metrics_against_the_seed_benchmarks() {
 #[tokio::test]
 async fn a_retried_create_with_an_idempotency_key_creates_nothing_new() {
     let app = app().await;
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
     let post = |key: &'static str, body: Value| {
         let p1 = p1.clone();
         let router = app.router.clone();
@@ -607,7 +611,7 @@ async fn a_retried_create_with_an_idempotency_key_creates_nothing_new() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_each_get_their_own_decision_and_event() {
     let app = std::sync::Arc::new(app().await);
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
     let admin = app.key("acme").to_string();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
@@ -658,7 +662,7 @@ async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
     use pactum::runtime::{HookKind, PluginHash};
     use pactum::store::{DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, RegistrationRow};
     let app = app().await;
-    partner(&app, "acme", "p-1", "Referral").await;
+    partner(&app, "acme", "p-1", "referral").await;
     let write = |id: &str, partner: &str| DecidedWrite {
         decision: DecisionToWrite {
             tenant: "acme".into(),
@@ -678,7 +682,7 @@ async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
             amount: 100,
             currency: "USD".into(),
             expected_close: None,
-            status: "review".into(),
+            status: pactum::domain::RegistrationStatus::Review,
             protected_until: None,
             reason: "test".into(),
             decision_id: None,
@@ -725,13 +729,13 @@ async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_is_suspended_reactivated_and_offboarded() {
     let app = std::sync::Arc::new(app().await);
-    let p1 = partner(&app, "acme", "p-1", "Referral").await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
     let admin = app.key("acme").to_string();
     let (_, approved) =
         app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
     assert_eq!(approved["status"], "approved");
     let deal = json!({ "id": "d-1", "partner_id": "p-1", "account_domain": "globex.com",
-                       "first_year_acv": usd(12_000_000), "source": "PartnerSourced" });
+                       "first_year_acv": usd(12_000_000), "source": "partner-sourced" });
     app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
     let (status, _) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({}))).await;
     assert_eq!(status, StatusCode::OK);

@@ -1,7 +1,8 @@
 //! Pactum's core vocabulary: what every layer of the host shares and none
 //! of them owns. The hooks by name ([`HookKind`]), a plugin's identity
 //! ([`PluginHash`]), a key's [`Role`], a company's policy tests as data
-//! ([`Fixture`]) and the
+//! ([`Fixture`]), the states and kinds of its records with one spelling
+//! each ([`domain`]) and the
 //! background tasks with the one shutdown signal they all obey
 //! ([`tasks`]).
 //!
@@ -10,12 +11,14 @@
 //! (`pactum-server`) build on this crate, and the compiler keeps a lower
 //! layer from importing a higher one.
 
+pub mod domain;
 pub mod fixture;
 mod hook;
 mod plugin_hash;
 mod role;
 pub mod tasks;
 
+pub use domain::{DealSource, DealStage, PartnerStatus, RegistrationStatus};
 pub use fixture::{Fixture, FixtureError};
 pub use hook::HookKind;
 pub use plugin_hash::PluginHash;

@@ -92,13 +92,13 @@ impl ComponentInstanceState for State<'_> {
 /// on the component and the company's parameters alone.
 const WARM_UP_TIME: i64 = 1_767_225_600;
 
-const PARTNER: &str = r#"{"active": true, "certifications": [], "id": "p-1", "kind": "Referral",
-    "name": "Warm-up", "territories": ["emea"], "tier": "Registered"}"#;
+const PARTNER: &str = r#"{"active": true, "certifications": [], "id": "p-1", "kind": "referral",
+    "name": "Warm-up", "territories": ["emea"], "tier": "registered"}"#;
 
 /// The warm-up input of the Commission hook (without its context).
-const WON: &str = r#"{"event": "Won", "partner": PARTNER, "prior_lines": [],
+const WON: &str = r#"{"event": "won", "partner": PARTNER, "prior_lines": [],
                     "quarter_to_date": {"amount": 0, "currency": "USD"},
-                    "deal": {"id": "d-1", "closed_at": 1767225600, "source": "PartnerSourced",
+                    "deal": {"id": "d-1", "closed_at": 1767225600, "source": "partner-sourced",
                         "first_year_acv": {"amount": 12000000, "currency": "USD"},
                         "services": {"amount": 0, "currency": "USD"}}}"#;
 
@@ -192,6 +192,6 @@ mod tests {
         assert_eq!(input::<Routing>(LEAD, &acme).unwrap().partners.len(), 1);
         assert_eq!(input::<Approval>(REGISTRATION, &acme).unwrap().registration.employees, Some(400));
         assert_eq!(input::<TierEvaluation>(SCORECARD, &acme).unwrap().scorecard.won_deals, 2);
-        assert!(input::<Commission>(r#"{"event": "Won", "partner": PARTNER}"#, &acme).is_err(), "fields are checked");
+        assert!(input::<Commission>(r#"{"event": "won", "partner": PARTNER}"#, &acme).is_err(), "fields are checked");
     }
 }

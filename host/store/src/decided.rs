@@ -302,7 +302,7 @@ impl Db {
                         .push_bind(r.amount)
                         .push_bind(&r.currency)
                         .push_bind(r.expected_close)
-                        .push_bind(&r.status)
+                        .push_bind(r.status.as_str())
                         .push_bind(r.protected_until)
                         .push_bind(&r.reason)
                         .push_bind(r.decision_id)

@@ -2,6 +2,7 @@
 //! commission lines. Every query is scoped by tenant.
 
 use super::{Db, DealStep, Get, StoreError};
+use pactum_core::{DealSource, DealStage, PartnerStatus, RegistrationStatus};
 use serde::{Deserialize, Serialize};
 
 /// How a deal closes.
@@ -14,12 +15,17 @@ pub enum Close {
 }
 
 impl Close {
+    /// The stage it sets.
+    pub fn stage(self) -> DealStage {
+        match self {
+            Close::Won => DealStage::Won,
+            Close::Lost => DealStage::Lost,
+        }
+    }
+
     /// The stage (and registration status) it sets: `won` or `lost`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Close::Won => "won",
-            Close::Lost => "lost",
-        }
+        self.stage().as_str()
     }
 }
 
@@ -30,9 +36,10 @@ pub struct PartnerRow {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Referral, Reseller, Implementation, Technology or Strategic.
+    /// referral, reseller, implementation, technology or strategic (the
+    /// WIT's `partner-kind`).
     pub kind: String,
-    /// Registered, Silver, Gold or Platinum.
+    /// registered, silver, gold or platinum (the WIT's `tier`).
     pub tier: String,
     /// Territories it covers.
     pub territories: Vec<String>,
@@ -40,8 +47,8 @@ pub struct PartnerRow {
     pub certifications: serde_json::Value,
     /// Its partner manager, if any.
     pub manager: Option<String>,
-    /// active, suspended or terminated.
-    pub status: String,
+    /// Where it is in its lifecycle.
+    pub status: PartnerStatus,
     /// When it joined (Unix seconds).
     pub joined_at: i64,
 }
@@ -126,8 +133,8 @@ pub struct RegistrationRow {
     pub currency: String,
     /// Expected close (Unix seconds), if given.
     pub expected_close: Option<i64>,
-    /// submitted, approved, rejected, review, won, lost or expired.
-    pub status: String,
+    /// Where it is.
+    pub status: RegistrationStatus,
     /// End of the protection period, when approved.
     pub protected_until: Option<i64>,
     /// The decision's explanation.
@@ -155,10 +162,10 @@ pub struct DealRow {
     pub services: i64,
     /// Currency.
     pub currency: String,
-    /// PartnerSourced, PartnerInfluenced or Direct.
-    pub source: String,
-    /// open, won or lost.
-    pub stage: String,
+    /// Where it came from.
+    pub source: DealSource,
+    /// Where it is.
+    pub stage: DealStage,
     /// Refunded so far, minor units.
     pub refunded: i64,
     /// When it closed.
@@ -194,6 +201,17 @@ pub struct CommissionLineRow {
     pub decision_id: i64,
 }
 
+/// A stored enum column. Each such column has a CHECK that allows only
+/// the spellings `parse` reads, so `otherwise` is for a database changed by
+/// hand; it is logged.
+fn spelled<T: Copy + std::fmt::Debug>(r: &impl Get, column: &str, parse: fn(&str) -> Option<T>, otherwise: T) -> T {
+    let text: String = r.get(column);
+    parse(&text).unwrap_or_else(|| {
+        tracing::error!(column, text, ?otherwise, "a stored value that is none of its spellings");
+        otherwise
+    })
+}
+
 fn partner(r: &impl Get) -> PartnerRow {
     PartnerRow {
         id: r.get("id"),
@@ -203,7 +221,7 @@ fn partner(r: &impl Get) -> PartnerRow {
         territories: serde_json::from_str(&r.get::<String>("territories")).unwrap_or_default(),
         certifications: serde_json::from_str(&r.get::<String>("certifications")).unwrap_or_default(),
         manager: r.get("manager"),
-        status: r.get("status"),
+        status: spelled(r, "status", PartnerStatus::parse, PartnerStatus::Active),
         joined_at: r.get("joined_at"),
     }
 }
@@ -216,7 +234,7 @@ fn registration(r: &impl Get) -> RegistrationRow {
         amount: r.get("amount"),
         currency: r.get("currency"),
         expected_close: r.get("expected_close"),
-        status: r.get("status"),
+        status: spelled(r, "status", RegistrationStatus::parse, RegistrationStatus::Submitted),
         protected_until: r.get("protected_until"),
         reason: r.get("reason"),
         decision_id: r.get("decision_id"),
@@ -249,8 +267,8 @@ fn deal(r: &impl Get) -> DealRow {
         first_year_acv: r.get("first_year_acv"),
         services: r.get("services"),
         currency: r.get("currency"),
-        source: r.get("source"),
-        stage: r.get("stage"),
+        source: spelled(r, "source", DealSource::parse, DealSource::Direct),
+        stage: spelled(r, "stage", DealStage::parse, DealStage::Open),
         refunded: r.get("refunded"),
         closed_at: r.get("closed_at"),
         created_at: r.get("created_at"),
@@ -280,7 +298,7 @@ pub enum PartnerStep {
     Suspend,
     /// suspended → active.
     Reactivate,
-    /// active or suspended → terminated: no leads, its open registrations
+    /// active or suspended → offboarded: no leads, its open registrations
     /// released; earned lines still paid.
     Offboard,
 }
@@ -291,7 +309,7 @@ impl PartnerStep {
         match self {
             PartnerStep::Suspend => (&["active"], "suspended"),
             PartnerStep::Reactivate => (&["suspended"], "active"),
-            PartnerStep::Offboard => (&["active", "suspended"], "terminated"),
+            PartnerStep::Offboard => (&["active", "suspended"], "offboarded"),
         }
     }
 
@@ -386,7 +404,7 @@ impl Db {
             .bind(serde_json::to_string(&p.territories).unwrap_or_default())
             .bind(p.certifications.to_string())
             .bind(&p.manager)
-            .bind(&p.status)
+            .bind(p.status.as_str())
             .bind(p.joined_at)
             .execute(e)
             .await?
@@ -643,8 +661,8 @@ impl Db {
             .bind(d.first_year_acv)
             .bind(d.services)
             .bind(&d.currency)
-            .bind(&d.source)
-            .bind(&d.stage)
+            .bind(d.source.as_str())
+            .bind(d.stage.as_str())
             .bind(d.refunded)
             .bind(d.closed_at)
             .bind(d.created_at)
@@ -711,7 +729,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
-            let closed = DealRow { stage: outcome.as_str().into(), closed_at: Some(at), ..d.clone() };
+            let closed = DealRow { stage: outcome.stage(), closed_at: Some(at), ..d.clone() };
             self.before_write()?;
             enqueue_event!(&mut *tx, tenant, format!("deal.{}", outcome.as_str()), &closed);
             tx.commit().await?;

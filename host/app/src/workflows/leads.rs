@@ -76,7 +76,7 @@ impl Service {
 
         let registrations = live
             .into_iter()
-            .filter(|r| r.status == "approved")
+            .filter(|r| r.status == pactum_core::RegistrationStatus::Approved)
             .filter_map(|r| {
                 Some(wit::LiveRegistration { protected_until: r.protected_until?, id: r.id, partner_id: r.partner_id })
             })

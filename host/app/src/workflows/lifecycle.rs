@@ -595,7 +595,7 @@ impl Service {
             .await
             .map_err(|e| ServiceError::Internal(format!("replay task: {e}")))?;
         let replayed = record.result_json();
-        let recorded = row.record["result"].clone();
+        let recorded = respelled::<H>(row.record["result"].clone());
         Ok(Replay {
             decision_id: row.id,
             tenant: tenant.to_string(),
@@ -1022,5 +1022,40 @@ impl Service {
                 duration_us: record.duration.as_micros() as i64,
             });
         });
+    }
+}
+
+/// A recorded result in today's spelling: an answer recorded before the
+/// WIT cases were spelled as the WIT spells them (`"Gold"`, now `"gold"`)
+/// is read through the hook's output type, which accepts both, and written
+/// again. Only the spelling of cases may change that way: when writing it
+/// again would drop or add a field (an edited record with a field the type
+/// does not have), or it does not parse, or it is an error, it is left as
+/// recorded, to be compared as it is.
+fn respelled<H: Hook>(mut recorded: serde_json::Value) -> serde_json::Value {
+    if let Some(ok) = recorded.get_mut("ok")
+        && let Ok(output) = serde_json::from_value::<H::Output>(ok.clone())
+        && let Ok(now) = serde_json::to_value(&output)
+        && same_fields(ok, &now)
+    {
+        *ok = now;
+    }
+    recorded
+}
+
+/// Whether two JSON values have the same object keys at every level (case
+/// names as keys aside: a variant's one key may be respelled).
+fn same_fields(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::{Array, Object};
+    match (a, b) {
+        (Object(a), Object(b)) if a.len() == 1 && b.len() == 1 => {
+            a.values().zip(b.values()).all(|(a, b)| same_fields(a, b))
+        }
+        (Object(a), Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| same_fields(v, w)))
+        }
+        (Array(a), Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_fields(a, b)),
+        (Object(_) | Array(_), _) | (_, Object(_) | Array(_)) => false,
+        _ => true,
     }
 }

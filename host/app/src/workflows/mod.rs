@@ -20,6 +20,7 @@ use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
 use crate::store::records::Close;
 use crate::store::{CommissionLineRow, CommissionWrite, DealRow, DealStep, DecidedRecord, PartnerRow, RegistrationRow};
+use pactum_core::{DealSource, DealStage, PartnerStatus, RegistrationStatus};
 use pactum_pdk::time::quarter_start;
 use serde::{Deserialize, Serialize};
 
@@ -105,8 +106,9 @@ pub struct NewDeal {
     pub first_year_acv: wit::Money,
     /// Services revenue, same currency; zero when absent.
     pub services: Option<wit::Money>,
-    /// PartnerSourced, PartnerInfluenced or Direct.
-    pub source: String,
+    /// Where it came from: `partner-sourced` or `partner-influenced` (with
+    /// `partner_id`), or `direct` (without).
+    pub source: DealSource,
 }
 
 /// A partner's statement for a period.
@@ -234,7 +236,7 @@ pub(crate) fn wit_partner(p: &PartnerRow) -> Result<wit::Partner, ServiceError> 
         tier: parse_enum("tier", &p.tier)?,
         territories: p.territories.clone(),
         certifications: serde_json::from_value(p.certifications.clone()).unwrap_or_default(),
-        active: p.status == "active",
+        active: p.status == PartnerStatus::Active,
     })
 }
 
@@ -286,7 +288,7 @@ impl Service {
             certifications: serde_json::to_value(&new.certifications)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
             manager: new.manager,
-            status: "active".into(),
+            status: PartnerStatus::Active,
             joined_at: at,
         };
         if !self.db.create_partner(&caller.tenant, &row).await? {
@@ -371,7 +373,7 @@ impl Service {
             .partner(&caller.tenant, &new.partner_id)
             .await?
             .ok_or_else(|| bad(format!("`partner_id`: no partner `{}`", new.partner_id)))?;
-        if partner.status != "active" {
+        if partner.status != PartnerStatus::Active {
             return Err(ServiceError::Conflict(format!(
                 "partner `{}` is {}: it cannot register deals",
                 partner.id, partner.status
@@ -395,9 +397,9 @@ impl Service {
         let existing = live
             .into_iter()
             .map(|r| wit::ExistingRegistration {
-                status: match r.status.as_str() {
-                    "approved" => wit::RegistrationStatus::Approved,
-                    "review" => wit::RegistrationStatus::Review,
+                status: match r.status {
+                    RegistrationStatus::Approved => wit::RegistrationStatus::Approved,
+                    RegistrationStatus::Review => wit::RegistrationStatus::Review,
                     _ => wit::RegistrationStatus::Submitted,
                 },
                 id: r.id,
@@ -423,9 +425,9 @@ impl Service {
         };
         let called = self.call_one::<Approval>(&tenant, input).await?;
         let (status, protected_until) = match called.output.outcome {
-            wit::ApprovalOutcome::Approve(days) => ("approved", Some(at + i64::from(days) * DAY)),
-            wit::ApprovalOutcome::Reject => ("rejected", None),
-            wit::ApprovalOutcome::Review => ("review", None),
+            wit::ApprovalOutcome::Approve(days) => (RegistrationStatus::Approved, Some(at + i64::from(days) * DAY)),
+            wit::ApprovalOutcome::Reject => (RegistrationStatus::Rejected, None),
+            wit::ApprovalOutcome::Review => (RegistrationStatus::Review, None),
         };
         let row = RegistrationRow {
             id,
@@ -434,7 +436,7 @@ impl Service {
             amount: new.amount.amount,
             currency: new.amount.currency,
             expected_close: new.expected_close,
-            status: status.into(),
+            status,
             protected_until,
             reason: called.output.reason.clone(),
             decision_id: None,
@@ -448,7 +450,7 @@ impl Service {
         let DecidedRecord::Registration(row) = written.record else {
             unreachable!("a registration was written");
         };
-        tracing::info!(tenant = %caller.tenant, registration = %row.id, status, "deal registration decided");
+        tracing::info!(tenant = %caller.tenant, registration = %row.id, status = %status, "deal registration decided");
         Ok(row)
     }
 
@@ -464,21 +466,15 @@ impl Service {
         &self,
         caller: &Caller,
         partner: Option<&str>,
-        status: Option<&str>,
+        status: Option<RegistrationStatus>,
         limit: i64,
     ) -> Result<Vec<RegistrationRow>, ServiceError> {
-        const STATUSES: [&str; 7] = ["submitted", "approved", "rejected", "review", "won", "lost", "expired"];
-        if let Some(s) = status
-            && !STATUSES.contains(&s)
-        {
-            return Err(bad(format!("`status` must be one of {}", STATUSES.join(", "))));
-        }
         let partner = match (&caller.partner, partner) {
             (Some(own), Some(asked)) if own != asked => return Ok(Vec::new()),
             (Some(own), _) => Some(own.as_str()),
             (None, asked) => asked,
         };
-        Ok(self.db.registrations(&caller.tenant, partner, status, limit).await?)
+        Ok(self.db.registrations(&caller.tenant, partner, status.map(RegistrationStatus::as_str), limit).await?)
     }
 
     /// The partner managers' queue: registrations in manual review, oldest
@@ -505,7 +501,7 @@ impl Service {
         let at = check_time("at", at)?;
         let tenant = self.tenant(&caller.tenant)?;
         let current = self.registration(caller, id).await?;
-        if current.status != "review" {
+        if current.status != RegistrationStatus::Review {
             return Err(ServiceError::Conflict(format!("registration `{id}` is {}, not in review", current.status)));
         }
         let (status, protected_until, reason, outcome) = match review {
@@ -581,21 +577,18 @@ impl Service {
         check_money("first_year_acv", &new.first_year_acv, &currency, true)?;
         let services = new.services.unwrap_or(wit::Money { amount: 0, currency: currency.clone() });
         check_money("services", &services, &currency, false)?;
-        match (new.source.as_str(), &new.partner_id) {
-            ("Direct", None) => {}
-            ("Direct", Some(_)) => {
-                return Err(bad("`partner_id` must be absent for a Direct deal"));
+        match (new.source, &new.partner_id) {
+            (DealSource::Direct, None) => {}
+            (DealSource::Direct, Some(_)) => {
+                return Err(bad("`partner_id` must be absent for a direct deal"));
             }
-            ("PartnerSourced" | "PartnerInfluenced", Some(p)) => {
+            (_, Some(p)) => {
                 if self.db.partner(&caller.tenant, p).await?.is_none() {
                     return Err(bad(format!("`partner_id`: no partner `{p}`")));
                 }
             }
-            ("PartnerSourced" | "PartnerInfluenced", None) => {
-                return Err(bad("`partner_id` is required for a partner deal"));
-            }
-            (other, _) => {
-                return Err(bad(format!("`source` {other:?} must be PartnerSourced, PartnerInfluenced or Direct")));
+            (source, None) => {
+                return Err(bad(format!("`partner_id` is required for a {source} deal")));
             }
         }
         let row = DealRow {
@@ -606,7 +599,7 @@ impl Service {
             services: services.amount,
             currency,
             source: new.source,
-            stage: "open".into(),
+            stage: DealStage::Open,
             refunded: 0,
             closed_at: None,
             created_at: at,
@@ -632,11 +625,11 @@ impl Service {
     /// The deal `id` for a step that changes it (admin or manager), with a
     /// 409 naming its stage unless it is at `stage`. A fast refusal only:
     /// the step's own write is guarded in SQL against concurrent callers.
-    async fn deal_at(&self, caller: &Caller, id: &str, stage: &str) -> Result<DealRow, ServiceError> {
+    async fn deal_at(&self, caller: &Caller, id: &str, stage: DealStage) -> Result<DealRow, ServiceError> {
         caller.require(Capability::ManageDeals)?;
         let (deal, _) = self.deal(caller, id).await?;
         if deal.stage != stage {
-            let why = if stage == "won" { ", only a won deal can be refunded" } else { " already" };
+            let why = if stage == DealStage::Won { ", only a won deal can be refunded" } else { " already" };
             return Err(ServiceError::Conflict(format!("deal `{id}` is {}{why}", deal.stage)));
         }
         Ok(deal)
@@ -655,7 +648,7 @@ impl Service {
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
         let at = check_time("closed_at", at)?;
-        let deal = self.deal_at(caller, id, "open").await?;
+        let deal = self.deal_at(caller, id, DealStage::Open).await?;
         if deal.partner_id.is_some() {
             self.commission(caller, &deal, DealStep::Won { at }, wit::CommissionEvent::Won, at).await?;
         } else {
@@ -672,7 +665,7 @@ impl Service {
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
         let at = check_time("closed_at", at)?;
-        let deal = self.deal_at(caller, id, "open").await?;
+        let deal = self.deal_at(caller, id, DealStage::Open).await?;
         self.db.close_deal(&caller.tenant, &deal, Close::Lost, at).await?;
         self.deal(caller, id).await
     }
@@ -688,7 +681,7 @@ impl Service {
         at: i64,
     ) -> Result<(DealRow, Vec<CommissionLineRow>), ServiceError> {
         let at = check_time("at", at)?;
-        let deal = self.deal_at(caller, id, "won").await?;
+        let deal = self.deal_at(caller, id, DealStage::Won).await?;
         check_money("amount", &amount, &deal.currency, true)?;
         if amount.amount > deal.first_year_acv {
             return Err(bad(format!(
@@ -751,7 +744,7 @@ impl Service {
                 id: deal.id.clone(),
                 first_year_acv: money(deal.first_year_acv),
                 services: money(deal.services),
-                source: if deal.source == "PartnerInfluenced" {
+                source: if deal.source == DealSource::PartnerInfluenced {
                     wit::DealSource::PartnerInfluenced
                 } else {
                     wit::DealSource::PartnerSourced
@@ -780,7 +773,7 @@ impl Service {
             decision_id: 0,
         };
         let lines: Vec<CommissionLineRow> = if called.fallback {
-            vec![line("Fee".into(), 0, deal.currency.clone(), 0, called.output.explanation.clone(), "held")]
+            vec![line("fee".into(), 0, deal.currency.clone(), 0, called.output.explanation.clone(), "held")]
         } else {
             called
                 .output

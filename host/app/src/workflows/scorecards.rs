@@ -42,8 +42,13 @@ impl Service {
         let money = |amount| wit::Money { amount, currency: currency.clone() };
 
         let aggregated = started.elapsed();
-        let partners: Vec<_> =
-            self.db.partners(&caller.tenant).await?.into_iter().filter(|p| p.status == "active").collect();
+        let partners: Vec<_> = self
+            .db
+            .partners(&caller.tenant)
+            .await?
+            .into_iter()
+            .filter(|p| p.status == pactum_core::PartnerStatus::Active)
+            .collect();
         let mut inputs = Vec::with_capacity(partners.len());
         let mut cards = Vec::with_capacity(partners.len());
         for partner in &partners {

@@ -1,0 +1,135 @@
+//! The host's own enums: the states and kinds of its records that no hook
+//! defines. Each has one spelling, the same in the API, the database, the
+//! docs and the CLI: its [`as_str`](DealSource::as_str), kebab case like
+//! the WIT's cases (which the WIT-generated types use too, through
+//! `pactum-wit-serde`). Reading also accepts the spelling of earlier
+//! releases where it differed (`PartnerSourced`), so stored rows and old
+//! clients keep working.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! spelled {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $( $(#[$case_meta:meta])* $case:ident = $text:literal $(| $alias:literal)* ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+        pub enum $name {
+            $( $(#[$case_meta])* #[serde(rename = $text $(, alias = $alias)*)] $case, )+
+        }
+
+        impl $name {
+            /// Every case, in order.
+            pub const ALL: &'static [$name] = &[$($name::$case),+];
+
+            /// Its one spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$case => $text,)+ }
+            }
+
+            /// The case spelled `text` (or an earlier release's spelling of it).
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text $(| $alias)* => Some($name::$case),)+
+                    _ => None,
+                }
+            }
+
+            /// The spellings, for an error message: `a, b or c`.
+            pub fn expected() -> String {
+                let names: Vec<&str> = Self::ALL.iter().map(|c| c.as_str()).collect();
+                match names.split_last() {
+                    Some((last, [])) => last.to_string(),
+                    Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                    None => String::new(),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+spelled! {
+    /// Where a deal came from.
+    pub enum DealSource {
+        /// The partner brought it.
+        PartnerSourced = "partner-sourced" | "PartnerSourced",
+        /// The partner helped close it.
+        PartnerInfluenced = "partner-influenced" | "PartnerInfluenced",
+        /// The company's own sales; no partner, no commission.
+        Direct = "direct" | "Direct",
+    }
+}
+
+spelled! {
+    /// Where a deal is.
+    pub enum DealStage {
+        /// Not closed yet.
+        Open = "open",
+        /// Closed won: commission earned.
+        Won = "won",
+        /// Closed lost.
+        Lost = "lost",
+    }
+}
+
+spelled! {
+    /// Where a deal registration is.
+    pub enum RegistrationStatus {
+        /// Received, not decided yet.
+        Submitted = "submitted",
+        /// Waiting for a partner manager.
+        Review = "review",
+        /// Approved and protected until `protected_until`.
+        Approved = "approved",
+        /// Rejected.
+        Rejected = "rejected",
+        /// Its deal was won.
+        Won = "won",
+        /// Its deal was lost.
+        Lost = "lost",
+        /// Its protection ran out, or its partner left.
+        Expired = "expired",
+    }
+}
+
+spelled! {
+    /// Where a partner is in its lifecycle.
+    pub enum PartnerStatus {
+        /// In the program.
+        Active = "active",
+        /// No new registrations for now; earned lines still paid.
+        Suspended = "suspended",
+        /// Left the program: no leads, open registrations released.
+        Offboarded = "offboarded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_spelling_out_and_the_old_one_still_read() {
+        assert_eq!(serde_json::to_value(DealSource::PartnerSourced).unwrap(), "partner-sourced");
+        assert_eq!(
+            serde_json::from_value::<DealSource>("PartnerInfluenced".into()).unwrap(),
+            DealSource::PartnerInfluenced
+        );
+        assert_eq!(DealSource::parse("direct"), Some(DealSource::Direct));
+        assert_eq!(DealSource::parse("partner_sourced"), None);
+        for source in DealSource::ALL {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+            assert_eq!(DealSource::parse(source.as_str()), Some(*source));
+        }
+        assert_eq!(DealSource::expected(), "partner-sourced, partner-influenced or direct");
+        assert_eq!(RegistrationStatus::parse("review"), Some(RegistrationStatus::Review));
+    }
+}
