@@ -16,6 +16,18 @@ use crate::workflows::{NewDeal, NewLead, NewPartner, NewRegistration, ProgramMet
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
+/// `POST /v1/partners/{id}/keys`'s answer (the handler builds it as JSON).
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct PartnerKey {
+    /// The partner the key acts for.
+    partner_id: String,
+    /// The API key itself, shown this once.
+    key: String,
+    /// Its id (`key:` and 12 hex digits of its sha256), for listing and revoking.
+    id: String,
+}
+
 /// One documented operation.
 struct Op {
     method: &'static str,
@@ -138,7 +150,9 @@ fn build() -> Doc {
         .add();
     d.op("get", "/v1/partners", "Every partner (admin, manager)").returns_list::<PartnerRow>("partners").add();
     d.op("get", "/v1/partners/{id}", "One partner").returns::<PartnerRow>(200).add();
-    d.op("post", "/v1/partners/{id}/keys", "An API key bound to the partner (shown once), with its id").add();
+    d.op("post", "/v1/partners/{id}/keys", "An API key bound to the partner (shown once), with its id")
+        .returns::<PartnerKey>(201)
+        .add();
     for (path, summary) in [
         (
             "/v1/partners/{id}/suspend",
