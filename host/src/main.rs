@@ -67,6 +67,16 @@ enum Command {
         /// webhooks beside the public roots (a private CA).
         #[arg(long, env = "PACTUM_WEBHOOK_CA_FILE")]
         webhook_ca_file: Option<PathBuf>,
+        /// How long a claimed Idempotency-Key whose request never finished
+        /// (the process died) stays claimed before a retry may take it
+        /// over, seconds.
+        #[arg(long, env = "PACTUM_IDEMPOTENCY_LEASE_S", default_value_t = 60)]
+        idempotency_lease_s: i64,
+        /// How long a courier's claim on due notifications lasts before
+        /// another pass (or replica) may post them again, seconds; keep it
+        /// above the 10 s delivery timeout.
+        #[arg(long, env = "PACTUM_DELIVERY_LEASE_S", default_value_t = 60)]
+        delivery_lease_s: i64,
         #[command(flatten)]
         storage: Storage,
     },
@@ -677,8 +687,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             admission_wait_ms,
             bindings_recheck_ms,
             webhook_ca_file,
+            idempotency_lease_s,
+            delivery_lease_s,
             storage,
         } => {
+            if idempotency_lease_s < 1 || delivery_lease_s < 1 {
+                return Err("--idempotency-lease-s and --delivery-lease-s must be at least 1".into());
+            }
             let webhook_ca_pem = match &webhook_ca_file {
                 Some(path) => Some(
                     std::fs::read(path).map_err(|e| format!("reading --webhook-ca-file {}: {e}", path.display()))?,
@@ -703,8 +718,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 wait: std::time::Duration::from_millis(admission_wait_ms),
             };
             let empty = Db::open(&storage.database_url).await?.is_empty().await?;
-            let service =
-                open_service_with(&storage, ServiceOptions { webhook_ca_pem, admission: Some(admission) }).await?;
+            let service = open_service_with(
+                &storage,
+                ServiceOptions {
+                    webhook_ca_pem,
+                    admission: Some(admission),
+                    idempotency_lease_s: Some(idempotency_lease_s),
+                    delivery_lease_s: Some(delivery_lease_s),
+                },
+            )
+            .await?;
             if demo && empty {
                 let created = service.seed_examples(&policies, pactum::bundled_plugin).await?;
                 // The keys are shown once, to the operator: stdout, not the log.

@@ -73,10 +73,6 @@ const DELIVERY_BATCH: usize = 512;
 /// pass, two seconds later, goes on.
 const MAX_BATCHES_PER_PASS: usize = 64;
 
-/// How long a claimed event stays claimed by this courier (its next
-/// attempt moves that far): longer than an attempt's timeout.
-const DELIVERY_LEASE_S: i64 = 60;
-
 /// How long one delivery attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -133,7 +129,7 @@ impl Service {
         use futures_util::StreamExt;
         let mut report = DeliveryReport::default();
         for _ in 0..MAX_BATCHES_PER_PASS {
-            let due = self.db.claim_due(at, DELIVERY_BATCH as i64, at + DELIVERY_LEASE_S).await?;
+            let due = self.db.claim_due(at, DELIVERY_BATCH as i64, at + self.delivery_lease_s).await?;
             let claimed = due.len();
             // At most PER_RECEIVER posts in flight to any one webhook.
             let mut receivers: HashMap<String, Arc<Semaphore>> = HashMap::new();

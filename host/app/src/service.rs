@@ -246,7 +246,18 @@ pub struct ServiceOptions {
     /// long a call waits for a slot (default: sized to the runtime's pool,
     /// [`AdmissionLimits::for_pool`]).
     pub admission: Option<AdmissionLimits>,
+    /// How long a claimed `Idempotency-Key` whose request has not finished
+    /// stays claimed (a crash leaves such claims): past it a retry takes the
+    /// claim over. Seconds; [`DEFAULT_LEASE_S`] when `None`.
+    pub idempotency_lease_s: Option<i64>,
+    /// How long a courier's claim on a batch of due notifications lasts: a
+    /// courier that dies leaves them due again when it ends. Seconds;
+    /// [`DEFAULT_LEASE_S`] when `None`.
+    pub delivery_lease_s: Option<i64>,
 }
+
+/// The default of both leases ([`ServiceOptions`]), seconds.
+pub const DEFAULT_LEASE_S: i64 = 60;
 
 pub use crate::auth::{Caller, Capability, Role};
 
@@ -272,6 +283,10 @@ pub struct Service {
     pub(crate) shadow_results: tokio::sync::mpsc::UnboundedSender<crate::store::NewShadowResult>,
     /// Slots in front of the instance pool.
     admission: Admission,
+    /// [`ServiceOptions::idempotency_lease_s`], resolved.
+    idempotency_lease_s: i64,
+    /// [`ServiceOptions::delivery_lease_s`], resolved.
+    pub(crate) delivery_lease_s: i64,
     /// Every background task, stopped and awaited by [`Service::shutdown`].
     pub(crate) tasks: crate::tasks::Tasks,
 }
@@ -346,6 +361,8 @@ impl Service {
             swap: tokio::sync::Mutex::new(()),
             shadow_results,
             admission,
+            idempotency_lease_s: options.idempotency_lease_s.unwrap_or(DEFAULT_LEASE_S).max(1),
+            delivery_lease_s: options.delivery_lease_s.unwrap_or(DEFAULT_LEASE_S).max(1),
             tasks,
         };
         service.refresh().await?;
@@ -395,6 +412,12 @@ impl Service {
     }
 
     /// The metrics registry.
+    /// How long an unfinished `Idempotency-Key` claim holds, seconds
+    /// ([`ServiceOptions::idempotency_lease_s`]).
+    pub fn idempotency_lease_s(&self) -> i64 {
+        self.idempotency_lease_s
+    }
+
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }

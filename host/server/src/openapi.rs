@@ -31,7 +31,8 @@ pub struct Operation {
     pub path: &'static str,
     summary: &'static str,
     query: Vec<Value>,
-    request: Option<(&'static str, Value)>,
+    /// The request body's `content`: schema by media type.
+    request: Option<Value>,
     responses: Vec<(u16, Option<(&'static str, Value)>)>,
     auth: bool,
     large_body: bool,
@@ -217,9 +218,8 @@ impl Api {
                 json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }),
             );
             let mut operation = json!({ "summary": op.summary, "responses": responses });
-            if let Some((content_type, schema)) = &op.request {
-                operation["requestBody"] =
-                    json!({ "required": true, "content": { *content_type: { "schema": schema } } });
+            if let Some(content) = &op.request {
+                operation["requestBody"] = json!({ "required": true, "content": content });
             }
             if op.auth {
                 operation["security"] = json!([{ "apiKey": [] }]);
@@ -311,13 +311,15 @@ impl DocArg for Auth {
 
 impl<T: JsonSchema> DocArg for Body<T> {
     fn document(op: &mut Operation, schemas: &mut SchemaGenerator) {
-        op.request = Some(("application/json", schema::<T>(schemas)));
+        op.request = Some(json!({ "application/json": { "schema": schema::<T>(schemas) } }));
     }
 }
 
 impl DocArg for WasmBody {
     fn document(op: &mut Operation, _: &mut SchemaGenerator) {
-        op.request = Some(("application/wasm", json!({ "type": "string", "format": "binary" })));
+        // The bytes are read whatever the media type says.
+        let bytes = json!({ "schema": { "type": "string", "format": "binary" } });
+        op.request = Some(json!({ "application/wasm": bytes, "application/octet-stream": bytes }));
         op.large_body = true;
     }
 }

@@ -173,9 +173,11 @@ async fn count_requests(State(service): State<AppState>, request: Request, next:
 }
 
 /// How long a claimed Idempotency-Key stays claimed while its request has
-/// not finished: past it, a retry takes the claim over (the request was cut
-/// short by a crash; one the client abandons still finishes, below).
-pub const IDEMPOTENCY_LEASE_S: i64 = 60;
+/// not finished, by default: past it, a retry takes the claim over (the
+/// request was cut short by a crash; one the client abandons still
+/// finishes, below). `--idempotency-lease-s` sets it
+/// ([`crate::service::Service::idempotency_lease_s`]).
+pub const IDEMPOTENCY_LEASE_S: i64 = crate::service::DEFAULT_LEASE_S;
 
 /// `Idempotency-Key` on a POST: the first request's response is stored and
 /// replayed for retries with the same key (per API key); the same key with
@@ -236,7 +238,8 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
     hasher.update(&bytes);
     let request_hash = hex::encode(hasher.finalize());
 
-    let lease_from = now() - IDEMPOTENCY_LEASE_S;
+    let lease_s = service.idempotency_lease_s();
+    let lease_from = now() - lease_s;
     match service.db().claim_idempotency(&scope, &key, &request_hash, lease_from).await {
         Err(e) => return ApiError::from(ServiceError::from(e)).into_response(),
         Ok(Some((stored_hash, status, body))) => {
@@ -254,7 +257,7 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
                     "in-progress",
                     format!(
                         "a request with this Idempotency-Key is still running; retry when it has finished \
-                         (a claim is given up after {IDEMPOTENCY_LEASE_S} s)"
+                         (a claim is given up after {lease_s} s)"
                     ),
                 )
                 .into_response();
