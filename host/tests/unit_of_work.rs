@@ -537,8 +537,46 @@ async fn idempotency_keys_survive_abandoned_requests_and_crashes() {
     assert_eq!(common::app::execute_sql(url, aged).await, 1);
     let (status, replayed, rerun) = post_idempotent(&app, &format!("Bearer {admin}"), "k-2", "/v1/leads", &lead).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, false), "{rerun}");
+    // The first run's lead had committed: the rerun finds it (its id comes
+    // from the key) instead of routing the lead a second time.
+    assert_eq!(rerun, routed, "the rerun answers with the lead the first run made");
     let (status, replayed, _) = post_idempotent(&app, &format!("Bearer {admin}"), "k-2", "/v1/leads", &lead).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, true), "the rerun's answer is stored");
+    let (_, leads) = app.send("GET", "/v1/leads", Some(&admin), None).await;
+    assert_eq!(leads["leads"].as_array().unwrap().len(), 1, "{leads}");
+
+    // The same crash window for a registration and a deal (an id the server
+    // makes): one record each, however often the lost answer is retried.
+    let deal = json!({ "partner_id": "p-1", "account_domain": "globex.com", "first_year_acv": usd(1_000),
+                       "source": "partner-sourced" });
+    for (key, uri, body, list) in [
+        (
+            "k-4",
+            "/v1/registrations",
+            &json!({ "partner_id": "p-1", "account_domain": "hooli.com",
+                                              "account_name": "Hooli", "amount": usd(100) }),
+            "registrations",
+        ),
+        ("k-5", "/v1/deals", &deal, ""),
+    ] {
+        let (status, _, first) = post_idempotent(&app, &format!("Bearer {admin}"), key, uri, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        for _ in 0..2 {
+            let lost = format!(
+                "UPDATE idempotency SET status = 0, body = NULL, created_at = created_at - 61 WHERE key = '{key}'"
+            );
+            assert_eq!(common::app::execute_sql(url, &lost).await, 1);
+            let (status, replayed, rerun) = post_idempotent(&app, &format!("Bearer {admin}"), key, uri, body).await;
+            assert_eq!((status, replayed, &rerun["id"]), (StatusCode::CREATED, false, &first["id"]), "{rerun}");
+        }
+        if !list.is_empty() {
+            let (_, rows) = app.send("GET", &format!("{uri}?partner=p-1&limit=500"), Some(&admin), None).await;
+            let same = rows[list].as_array().unwrap().iter().filter(|r| r["account_domain"] == "hooli.com").count();
+            assert_eq!(same, 1, "{rows}");
+        }
+    }
+    let deals = common::app::query_i64(url, "SELECT COUNT(*) FROM deals").await;
+    assert_eq!(deals, 1, "one deal for one key");
 
     // A client that gives up on a slow request: the request finishes
     // anyway, and the retry gets its answer instead of 409 for ever.

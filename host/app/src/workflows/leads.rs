@@ -36,6 +36,11 @@ impl Service {
     /// otherwise to direct sales, as the company's routing plugin decides.
     pub async fn route_lead(&self, caller: &Caller, new: NewLead, at: i64) -> Result<LeadRow, ServiceError> {
         caller.require(Capability::ManageDeals)?;
+        if let Some(id) = super::replayed_id("l")
+            && let Some(done) = self.db.lead(&caller.tenant, &id).await?
+        {
+            return Ok(done);
+        }
         let tenant = self.tenant(&caller.tenant)?;
         let domain = check_domain(&new.account_domain)?;
         if new.source.trim().is_empty() {

@@ -211,11 +211,61 @@ pub(crate) const MAX_LABEL: usize = 64;
 /// inserts are, instead of on a random page of it. With random ids, each
 /// registration or lead rewrote a leaf page of its own in the write-ahead
 /// log (4 KiB per request).
+///
+/// Within a request that carries an `Idempotency-Key` ([`IDEMPOTENT`]) the
+/// id is instead derived from the key and its scope: a request run again
+/// after a crash (the record committed, the answer not yet stored for the
+/// key) makes the same id, finds the record ([`replayed_id`]) and answers
+/// with it instead of creating a second one. A request makes at most one
+/// record per prefix, so the prefix alone tells them apart.
 pub(crate) fn random_id(prefix: &str) -> Result<String, ServiceError> {
+    if let Some(id) = replayed_id(prefix) {
+        return Ok(id);
+    }
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(format!("no randomness for an id: {e}")))?;
     let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     Ok(format!("{prefix}_{:012x}{}", ms & 0xffff_ffff_ffff, hex::encode(bytes)))
+}
+
+tokio::task_local! {
+    /// Set by the API around a request that carries an `Idempotency-Key`:
+    /// the seed its new records' ids are derived from ([`random_id`]).
+    pub static IDEMPOTENT: IdempotentRequest;
+}
+
+/// A request that carries an `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct IdempotentRequest {
+    seed: [u8; 32],
+}
+
+impl IdempotentRequest {
+    /// The request with key `key` from the caller `scope` (its API key's
+    /// hash): the same pair, the same ids.
+    pub fn new(scope: &str, key: &str) -> IdempotentRequest {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for part in [scope, key] {
+            hasher.update(part.len().to_le_bytes());
+            hasher.update(part);
+        }
+        IdempotentRequest { seed: hasher.finalize().into() }
+    }
+}
+
+/// The id a record with `prefix` gets in this request when it carries an
+/// `Idempotency-Key` (`prefix`, `_`, 28 hex digits); `None` outside one.
+/// A workflow that creates a record looks it up by this id first: found,
+/// the request ran before and its record is the answer.
+pub(crate) fn replayed_id(prefix: &str) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    IDEMPOTENT
+        .try_with(|request| {
+            let digest = Sha256::new().chain_update(request.seed).chain_update(prefix).finalize();
+            format!("{prefix}_{}", &hex::encode(digest)[..28])
+        })
+        .ok()
 }
 
 pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ServiceError> {
@@ -355,6 +405,11 @@ impl Service {
         caller.require(Capability::RegisterDeals)?;
         if !caller.sees_partner(&new.partner_id) {
             return Err(ServiceError::Forbidden("a partner key can register deals only for its own partner".into()));
+        }
+        if let Some(id) = replayed_id("r")
+            && let Some(done) = self.db.registration(&caller.tenant, &id).await?
+        {
+            return Ok(done);
         }
         let tenant = self.tenant(&caller.tenant)?;
         let domain = check_domain(&new.account_domain)?;
@@ -570,7 +625,14 @@ impl Service {
                 check_id("id", &id)?;
                 id
             }
-            None => random_id("d")?,
+            None => {
+                if let Some(id) = replayed_id("d")
+                    && let Some(done) = self.db.deal(&caller.tenant, &id).await?
+                {
+                    return Ok(done);
+                }
+                random_id("d")?
+            }
         };
         let domain = check_domain(&new.account_domain)?;
         let currency = tenant.program.currency.clone();

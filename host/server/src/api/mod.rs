@@ -38,6 +38,7 @@ pub mod scorecards;
 use crate::openapi::Api;
 use crate::runtime::HookKind;
 use crate::service::{Caller, Service, ServiceError, now};
+use crate::workflows::{IDEMPOTENT, IdempotentRequest};
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -276,6 +277,10 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
         Ok(None) => {}
     }
 
+    // Ids of the records it creates derive from the key: run again after a
+    // crash that lost its stored answer, it finds them instead of creating
+    // them twice (`workflows::random_id`).
+    let ids = IdempotentRequest::new(&scope, &key);
     let run = async move {
         let response = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
         let (parts, body) = response.into_parts();
@@ -287,7 +292,7 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
         }
         Response::from_parts(parts, axum::body::Body::from(bytes))
     };
-    match tokio::spawn(run).await {
+    match tokio::spawn(IDEMPOTENT.scope(ids, run)).await {
         Ok(response) => response,
         Err(e) => ApiError::from(ServiceError::Internal(format!("idempotent request task: {e}"))).into_response(),
     }
