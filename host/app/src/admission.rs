@@ -568,7 +568,7 @@ mod tests {
             });
         }
         for _ in 0..4 {
-            let (nice, name) = rx.recv().unwrap();
+            let (nice, name) = rx.recv_timeout(Duration::from_secs(60)).expect("a background thread ran the job");
             assert_eq!(nice, 19);
             assert!(name.is_some_and(|n| n.starts_with("pactum-bg-")));
         }
