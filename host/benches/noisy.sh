@@ -11,7 +11,8 @@
 #
 # Usage: host/benches/noisy.sh [duration=15s] [neighbour connections=32] [flood connections=300]
 # Environment: PACTUM_BIN (a release `pactum`; default target/release/pactum,
-# built if missing), PACTUM_NOISY_MODES ("off on"), PACTUM_NOISY_ROUNDS (1),
+# built if missing), PACTUM_NOISY_MODES ("off on"; "on:10" sets the
+# background threads' nice value to 10 instead of 19), PACTUM_NOISY_ROUNDS (1),
 # PACTUM_HOSTILE_WASM (the hostile plugin's component; default: found
 # under the target directory), PACTUM_LOAD_PORT (18090),
 # PACTUM_SPIN_DEADLINE_MS (the spinning company's deadline, 100: the default).
@@ -46,7 +47,10 @@ summary() {
 }
 
 server=
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; server=; }
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  server=
+}
 trap cleanup EXIT
 
 results=$(mktemp)
@@ -58,7 +62,7 @@ run() {
   cp "$hostile" "$dir/policies/spinner/hostile.wasm"
   printf '[company]\nslug = "spinner"\nname = "Spinner"\ncurrency = "USD"\n[hooks]\ncommission = "hostile"\n[limits]\ndeadline-ms = %s\nfuel = 1000000000000\n[params]\nmode = "spin"\n' \
     "$deadline" >"$dir/policies/spinner/policy.toml"
-  PACTUM_CPU_SHARE=$mode RUST_LOG=${RUST_LOG:-warn} "$bin" serve --demo --policies "$dir/policies" \
+  PACTUM_CPU_SHARE=${mode%%:*} PACTUM_BACKGROUND_NICE=${mode#*:} RUST_LOG=${RUST_LOG:-warn} "$bin" serve --demo --policies "$dir/policies" \
     --listen "127.0.0.1:$port" --database-url "sqlite://$dir/noisy.db" --cache-dir "$dir/cache" \
     >"$dir/serve.out" 2>"$dir/serve.log" &
   server=$!
@@ -78,9 +82,10 @@ run() {
   sleep 3
   PACTUM_KEY=$key wrk -t1 -c"$connections" -d"$duration" --latency -s host/benches/load/leads.lua "$base" >"$dir/flooded.txt"
   kill -INT "$flooder" 2>/dev/null; wait "$flooder" 2>/dev/null || true
+  curl -sf "$base/metrics" >"$dir/metrics.txt"
   local counts
-  counts=$(curl -sf "$base/metrics" | grep -F 'route="/v1/decisions/{hook}"' \
-    | sed -E 's/.*status="([0-9]+)"\} ([0-9]+)$/\1:\2/' | paste -sd, -)
+  counts=$(grep -F 'route="/v1/decisions/' \
+    "$dir/metrics.txt" | sed -E 's/.*status="([0-9]+)"\} ([0-9]+)$/\1:\2/' | paste -sd, - || true)
   cleanup
   local idle flooded
   idle=$(summary "$dir/idle.txt")
@@ -90,7 +95,7 @@ run() {
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | **%s×** | %s |\n' "$mode" "$round" \
     "$irps" "$frps" "$ip50" "$fp50" "$ip99" "$fp99" "$(awk -v a="$fp99" -v b="$ip99" 'BEGIN { printf "%.2f", a / b }')" \
     "${counts:-none}" | tee -a "$results"
-  rm -rf "$dir"
+  [ -n "${PACTUM_NOISY_KEEP:-}" ] && echo "kept $dir" >&2 || rm -rf "$dir"
 }
 
 echo "| cpu share | round | leads/s idle | flooded | p50 ms idle | flooded | p99 ms idle | flooded | p99 ratio | flood answers (status:count) |"

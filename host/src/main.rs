@@ -58,9 +58,9 @@ enum Command {
         /// How long a hook call waits for a free slot, milliseconds.
         #[arg(long, env = "PACTUM_ADMISSION_WAIT_MS", default_value_t = 2_000)]
         admission_wait_ms: u64,
-        /// `on`: hook calls that run past a few milliseconds (or a company's
-        /// calls beyond one per core) run on low-priority threads, so a
-        /// company whose plugins spin cannot take the CPU from the others;
+        /// `on`: hook calls that run past a few milliseconds run again on
+        /// low-priority threads, so a company whose plugins spin cannot
+        /// take the CPU from the others;
         /// `off`: every call at normal priority (for measuring).
         #[arg(long, env = "PACTUM_CPU_SHARE", default_value = "on", value_parser = ["on", "off"])]
         cpu_share: String,

@@ -26,16 +26,16 @@
 //!
 //! - **Foreground**, the default: on the request's thread (a quick plugin's
 //!   single call, within 1 ms) or on the blocking pool, at normal priority,
-//!   with its deadline cut to [`FOREGROUND_BUDGET`]. A company runs at most
-//!   as many foreground calls off the request's thread as there are cores.
+//!   with its deadline cut to [`FOREGROUND_BUDGET`].
 //! - **Background**: a few dedicated threads (one per core) that lowered
 //!   their own priority to nice 19 when they started. A call goes there when
-//!   it ran past the foreground budget (it is then called again there with
+//!   it ran past the foreground budget, using at least half of it in CPU
+//!   time (a call preempted on a busy machine is called again in the
+//!   foreground instead; it is then called again there with
 //!   its full deadline: exact, since a plugin sees only its input), when its
 //!   plugin did so before (a *heavy* plugin; one call in [`PROBE_EVERY`] is
 //!   still tried in the foreground, and a heavy plugin whose probe finishes
-//!   within the budget is light again), or when its company already has a
-//!   foreground call running on every core.
+//!   within the budget is light again).
 //!
 //! Nice 19 against nice 0 is a weight of 15 against 1024 in the kernel's
 //! fair scheduler: while any normal-priority thread wants a core, a
@@ -177,45 +177,26 @@ pub enum Class {
     Background,
 }
 
-/// What the classes remember: each company's foreground calls running off
-/// the request's thread, and the heavy plugins with their calls since the
-/// last foreground probe.
+/// What the classes remember: the heavy plugins, with their calls since
+/// the last foreground probe.
 #[derive(Debug, Default)]
 struct Classes {
-    foreground: HashMap<String, usize>,
     heavy: HashMap<PluginHash, u32>,
 }
 
 impl Classes {
-    /// The class of a call of `plugin` for `company`, on a machine with
-    /// `cores` cores, and whether it is a heavy plugin's probe. A foreground
-    /// call is counted until [`Classes::finished`].
-    fn place(&mut self, company: &str, plugin: PluginHash, cores: usize) -> (Class, bool) {
-        let mut probe = false;
-        if let Some(since) = self.heavy.get_mut(&plugin) {
-            *since += 1;
-            if *since < PROBE_EVERY {
-                return (Class::Background, false);
-            }
-            *since = 0;
-            probe = true;
-        }
-        let running = self.foreground.entry(company.to_string()).or_default();
-        if *running >= cores.max(1) {
+    /// The class of a call of `plugin`, and whether it is a heavy plugin's
+    /// probe.
+    fn place(&mut self, plugin: PluginHash) -> (Class, bool) {
+        let Some(since) = self.heavy.get_mut(&plugin) else {
+            return (Class::Foreground, false);
+        };
+        *since += 1;
+        if *since < PROBE_EVERY {
             return (Class::Background, false);
         }
-        *running += 1;
-        (Class::Foreground, probe)
-    }
-
-    /// A foreground call of `company` has finished.
-    fn finished(&mut self, company: &str) {
-        if let Some(running) = self.foreground.get_mut(company) {
-            *running -= 1;
-            if *running == 0 {
-                self.foreground.remove(company);
-            }
-        }
+        *since = 0;
+        (Class::Foreground, true)
     }
 }
 
@@ -300,13 +281,31 @@ impl Background {
     }
 }
 
+/// CPU time the calling thread has used: a call that ran past the
+/// foreground budget in wall-clock time but used less than half of it in
+/// CPU was preempted (a busy machine), not heavy.
+pub fn thread_cpu_time() -> Duration {
+    #[cfg(target_os = "linux")]
+    {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: writes the calling thread's CPU clock into `t`.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
+            return Duration::new(t.tv_sec as u64, t.tv_nsec as u32);
+        }
+    }
+    // Unknown: count the whole budget as used.
+    Duration::MAX
+}
+
 /// Sets the calling thread's nice value to 19, the lowest priority. Only
 /// for threads that never run anything else: it cannot be raised back.
 fn lower_own_priority() {
     #[cfg(target_os = "linux")]
     {
+        // `PACTUM_BACKGROUND_NICE` (0 to 19, default 19): for measuring.
+        let nice = std::env::var("PACTUM_BACKGROUND_NICE").ok().and_then(|n| n.parse().ok()).unwrap_or(19).clamp(0, 19);
         // SAFETY: plain system calls on the calling thread's own id.
-        let done = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) };
+        let done = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, nice) };
         if done != 0 {
             tracing::warn!(error = %std::io::Error::last_os_error(), "background thread: could not lower its priority");
         }
@@ -316,19 +315,15 @@ fn lower_own_priority() {
 /// The CPU share: which class each call runs in, and the background threads.
 pub struct CpuShare {
     mode: CpuShareMode,
-    cores: usize,
-    classes: Arc<Mutex<Classes>>,
+    classes: Mutex<Classes>,
     background: Arc<Background>,
 }
 
-/// Where a call (or a batch of calls) of one company runs; a foreground
-/// placement counts against its company's foreground calls until dropped.
+/// Where a call (or a batch of calls) runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
     class: Class,
     probe: bool,
-    counted: bool,
-    company: String,
-    classes: Arc<Mutex<Classes>>,
 }
 
 impl Placement {
@@ -340,14 +335,6 @@ impl Placement {
     /// Whether it tries a heavy plugin in the foreground again.
     pub fn is_probe(&self) -> bool {
         self.probe
-    }
-}
-
-impl Drop for Placement {
-    fn drop(&mut self) {
-        if self.counted {
-            self.classes.lock().expect("cpu classes").finished(&self.company);
-        }
     }
 }
 
@@ -366,7 +353,7 @@ impl CpuShare {
                     .expect("spawning a background hook thread");
             }
         }
-        CpuShare { mode, cores, classes: Arc::default(), background }
+        CpuShare { mode, classes: Mutex::default(), background }
     }
 
     /// Whether calls are put in classes.
@@ -374,20 +361,14 @@ impl CpuShare {
         self.mode
     }
 
-    /// Places a call of `plugin` for `company` (always in the foreground
-    /// when the share is off).
-    pub fn place(&self, company: &str, plugin: PluginHash) -> Placement {
+    /// Places a call of `plugin` (always in the foreground when the share
+    /// is off).
+    pub fn place(&self, plugin: PluginHash) -> Placement {
         let (class, probe) = match self.mode {
-            CpuShareMode::On => self.classes.lock().expect("cpu classes").place(company, plugin, self.cores),
+            CpuShareMode::On => self.classes.lock().expect("cpu classes").place(plugin),
             CpuShareMode::Off => (Class::Foreground, false),
         };
-        Placement {
-            class,
-            probe,
-            counted: self.mode == CpuShareMode::On && class == Class::Foreground,
-            company: company.to_string(),
-            classes: self.classes.clone(),
-        }
+        Placement { class, probe }
     }
 
     /// A foreground call of `plugin` ran past [`FOREGROUND_BUDGET`]: its
@@ -472,57 +453,37 @@ mod tests {
     #[test]
     fn a_heavy_plugins_calls_go_to_the_background_but_for_a_probe() {
         let mut classes = Classes::default();
-        assert_eq!(classes.place("a", hash(1), 2), (Class::Foreground, false));
-        classes.finished("a");
+        assert_eq!(classes.place(hash(1)), (Class::Foreground, false));
         classes.heavy.insert(hash(1), 0);
         let mut probes = 0;
         for _ in 0..PROBE_EVERY * 3 {
-            match classes.place("a", hash(1), 2) {
-                (Class::Foreground, true) => {
-                    probes += 1;
-                    classes.finished("a");
-                }
+            match classes.place(hash(1)) {
+                (Class::Foreground, true) => probes += 1,
                 (Class::Background, false) => {}
                 other => panic!("a heavy plugin's call placed {other:?}"),
             }
         }
         assert_eq!(probes, 3, "one call in {PROBE_EVERY} is a probe");
-        // Another plugin of the same company is not heavy.
-        assert_eq!(classes.place("a", hash(2), 2), (Class::Foreground, false));
+        // Another plugin is not heavy.
+        assert_eq!(classes.place(hash(2)), (Class::Foreground, false));
     }
 
     #[test]
-    fn a_company_with_a_foreground_call_on_every_core_goes_to_the_background() {
-        let mut classes = Classes::default();
-        assert_eq!(classes.place("a", hash(1), 2).0, Class::Foreground);
-        assert_eq!(classes.place("a", hash(1), 2).0, Class::Foreground);
-        assert_eq!(classes.place("a", hash(1), 2).0, Class::Background);
-        // Another company still gets the foreground.
-        assert_eq!(classes.place("b", hash(1), 2).0, Class::Foreground);
-        classes.finished("a");
-        assert_eq!(classes.place("a", hash(1), 2).0, Class::Foreground);
-        assert_eq!(classes.place("a", hash(1), 2).0, Class::Background);
-    }
-
-    #[test]
-    fn a_foreground_placement_is_counted_until_dropped() {
+    fn a_plugin_past_the_budget_is_heavy_until_a_probe_is_within_it() {
         let share = CpuShare::new(CpuShareMode::On, 1);
-        let first = share.place("a", hash(1));
-        assert_eq!(first.class(), Class::Foreground);
-        assert_eq!(share.place("a", hash(1)).class(), Class::Background);
-        drop(first);
-        assert_eq!(share.place("a", hash(1)).class(), Class::Foreground);
+        assert_eq!(share.place(hash(1)).class(), Class::Foreground);
         share.ran_past_budget(hash(1));
-        assert_eq!(share.place("a", hash(1)).class(), Class::Background);
+        assert_eq!(share.place(hash(1)).class(), Class::Background);
+        assert_eq!(share.place(hash(2)).class(), Class::Foreground, "another plugin");
         share.light_again(hash(1));
-        assert_eq!(share.place("a", hash(1)).class(), Class::Foreground);
+        assert_eq!(share.place(hash(1)).class(), Class::Foreground);
     }
 
     #[test]
     fn off_puts_every_call_in_the_foreground() {
         let share = CpuShare::new(CpuShareMode::Off, 1);
         share.ran_past_budget(hash(1));
-        let held: Vec<_> = (0..4).map(|_| share.place("a", hash(1))).collect();
+        let held: Vec<_> = (0..4).map(|_| share.place(hash(1))).collect();
         assert!(held.iter().all(|p| p.class() == Class::Foreground));
     }
 

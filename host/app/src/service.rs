@@ -712,7 +712,7 @@ impl Service {
             if part.is_empty() {
                 break;
             }
-            let placement = self.cpu_share.place(&tenant.program.slug, plugin.hash());
+            let placement = self.cpu_share.place(plugin.hash());
             parts.push(self.call_part::<H>(&tenant.program.slug, plugin.clone(), limits, part, placement));
         }
         for part in futures_util::future::join_all(parts).await {
@@ -764,12 +764,18 @@ impl Service {
             let probe = placement.is_probe();
             let (runtime, called_plugin) = (runtime.clone(), plugin.clone());
             let (done, past) = tokio::task::spawn_blocking(move || {
-                let _placement = placement;
                 let mut done = Vec::new();
                 let mut inputs = rest.into_iter();
                 while let Some(input) = inputs.next() {
+                    let cpu = crate::admission::thread_cpu_time();
                     match runtime.call_budgeted::<H>(&called_plugin, &limits, input, FOREGROUND_BUDGET) {
                         Ok(record) => done.push(Called::settle(record)),
+                        // Preempted, not heavy: the full deadline, here.
+                        Err(input)
+                            if crate::admission::thread_cpu_time().saturating_sub(cpu) < FOREGROUND_BUDGET / 2 =>
+                        {
+                            done.push(Called::settle(runtime.call::<H>(&called_plugin, &limits, input)))
+                        }
                         Err(input) => return (done, std::iter::once(input).chain(inputs).collect()),
                     }
                 }
