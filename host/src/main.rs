@@ -58,6 +58,12 @@ enum Command {
         /// How long a hook call waits for a free slot, milliseconds.
         #[arg(long, env = "PACTUM_ADMISSION_WAIT_MS", default_value_t = 2_000)]
         admission_wait_ms: u64,
+        /// `on`: hook calls that run past a few milliseconds run again on
+        /// low-priority threads, so a company whose plugins spin cannot
+        /// take the CPU from the others;
+        /// `off`: every call at normal priority (for measuring).
+        #[arg(long, env = "PACTUM_CPU_SHARE", default_value = "on", value_parser = ["on", "off"])]
+        cpu_share: String,
         /// How often to re-check the database for binding changes made by
         /// other replicas, in case a notification was missed (PostgreSQL)
         /// or there is none (SQLite), milliseconds.
@@ -685,6 +691,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             max_concurrent_calls,
             company_concurrent_calls,
             admission_wait_ms,
+            cpu_share,
             bindings_recheck_ms,
             webhook_ca_file,
             idempotency_lease_s,
@@ -717,6 +724,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 share,
                 wait: std::time::Duration::from_millis(admission_wait_ms),
             };
+            let cpu_share = match cpu_share.as_str() {
+                "off" => pactum::admission::CpuShareMode::Off,
+                _ => pactum::admission::CpuShareMode::On,
+            };
             let empty = Db::open(&storage.database_url).await?.is_empty().await?;
             let service = open_service_with(
                 &storage,
@@ -725,6 +736,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     admission: Some(admission),
                     idempotency_lease_s: Some(idempotency_lease_s),
                     delivery_lease_s: Some(delivery_lease_s),
+                    cpu_share,
                 },
             )
             .await?;

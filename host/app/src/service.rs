@@ -14,7 +14,7 @@
 //! | commission | no lines: the commission is held for a person to settle |
 //! | tier-evaluation | the partner keeps its tier, escalated to its manager |
 
-use crate::admission::{Admission, AdmissionLimits};
+use crate::admission::{Admission, AdmissionLimits, CpuShare, CpuShareMode};
 use crate::metrics::Metrics;
 use crate::program::{Program, ProgramError};
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
@@ -254,6 +254,9 @@ pub struct ServiceOptions {
     /// courier that dies leaves them due again when it ends. Seconds;
     /// [`DEFAULT_LEASE_S`] when `None`.
     pub delivery_lease_s: Option<i64>,
+    /// Whether hook calls run in a foreground and a background class
+    /// (the default) or all in the foreground ([`crate::admission`]).
+    pub cpu_share: CpuShareMode,
 }
 
 /// The default of both leases ([`ServiceOptions`]), seconds.
@@ -287,6 +290,8 @@ pub struct Service {
     idempotency_lease_s: i64,
     /// [`ServiceOptions::delivery_lease_s`], resolved.
     pub(crate) delivery_lease_s: i64,
+    /// The CPU's foreground and background classes.
+    cpu_share: CpuShare,
     /// Every background task, stopped and awaited by [`Service::shutdown`].
     pub(crate) tasks: crate::tasks::Tasks,
 }
@@ -363,6 +368,7 @@ impl Service {
             admission,
             idempotency_lease_s: options.idempotency_lease_s.unwrap_or(DEFAULT_LEASE_S).max(1),
             delivery_lease_s: options.delivery_lease_s.unwrap_or(DEFAULT_LEASE_S).max(1),
+            cpu_share: CpuShare::new(options.cpu_share, workers()),
             tasks,
         };
         service.refresh().await?;
@@ -723,21 +729,17 @@ impl Service {
         }
         let per_worker = inputs.len().div_ceil(workers()).max(1);
         let mut inputs = inputs.into_iter();
-        let mut tasks = Vec::new();
+        let mut parts = Vec::new();
         loop {
             let part: Vec<H::Input> = inputs.by_ref().take(per_worker).collect();
             if part.is_empty() {
                 break;
             }
-            let (runtime, plugin) = (self.runtime.clone(), plugin.clone());
-            tasks.push(tokio::task::spawn_blocking(move || {
-                part.into_iter()
-                    .map(|input| Called::settle(runtime.call::<H>(&plugin, &limits, input)))
-                    .collect::<Vec<_>>()
-            }));
+            let placement = self.cpu_share.place(plugin.hash());
+            parts.push(self.call_part::<H>(&tenant.program.slug, plugin.clone(), limits, part, placement));
         }
-        for task in tasks {
-            called.extend(task.await.map_err(|e| ServiceError::Internal(format!("hook call task: {e}")))?);
+        for part in futures_util::future::join_all(parts).await {
+            called.extend(part?);
         }
         for c in &called {
             self.metrics.hook_call(&tenant.program.slug, H::KIND.interface(), c.outcome(), c.record.duration);
@@ -752,6 +754,91 @@ impl Service {
             });
         }
         Ok(called)
+    }
+
+    /// Calls hook `H` of `plugin` on `part`, in order, in the class
+    /// `placement` gives (see [`crate::admission`]): in the foreground on the
+    /// blocking pool, each call within the foreground budget (the first
+    /// call past it sends it and the rest of the part to the background),
+    /// or on the background threads, with the full deadline.
+    async fn call_part<H: Fallback>(
+        &self,
+        company: &str,
+        plugin: Arc<Plugin>,
+        limits: Limits,
+        part: Vec<H::Input>,
+        placement: crate::admission::Placement,
+    ) -> Result<Vec<Called<H>>, ServiceError> {
+        use crate::admission::{Class, CpuShareMode, FOREGROUND_BUDGET};
+        let task_failed = |e| ServiceError::Internal(format!("hook call task: {e}"));
+        let runtime = self.runtime.clone();
+        if self.cpu_share.mode() == CpuShareMode::Off {
+            return tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|input| Called::settle(runtime.call::<H>(&plugin, &limits, input)))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(task_failed);
+        }
+        let mut called = Vec::new();
+        let mut rest = part;
+        if placement.class() == Class::Foreground {
+            let probe = placement.is_probe();
+            let (runtime, called_plugin) = (runtime.clone(), plugin.clone());
+            let (done, past) = tokio::task::spawn_blocking(move || {
+                let mut done = Vec::new();
+                let mut inputs = rest.into_iter();
+                while let Some(input) = inputs.next() {
+                    let cpu = crate::admission::thread_cpu_time();
+                    match runtime.call_budgeted::<H>(&called_plugin, &limits, input, FOREGROUND_BUDGET) {
+                        Ok(record) => done.push(Called::settle(record)),
+                        // Preempted, not heavy: the full deadline, here.
+                        Err(input)
+                            if crate::admission::thread_cpu_time().saturating_sub(cpu) < FOREGROUND_BUDGET / 2 =>
+                        {
+                            done.push(Called::settle(runtime.call::<H>(&called_plugin, &limits, input)))
+                        }
+                        Err(input) => return (done, std::iter::once(input).chain(inputs).collect()),
+                    }
+                }
+                (done, Vec::new())
+            })
+            .await
+            .map_err(task_failed)?;
+            called = done;
+            rest = past;
+            if !rest.is_empty() {
+                self.cpu_share.ran_past_budget(plugin.hash());
+            } else if probe {
+                self.cpu_share.light_again(plugin.hash());
+            }
+        }
+        if rest.is_empty() {
+            return Ok(called);
+        }
+        // The background threads, within the admission wait.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let deadline = std::time::Instant::now() + self.admission.limits().wait;
+        self.cpu_share.background(company, move || {
+            let answer = (std::time::Instant::now() <= deadline).then(|| {
+                rest.into_iter()
+                    .map(|input| Called::settle(runtime.call::<H>(&plugin, &limits, input)))
+                    .collect::<Vec<_>>()
+            });
+            let _ = tx.send(answer);
+        });
+        match rx.await {
+            Ok(Some(done)) => {
+                called.extend(done);
+                Ok(called)
+            }
+            Ok(None) => Err(ServiceError::Overloaded {
+                scope: "this company's share of the background threads",
+                retry_after_s: crate::admission::RETRY_AFTER_S,
+            }),
+            Err(_) => Err(ServiceError::Internal("a background hook call was dropped".into())),
+        }
     }
 
     /// One of `tenant`'s recorded decisions.

@@ -315,18 +315,35 @@ impl Runtime {
         if !plugin.is_quick() {
             return Err(input);
         }
+        self.call_budgeted::<H>(plugin, limits, input, budget).inspect_err(|_| {
+            plugin.quick.store(false, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(
+                plugin = %plugin.hash(),
+                budget_ms = budget.as_millis() as u64,
+                "a call ran past the budget for the caller's thread: this plugin's calls go to the blocking pool"
+            );
+        })
+    }
+
+    /// [`Runtime::call`] with the deadline cut to `budget` (when the
+    /// company's is longer): a call that runs past it gives its input back
+    /// (`Err`) to be called again, elsewhere, with the full deadline. Exact
+    /// for the same reason as [`Runtime::call_within`], which is this plus
+    /// the plugin's [`Plugin::is_quick`] mark; the caller decides what a
+    /// call past the budget says about the plugin.
+    pub fn call_budgeted<H: Hook>(
+        &self,
+        plugin: &Plugin,
+        limits: &Limits,
+        input: H::Input,
+        budget: Duration,
+    ) -> Result<CallRecord<H>, H::Input> {
         let budget_ms = (budget.as_millis() as u64).max(1);
         if limits.deadline_ms <= budget_ms {
             return Ok(self.call::<H>(plugin, limits, input));
         }
         let record = self.call::<H>(plugin, &Limits { deadline_ms: budget_ms, ..*limits }, input);
         if let Err(HookError::Timeout { .. }) = record.result {
-            plugin.quick.store(false, std::sync::atomic::Ordering::Relaxed);
-            tracing::info!(
-                plugin = %plugin.hash(),
-                budget_ms,
-                "a call ran past the budget for the caller's thread: this plugin's calls go to the blocking pool"
-            );
             return Err(record.input);
         }
         Ok(record)
