@@ -808,3 +808,60 @@ async fn a_partner_is_suspended_reactivated_and_offboarded() {
     assert_eq!(steps.len(), 3, "{steps:?}");
     assert!(steps.contains(&("partner.offboarded".into(), "the agreement ended".into())), "{steps:?}");
 }
+
+/// A deal opened from an approved registration carries its partner and
+/// account over and keeps the link; winning it closes the registration. A
+/// registration not (or no longer) approved cannot open one, and a partner
+/// or account other than the registration's is refused.
+#[tokio::test]
+async fn a_deal_is_opened_from_an_approved_registration() {
+    let app = app().await;
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
+    let p2 = partner(&app, "acme", "p-2", "referral").await;
+    let admin = app.key("acme").to_string();
+    let (_, approved) =
+        app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
+    assert_eq!(approved["status"], "approved", "{approved}");
+    let (_, review) = app.send("POST", "/v1/registrations", Some(&p2), Some(registration("p-2", "tiny.io", 12))).await;
+    assert_eq!(review["status"], "review", "{review}");
+    let from = |registration: &Value, extra: Value| {
+        let mut body = json!({ "registration_id": registration["id"], "first_year_acv": usd(12_000_000),
+                               "source": "partner-sourced" });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+
+    // Not approved: 409 naming its status. Another partner or account: 422.
+    let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(from(&review, json!({})))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("is review"), "{body}");
+    for extra in [json!({ "partner_id": "p-2" }), json!({ "account_domain": "initech.com" })] {
+        let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(from(&approved, extra))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let unknown = json!({ "id": "r-none" });
+    let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(from(&unknown, json!({})))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = app
+        .send("POST", "/v1/deals", Some(&admin), Some(json!({ "first_year_acv": usd(1), "source": "direct" })))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no account and no registration: {body}");
+
+    // Opened from the approved one: partner and account carried over.
+    let (status, deal) = app
+        .send("POST", "/v1/deals", Some(&admin), Some(from(&approved, json!({ "id": "d-r", "partner_id": "p-1" }))))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{deal}");
+    assert_eq!(
+        (&deal["registration_id"], deal["partner_id"].as_str(), deal["account_domain"].as_str()),
+        (&approved["id"], Some("p-1"), Some("globex.com"))
+    );
+    let (status, won) = app.send("POST", "/v1/deals/d-r/won", Some(&admin), Some(json!({ "closed_at": T }))).await;
+    assert_eq!(status, StatusCode::OK, "{won}");
+    assert_eq!(won["registration_id"], approved["id"]);
+    let (_, closed) =
+        app.send("GET", &format!("/v1/registrations/{}", approved["id"].as_str().unwrap()), Some(&p1), None).await;
+    assert_eq!(closed["status"], "won", "winning the deal closes its registration: {closed}");
+    let (status, _) = app.send("POST", "/v1/deals", Some(&admin), Some(from(&approved, json!({})))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a won registration opens no second deal");
+}

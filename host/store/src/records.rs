@@ -152,6 +152,8 @@ pub struct RegistrationRow {
 pub struct DealRow {
     /// Its id.
     pub id: String,
+    /// The registration it was opened from, if any.
+    pub registration_id: Option<String>,
     /// The partner, if partner-sourced or -influenced.
     pub partner_id: Option<String>,
     /// The account.
@@ -262,6 +264,7 @@ fn account_and_registration(r: &impl Get, domain: &str) -> (Option<AccountRow>, 
 fn deal(r: &impl Get) -> DealRow {
     DealRow {
         id: r.get("id"),
+        registration_id: r.get("registration_id"),
         partner_id: r.get("partner_id"),
         account_domain: r.get("account_domain"),
         first_year_acv: r.get("first_year_acv"),
@@ -651,7 +654,8 @@ impl Db {
         let done = with_writer!(self, |e| {
             sqlx::query(
                 "INSERT INTO deals (tenant, id, partner_id, account_domain, first_year_acv, services, currency, source, \
-                 stage, refunded, closed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 stage, refunded, closed_at, created_at, registration_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (tenant, id) DO NOTHING",
             )
             .bind(tenant)
@@ -666,6 +670,7 @@ impl Db {
             .bind(d.refunded)
             .bind(d.closed_at)
             .bind(d.created_at)
+            .bind(&d.registration_id)
             .execute(e)
             .await?
             .rows_affected()

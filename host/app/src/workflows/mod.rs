@@ -98,10 +98,15 @@ pub enum Review {
 pub struct NewDeal {
     /// Its id; generated when absent.
     pub id: Option<String>,
+    /// The approved registration the deal is opened from: its partner and
+    /// account are carried over (`partner_id` and `account_domain` may then
+    /// be left out; given, they must be the registration's), the deal keeps
+    /// the link, and winning or losing it closes the registration.
+    pub registration_id: Option<String>,
     /// The partner, for partner-sourced and partner-influenced deals.
     pub partner_id: Option<String>,
-    /// The account's domain.
-    pub account_domain: String,
+    /// The account's domain (required without `registration_id`).
+    pub account_domain: Option<String>,
     /// First-year ACV of the software, at list.
     pub first_year_acv: wit::Money,
     /// Services revenue, same currency; zero when absent.
@@ -617,10 +622,10 @@ impl Service {
     }
 
     /// Creates a deal (admin or manager).
-    pub async fn create_deal(&self, caller: &Caller, new: NewDeal, at: i64) -> Result<DealRow, ServiceError> {
+    pub async fn create_deal(&self, caller: &Caller, mut new: NewDeal, at: i64) -> Result<DealRow, ServiceError> {
         caller.require(Capability::ManageDeals)?;
         let tenant = self.tenant(&caller.tenant)?;
-        let id = match new.id {
+        let id = match new.id.take() {
             Some(id) => {
                 check_id("id", &id)?;
                 id
@@ -634,7 +639,34 @@ impl Service {
                 random_id("d")?
             }
         };
-        let domain = check_domain(&new.account_domain)?;
+        if let Some(registration_id) = &new.registration_id {
+            let registration = self
+                .db
+                .registration(&caller.tenant, registration_id)
+                .await?
+                .ok_or_else(|| bad(format!("`registration_id`: no registration `{registration_id}`")))?;
+            if registration.status != RegistrationStatus::Approved {
+                return Err(ServiceError::Conflict(format!(
+                    "registration `{registration_id}` is {}: a deal is opened from an approved registration",
+                    registration.status
+                )));
+            }
+            for (field, given, registered) in [
+                ("partner_id", &new.partner_id, &registration.partner_id),
+                ("account_domain", &new.account_domain, &registration.account_domain),
+            ] {
+                if given.as_ref().is_some_and(|g| !g.eq_ignore_ascii_case(registered)) {
+                    return Err(bad(format!("`{field}` must be the registration's (`{registered}`) or left out")));
+                }
+            }
+            new.partner_id = Some(registration.partner_id);
+            new.account_domain = Some(registration.account_domain);
+        }
+        let domain = check_domain(
+            new.account_domain
+                .as_deref()
+                .ok_or_else(|| bad("`account_domain` is required without `registration_id`"))?,
+        )?;
         let currency = tenant.program.currency.clone();
         check_money("first_year_acv", &new.first_year_acv, &currency, true)?;
         let services = new.services.unwrap_or(wit::Money { amount: 0, currency: currency.clone() });
@@ -655,6 +687,7 @@ impl Service {
         }
         let row = DealRow {
             id,
+            registration_id: new.registration_id,
             partner_id: new.partner_id,
             account_domain: domain,
             first_year_acv: new.first_year_acv.amount,

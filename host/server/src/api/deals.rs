@@ -12,11 +12,16 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 pub(super) fn routes(api: &mut Api) {
-    api.post("/v1/deals", "Create a deal (admin, manager)", create)
-        .get("/v1/deals/{id}", "A deal with its `commission_lines`", get_one)
-        .post("/v1/deals/{id}/won", "Close won: commission hook, lines due on the payment terms", won)
-        .post("/v1/deals/{id}/lost", "Close lost", lost)
-        .post("/v1/deals/{id}/refund", "Refund: commission hook claws back", refund);
+    api.post(
+        "/v1/deals",
+        "Create a deal (admin, manager), or open one from an approved registration (`registration_id`): its \
+         partner and account carried over, and closed with the deal. 409 when the registration is not approved",
+        create,
+    )
+    .get("/v1/deals/{id}", "A deal with its `commission_lines`", get_one)
+    .post("/v1/deals/{id}/won", "Close won: commission hook, lines due on the payment terms", won)
+    .post("/v1/deals/{id}/lost", "Close lost", lost)
+    .post("/v1/deals/{id}/refund", "Refund: commission hook claws back", refund);
 }
 
 async fn create(
