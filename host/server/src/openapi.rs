@@ -283,9 +283,10 @@ pub fn operations() -> Vec<(&'static str, &'static str)> {
     api().operations().iter().map(|o| (o.method, o.path)).collect()
 }
 
-/// The OpenAPI document.
+/// The OpenAPI document, built once.
 pub fn document() -> Value {
-    api().document()
+    static DOCUMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| api().document());
+    DOCUMENT.clone()
 }
 
 // ---- the extractors ----

@@ -55,11 +55,6 @@ pub type AppState = Arc<Service>;
 /// The body limit of every route but those taking a component.
 pub const BODY_LIMIT: usize = 2 << 20;
 
-/// The routes whose body is a component ([`WasmBody`]): the server's
-/// component limit applies there (the idempotency middleware reads the body
-/// before the route does, so it needs the list too).
-const LARGE_BODY_PATHS: &[&str] = &[plugins::PLUGINS];
-
 /// Registers every resource's routes.
 pub fn routes(api: &mut Api) {
     program::routes(api);
@@ -76,10 +71,13 @@ pub fn routes(api: &mut Api) {
 /// idempotency and the request count.
 pub fn router(service: AppState) -> Router {
     let api = crate::openapi::api();
-    debug_assert_eq!(api.large_body_paths(), LARGE_BODY_PATHS);
+    // The routes whose body is a component ([`WasmBody`]): the idempotency
+    // middleware reads the body before the route does, so it applies their
+    // limit too.
+    let large: Arc<[&'static str]> = api.large_body_paths().into();
     api.into_router(service.runtime().config().max_component_bytes + 1)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
-        .layer(middleware::from_fn_with_state(service.clone(), idempotency))
+        .layer(middleware::from_fn_with_state((service.clone(), large), idempotency))
         .layer(middleware::from_fn_with_state(service.clone(), count_requests))
         .with_state(service)
 }
@@ -188,7 +186,11 @@ pub const IDEMPOTENCY_LEASE_S: i64 = crate::service::DEFAULT_LEASE_S;
 /// The request runs in a task of its own, so a client that goes away does
 /// not leave the key claimed: the request finishes and its response is
 /// stored for the retry.
-async fn idempotency(State(service): State<AppState>, request: Request, next: Next) -> Response {
+async fn idempotency(
+    State((service, large_body_paths)): State<(AppState, Arc<[&'static str]>)>,
+    request: Request,
+    next: Next,
+) -> Response {
     use sha2::{Digest, Sha256};
     let Some(key) = request.headers().get("idempotency-key").cloned() else {
         return next.run(request).await;
@@ -220,7 +222,7 @@ async fn idempotency(State(service): State<AppState>, request: Request, next: Ne
     };
     let scope = crate::service::key_hash(api_key);
     // The route's own body limit: a plugin's bytes may be large.
-    let large = request.extensions().get::<MatchedPath>().is_some_and(|p| LARGE_BODY_PATHS.contains(&p.as_str()));
+    let large = request.extensions().get::<MatchedPath>().is_some_and(|p| large_body_paths.contains(&p.as_str()));
     let limit = if large { service.runtime().config().max_component_bytes + 1 } else { BODY_LIMIT };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
