@@ -82,7 +82,8 @@ async fn an_earlier_database_opens_with_one_spelling() {
         let broken: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check").fetch_all(&mut conn).await.unwrap();
         assert!(broken.is_empty(), "foreign keys broken: {broken:?}");
         let indexes: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deals' AND sql IS NOT NULL",
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deals' \
+             AND name IN ('deals_by_partner_close', 'deals_by_close')",
         )
         .fetch_one(&mut conn)
         .await

@@ -813,9 +813,9 @@ async fn a_partner_is_suspended_reactivated_and_offboarded() {
 /// account over and keeps the link; winning it closes the registration. A
 /// registration not (or no longer) approved cannot open one, and a partner
 /// or account other than the registration's is refused.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deal_is_opened_from_an_approved_registration() {
-    let app = app().await;
+    let app = std::sync::Arc::new(app().await);
     let p1 = partner(&app, "acme", "p-1", "referral").await;
     let p2 = partner(&app, "acme", "p-2", "referral").await;
     let admin = app.key("acme").to_string();
@@ -847,16 +847,33 @@ async fn a_deal_is_opened_from_an_approved_registration() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no account and no registration: {body}");
 
-    // Opened from the approved one: partner and account carried over.
-    let (status, deal) = app
-        .send("POST", "/v1/deals", Some(&admin), Some(from(&approved, json!({ "id": "d-r", "partner_id": "p-1" }))))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{deal}");
+    // Opened from the approved one, by several callers at once: one deal,
+    // partner and account carried over; the others get 409.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let body = from(&approved, json!({ "id": format!("d-r{i}"), "partner_id": "p-1" }));
+        let (app, admin, barrier) = (app.clone(), admin.clone(), barrier.clone());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            app.send("POST", "/v1/deals", Some(&admin), Some(body)).await
+        });
+    }
+    let answers = tasks.join_all().await;
+    let created: Vec<&Value> = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).map(|(_, b)| b).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("has opened a deal already"), "{body}");
+    }
+    let deal = created[0].clone();
+    let id = deal["id"].as_str().unwrap().to_string();
     assert_eq!(
         (&deal["registration_id"], deal["partner_id"].as_str(), deal["account_domain"].as_str()),
         (&approved["id"], Some("p-1"), Some("globex.com"))
     );
-    let (status, won) = app.send("POST", "/v1/deals/d-r/won", Some(&admin), Some(json!({ "closed_at": T }))).await;
+    let (status, won) =
+        app.send("POST", &format!("/v1/deals/{id}/won"), Some(&admin), Some(json!({ "closed_at": T }))).await;
     assert_eq!(status, StatusCode::OK, "{won}");
     assert_eq!(won["registration_id"], approved["id"]);
     let (_, closed) =

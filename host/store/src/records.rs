@@ -649,14 +649,15 @@ impl Db {
         }))
     }
 
-    /// Creates a deal; `Ok(false)` when the id is taken.
+    /// Creates a deal; `Ok(false)` when the id is taken or its
+    /// registration has opened a deal already (`deals_by_registration`).
     pub async fn create_deal(&self, tenant: &str, d: &DealRow) -> Result<bool, StoreError> {
         let done = with_writer!(self, |e| {
             sqlx::query(
                 "INSERT INTO deals (tenant, id, partner_id, account_domain, first_year_acv, services, currency, source, \
                  stage, refunded, closed_at, created_at, registration_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                 ON CONFLICT (tenant, id) DO NOTHING",
+                 ON CONFLICT DO NOTHING",
             )
             .bind(tenant)
             .bind(&d.id)

@@ -700,7 +700,12 @@ impl Service {
             created_at: at,
         };
         if !self.db.create_deal(&caller.tenant, &row).await? {
-            return Err(ServiceError::Conflict(format!("deal `{}` exists already", row.id)));
+            return Err(ServiceError::Conflict(
+                match (&row.registration_id, self.db.deal(&caller.tenant, &row.id).await?) {
+                    (Some(registration), None) => format!("registration `{registration}` has opened a deal already"),
+                    _ => format!("deal `{}` exists already", row.id),
+                },
+            ));
         }
         Ok(row)
     }
