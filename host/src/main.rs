@@ -106,6 +106,11 @@ enum Command {
         #[command(subcommand)]
         command: DecisionCommand,
     },
+    /// Runs and exports payouts on a running server.
+    Payout {
+        #[command(subcommand)]
+        command: PayoutCommand,
+    },
     /// Creates the database if needed and applies its migrations.
     Migrate {
         /// Database URL: `sqlite://<file>` (the embedded default) or
@@ -295,6 +300,35 @@ struct ServerArgs {
     /// An admin API key of the company.
     #[arg(long, env = "PACTUM_KEY", hide_env_values = true)]
     key: String,
+}
+
+#[derive(Subcommand)]
+enum PayoutCommand {
+    /// Pays a month: each partner's pending lines due before its end, per
+    /// currency, when the balance reaches the program's payout-minimum
+    /// (the rest is carried over). Refused while the month's review window
+    /// is open, and for a month paid already.
+    Run {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        period: String,
+        /// The finance system's reference for the run (default
+        /// `<company>-<period>`).
+        #[arg(long)]
+        reference: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Writes a payout run as CSV, one row per partner and currency.
+    Export {
+        /// The run's id (`pactum payout run` prints it).
+        run: i64,
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -663,6 +697,31 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Plugin { command: PluginCommand::Test { file, fixtures, policy, cache_dir } } => {
             test_plugin(&file, &fixtures, policy, cache_dir)?
+        }
+        Command::Payout { command: PayoutCommand::Run { period, reference, server } } => {
+            let body = serde_json::json!({ "period": period, "reference": reference });
+            let (_, run) = call(&server, "POST", "/v1/payout-runs", body).await?;
+            let run: pactum::store::PayoutRunRow = serde_json::from_value(run)?;
+            use pactum::workflows::payouts::{decimal, minor_digits};
+            let totals: Vec<String> =
+                run.summary.totals.iter().map(|(c, a)| format!("{c} {}", decimal(*a, minor_digits(c)))).collect();
+            println!(
+                "payout run {} for {}: {} payouts, {} lines, {}; {} balances carried over",
+                run.id,
+                run.period,
+                run.summary.payouts,
+                run.summary.lines,
+                if totals.is_empty() { "nothing paid".to_string() } else { totals.join(", ") },
+                run.summary.carried.len()
+            );
+        }
+        Command::Payout { command: PayoutCommand::Export { run, output, server } } => {
+            let (_, csv) = call(&server, "GET", &format!("/v1/payout-runs/{run}/csv"), serde_json::Value::Null).await?;
+            let csv = csv.as_str().ok_or("the server sent no CSV")?;
+            match output {
+                Some(path) => std::fs::write(&path, csv).map_err(|e| format!("writing {}: {e}", path.display()))?,
+                None => print!("{csv}"),
+            }
         }
         Command::Decision { command: DecisionCommand::Replay { id, storage } } => {
             let service = open_service(&storage).await?;

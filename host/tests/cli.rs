@@ -209,3 +209,51 @@ fn serve_starts_in_an_empty_folder_with_no_companies() {
     };
     assert!(!ok && out.contains("policies"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn payout_run_and_export_from_the_command_line() {
+    let app = common::app::app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
+    let admin = app.key("acme").to_string();
+    let usd = |amount: i64| json!({ "amount": amount, "currency": "USD" });
+    app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "referral" }))).await;
+    let deal = json!({ "id": "d-1", "partner_id": "p-1", "account_domain": "globex.com",
+                       "first_year_acv": usd(12_000_000), "source": "partner-sourced" });
+    app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
+    // Closed 2026-08-10: due 2026-09-09, paid by September's run.
+    let (status, body) =
+        app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({ "closed_at": 1_786_320_000 }))).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || pactum(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    let payout = |extra: &[&str]| {
+        let mut args = vec!["payout"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--server", &server, "--key", &admin]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let (ok, out) = run(payout(&["run", "--period", "2026-09", "--reference", "B-1"])).await.unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("for 2026-09: 1 payouts, 1 lines, USD 18000.00; 0 balances carried over"), "{out}");
+    let id = out.split_whitespace().nth(2).unwrap().to_string();
+    let (ok, out) = run(payout(&["run", "--period", "2026-09"])).await.unwrap();
+    assert!(!ok && out.contains("refused (409)") && out.contains("made already"), "{out}");
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let path = file.path().to_str().unwrap().to_string();
+    let (ok, out) = run(payout(&["export", &id, "--output", &path])).await.unwrap();
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!(
+            "run_id,period,reference,partner_id,partner_name,currency,amount,amount_minor,lines\n\
+             {id},2026-09,B-1/p-1/USD,p-1,P,USD,18000.00,1800000,1\n"
+        )
+    );
+    let (ok, out) = run(payout(&["export", "999999"])).await.unwrap();
+    assert!(!ok && out.contains("refused (404)") && out.contains("no payout run 999999"), "{out}");
+}

@@ -42,6 +42,8 @@ struct PartnerData {
     registration: String,
     deal: String,
     lead: String,
+    /// Its commission line.
+    line: i64,
     /// Strings that must not leak: ids, names, domains, key ids.
     strings: BTreeSet<String>,
     /// Amounts that must not leak (all over 100,000 minor units).
@@ -58,6 +60,8 @@ struct Company {
     revoked: String,
     partners: Vec<PartnerData>,
     decisions: BTreeSet<i64>,
+    /// A payout run of the company's.
+    payout_run: i64,
     /// A plugin only this company published (its sha256).
     own_plugin: String,
     /// The company-wide strings that must not leak (beside its partners').
@@ -200,6 +204,7 @@ async fn company(app: &App, slug: &str, base: i64, own_plugin: &[u8]) -> Company
             registration: registration["id"].as_str().unwrap().to_string(),
             deal: deal.clone(),
             lead: lead["id"].as_str().map(str::to_string).unwrap_or_else(|| lead["id"].to_string()),
+            line: lines[0]["id"].as_i64().unwrap(),
             ..Default::default()
         };
         p.strings.extend([
@@ -229,6 +234,11 @@ async fn company(app: &App, slug: &str, base: i64, own_plugin: &[u8]) -> Company
     c.decisions.extend(decisions["decisions"].as_array().unwrap().iter().filter_map(|d| d["id"].as_i64()));
     assert!(c.decisions.len() >= 6, "{decisions}");
     post(app, &manager, "/v1/scorecards/2026-11", json!({})).await;
+    let run =
+        post(app, &manager, "/v1/payout-runs", json!({ "period": "2026-09", "reference": format!("{slug}-batch") }))
+            .await;
+    c.payout_run = run["id"].as_i64().unwrap();
+    c.strings.insert(format!("{slug}-batch"));
     let webhook = format!("http://127.0.0.1:9/{slug}-webhook-path");
     let (status, body) = app
         .send("PUT", "/v1/webhook", Some(&admin), Some(json!({ "url": webhook, "secret": "s3cret-s3cret-s3cret" })))
@@ -365,6 +375,21 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
         ("get", "/v1/leads") => own(&format!("/v1/leads?partner={}&limit=500", p.id), None),
         ("get", "/v1/leads/{id}") => victim(format!("/v1/leads/{}", p.lead), None),
         ("post" | "get", "/v1/scorecards/{period}") => own("/v1/scorecards/2026-11", None),
+        ("get", "/v1/lines") => own(&format!("/v1/lines?partner_id={}&limit=1000", p.id), None),
+        ("get", "/v1/lines/{id}") => victim(format!("/v1/lines/{}", p.line), None),
+        ("post", "/v1/lines/{id}/adjust" | "/v1/lines/{id}/resolve") => victim(
+            template.replace("{id}", &p.line.to_string()),
+            json_body(json!({ "reason": "isolation matrix", "amount": 5 })),
+        ),
+        (
+            "post",
+            "/v1/lines/{id}/hold" | "/v1/lines/{id}/release" | "/v1/lines/{id}/void" | "/v1/lines/{id}/dispute",
+        ) => victim(template.replace("{id}", &p.line.to_string()), reason()),
+        ("post", "/v1/payout-runs") => own("/v1/payout-runs", json_body(json!({ "period": "2026-10" }))),
+        ("get", "/v1/payout-runs") => own("/v1/payout-runs", None),
+        ("get", "/v1/payout-runs/{id}" | "/v1/payout-runs/{id}/csv") => {
+            victim(template.replace("{id}", &v.payout_run.to_string()), None)
+        }
         ("get", "/v1/program/metrics") => own(&format!("/v1/program/metrics?from=0&to={FAR}"), None),
         ("put", "/v1/webhook") => own(
             "/v1/webhook",
@@ -445,6 +470,7 @@ async fn snapshot(app: &App, c: &Company) -> Vec<Value> {
         paths.push(format!("/v1/registrations/{}", p.registration));
         paths.push(format!("/v1/partners/{}/statement?from=0&to={FAR}", p.id));
     }
+    paths.push(format!("/v1/payout-runs/{}", c.payout_run));
     for path in paths {
         let (status, mut body) = app.send("GET", &path, Some(&c.admin), None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");

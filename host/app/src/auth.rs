@@ -18,7 +18,7 @@ pub fn may(role: Role, capability: Capability) -> bool {
     match role {
         Role::Admin => true,
         Role::Manager => !matches!(capability, ChangeProgram | ManageKeys | SetWebhook),
-        Role::Partner => matches!(capability, ReadProgram | RegisterDeals | ReadOwnRecords),
+        Role::Partner => matches!(capability, ReadProgram | RegisterDeals | ReadOwnRecords | DisputeLines),
     }
 }
 
@@ -39,6 +39,11 @@ pub enum Capability {
     ReviewRegistrations,
     /// Run and read scorecards and program metrics.
     RunScorecards,
+    /// Hold, release, void and adjust commission lines, resolve disputes,
+    /// run and export payouts.
+    ManagePayouts,
+    /// Dispute a commission line (a partner key: only its own partner's).
+    DisputeLines,
     /// Read the decision log and notifications; run a hook directly.
     ReadDecisions,
     /// Publish, test, shadow, backtest, activate and roll back plugins.
@@ -70,6 +75,8 @@ impl Capability {
             Capability::ManageDeals => "managing deals and leads",
             Capability::ReviewRegistrations => "reviewing registrations",
             Capability::RunScorecards => "scorecards and program metrics",
+            Capability::ManagePayouts => "managing payouts",
+            Capability::DisputeLines => "disputing commission lines",
             Capability::ReadDecisions => "the decision log",
             Capability::ChangeProgram => "managing plugins",
             Capability::ManageKeys => "managing API keys",
@@ -135,6 +142,8 @@ mod tests {
             ManageDeals,
             ReviewRegistrations,
             RunScorecards,
+            ManagePayouts,
+            DisputeLines,
             ReadDecisions,
             ChangeProgram,
             ManageKeys,
@@ -152,10 +161,12 @@ mod tests {
                 ManageDeals,
                 ReviewRegistrations,
                 RunScorecards,
+                ManagePayouts,
+                DisputeLines,
                 ReadDecisions
             ]
         );
-        assert_eq!(granted(Role::Partner), [ReadProgram, RegisterDeals, ReadOwnRecords]);
+        assert_eq!(granted(Role::Partner), [ReadProgram, RegisterDeals, ReadOwnRecords, DisputeLines]);
     }
 
     #[test]

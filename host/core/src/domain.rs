@@ -112,6 +112,79 @@ spelled! {
     }
 }
 
+spelled! {
+    /// Where a commission line is on its way to being paid.
+    pub enum LineStatus {
+        /// Earned; paid by the first payout run whose period ends after
+        /// its due date.
+        Pending = "pending",
+        /// Held by a manager (or by the host, when the commission plugin
+        /// failed): no payout run takes it until it is released.
+        Held = "held",
+        /// Disputed by its partner: no payout run takes it until a manager
+        /// resolves the dispute.
+        Disputed = "disputed",
+        /// Paid, in the payout run `payout_run`.
+        Paid = "paid",
+        /// A held line a manager voided: never paid.
+        Voided = "voided",
+    }
+}
+
+spelled! {
+    /// A person's step on a commission line (`POST /v1/lines/{id}/{step}`).
+    pub enum LineStep {
+        /// pending → held.
+        Hold = "hold",
+        /// held → pending.
+        Release = "release",
+        /// held → voided.
+        Void = "void",
+        /// pending → disputed (the line's partner, or staff).
+        Dispute = "dispute",
+        /// disputed → pending, with or without an adjustment line.
+        Resolve = "resolve",
+        /// An adjustment line linked to this one; the line stays as it is.
+        Adjust = "adjust",
+    }
+}
+
+impl LineStep {
+    /// The statuses the step starts from.
+    pub fn from(self) -> &'static [LineStatus] {
+        use LineStatus::*;
+        match self {
+            LineStep::Hold | LineStep::Dispute => &[Pending],
+            LineStep::Release | LineStep::Void => &[Held],
+            LineStep::Resolve => &[Disputed],
+            LineStep::Adjust => &[Pending, Held, Disputed, Paid],
+        }
+    }
+
+    /// The status it leaves (`None`: unchanged).
+    pub fn to(self) -> Option<LineStatus> {
+        match self {
+            LineStep::Hold => Some(LineStatus::Held),
+            LineStep::Release | LineStep::Resolve => Some(LineStatus::Pending),
+            LineStep::Void => Some(LineStatus::Voided),
+            LineStep::Dispute => Some(LineStatus::Disputed),
+            LineStep::Adjust => None,
+        }
+    }
+
+    /// The outbox event it queues.
+    pub fn event(self) -> &'static str {
+        match self {
+            LineStep::Hold => "line.held",
+            LineStep::Release => "line.released",
+            LineStep::Void => "line.voided",
+            LineStep::Dispute => "line.disputed",
+            LineStep::Resolve => "line.resolved",
+            LineStep::Adjust => "line.adjusted",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +204,17 @@ mod tests {
         }
         assert_eq!(DealSource::expected(), "partner-sourced, partner-influenced or direct");
         assert_eq!(RegistrationStatus::parse("review"), Some(RegistrationStatus::Review));
+    }
+
+    #[test]
+    fn every_line_step_moves_from_a_status_it_does_not_leave_to() {
+        for step in LineStep::ALL {
+            assert!(!step.from().is_empty(), "{step}");
+            if let Some(to) = step.to() {
+                assert!(!step.from().contains(&to), "{step} goes nowhere");
+            }
+        }
+        assert!(!LineStep::Adjust.from().contains(&LineStatus::Voided), "a voided line is never paid");
+        assert_eq!(LineStatus::expected(), "pending, held, disputed, paid or voided");
     }
 }

@@ -12,7 +12,7 @@
 //! be served without being documented, and its document cannot say
 //! something other than what the handler parses and returns.
 
-use crate::api::{ApiError, AppState, Auth, Body, Created, CreatedOrExisting, NoContent, Query, Text, WasmBody};
+use crate::api::{ApiError, AppState, Auth, Body, Created, CreatedOrExisting, Csv, NoContent, Query, Text, WasmBody};
 use axum::Json;
 use axum::extract::{MatchedPath, Path, State};
 use axum::handler::Handler;
@@ -375,6 +375,12 @@ impl DocResponse for NoContent {
 impl DocResponse for Text {
     fn document(op: &mut Operation, _: &mut SchemaGenerator) {
         op.responses.push((200, Some(("text/plain", json!({ "type": "string" })))));
+    }
+}
+
+impl DocResponse for Csv {
+    fn document(op: &mut Operation, _: &mut SchemaGenerator) {
+        op.responses.push((200, Some(("text/csv", json!({ "type": "string" })))));
     }
 }
 

@@ -364,7 +364,7 @@ impl Db {
                         .push_bind(&l.currency)
                         .push_bind(l.rate_bps)
                         .push_bind(&l.description)
-                        .push_bind(&l.status)
+                        .push_bind(l.status.as_str())
                         .push_bind(l.due_at)
                         .push_bind(l.decision_id)
                         .push_bind(created_at);

@@ -126,6 +126,7 @@ pub mod outbox;
 pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
 mod direct;
+pub mod payouts;
 pub mod records;
 pub use decided::{CommissionWrite, DealStep, DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, Written};
 pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
@@ -133,7 +134,8 @@ pub use lifecycle::{
     ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
     ShadowDifference,
 };
-pub use records::{CommissionLineRow, DealRow, ManualReview, PartnerRow, PartnerStep, RegistrationRow};
+pub use payouts::{CarriedBalance, LineChange, LineStepped, NewPayoutRun, PayoutRow, PayoutRunRow, PayoutSummary};
+pub use records::{CommissionLineRow, DealRow, ManualReview, PartnerRow, PartnerStep, RegistrationRow, StatementLine};
 
 /// A storage error.
 #[derive(Debug, thiserror::Error)]

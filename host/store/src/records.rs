@@ -2,7 +2,7 @@
 //! commission lines. Every query is scoped by tenant.
 
 use super::{Db, DealStep, Get, StoreError};
-use pactum_core::{DealSource, DealStage, PartnerStatus, RegistrationStatus};
+use pactum_core::{DealSource, DealStage, LineStatus, PartnerStatus, RegistrationStatus};
 use serde::{Deserialize, Serialize};
 
 /// How a deal closes.
@@ -195,18 +195,44 @@ pub struct CommissionLineRow {
     pub rate_bps: i64,
     /// Why.
     pub description: String,
-    /// pending, approved, paid, held or clawed-back.
-    pub status: String,
+    /// Where it is on its way to being paid.
+    pub status: LineStatus,
     /// When it is due (payment terms after the close or refund).
     pub due_at: i64,
-    /// The decision that produced it.
+    /// The decision that produced it: a plugin's, or a person's for an
+    /// adjustment line.
     pub decision_id: i64,
+    /// For an adjustment line, the line it adjusts.
+    pub adjusts: Option<i64>,
+    /// Why a person last moved it (held, released, voided, disputed,
+    /// resolved).
+    pub note: Option<String>,
+    /// For a paid line, the payout run that paid it.
+    pub payout_run: Option<i64>,
+}
+
+/// A statement's line: the line and who made it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct StatementLine {
+    /// The line.
+    #[serde(flatten)]
+    pub line: CommissionLineRow,
+    /// The plugin whose decision made it (`decision_id`); none for a
+    /// person's adjustment line.
+    pub plugin_hash: Option<String>,
+    /// The person who made it (an adjustment line), as `key:<12 hex>`.
+    pub decided_by: Option<String>,
 }
 
 /// A stored enum column. Each such column has a CHECK that allows only
 /// the spellings `parse` reads, so `otherwise` is for a database changed by
 /// hand; it is logged.
-fn spelled<T: Copy + std::fmt::Debug>(r: &impl Get, column: &str, parse: fn(&str) -> Option<T>, otherwise: T) -> T {
+pub(crate) fn spelled<T: Copy + std::fmt::Debug>(
+    r: &impl Get,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+    otherwise: T,
+) -> T {
     let text: String = r.get(column);
     parse(&text).unwrap_or_else(|| {
         tracing::error!(column, text, ?otherwise, "a stored value that is none of its spellings");
@@ -278,7 +304,7 @@ fn deal(r: &impl Get) -> DealRow {
     }
 }
 
-fn line(r: &impl Get) -> CommissionLineRow {
+pub(crate) fn line(r: &impl Get) -> CommissionLineRow {
     CommissionLineRow {
         id: r.get("id"),
         deal_id: r.get("deal_id"),
@@ -288,9 +314,12 @@ fn line(r: &impl Get) -> CommissionLineRow {
         currency: r.get("currency"),
         rate_bps: r.get("rate_bps"),
         description: r.get("description"),
-        status: r.get("status"),
+        status: spelled(r, "status", LineStatus::parse, LineStatus::Held),
         due_at: r.get("due_at"),
         decision_id: r.get("decision_id"),
+        adjusts: r.get("adjusts"),
+        note: r.get("note"),
+        payout_run: r.get("payout_run"),
     }
 }
 
@@ -791,18 +820,21 @@ impl Db {
         }))
     }
 
-    /// A partner's commission lines due in `[from, to)`, by due date.
+    /// A partner's commission lines due in `[from, to)`, by due date, each
+    /// with who decided it: the plugin's hash, or the person.
     pub async fn partner_lines(
         &self,
         tenant: &str,
         partner: &str,
         from: i64,
         to: i64,
-    ) -> Result<Vec<CommissionLineRow>, StoreError> {
+    ) -> Result<Vec<StatementLine>, StoreError> {
         Ok(with_reader!(self, |e| {
             let rows = sqlx::query(
-                "SELECT * FROM commission_lines WHERE tenant = $1 AND partner_id = $2 AND due_at >= $3 AND due_at < $4 \
-                 ORDER BY due_at, id",
+                "SELECT l.*, d.plugin_hash AS decided_plugin, d.actor AS decided_actor \
+                 FROM commission_lines l JOIN decisions d ON d.id = l.decision_id \
+                 WHERE l.tenant = $1 AND l.partner_id = $2 AND l.due_at >= $3 AND l.due_at < $4 \
+                 ORDER BY l.due_at, l.id",
             )
             .bind(tenant)
             .bind(partner)
@@ -810,7 +842,16 @@ impl Db {
             .bind(to)
             .fetch_all(e)
             .await?;
-            rows.iter().map(line).collect()
+            rows.iter()
+                .map(|r| {
+                    let plugin: String = r.get("decided_plugin");
+                    StatementLine {
+                        line: line(r),
+                        plugin_hash: (!plugin.is_empty()).then_some(plugin),
+                        decided_by: r.get("decided_actor"),
+                    }
+                })
+                .collect()
         }))
     }
 

@@ -9,9 +9,11 @@
 
 mod leads;
 pub mod lifecycle;
+pub mod payouts;
 mod scorecards;
 
 pub use leads::NewLead;
+pub use payouts::{LineQuery, LineStepRequest, NewRun, PayoutRunDetail};
 pub use scorecards::{Benchmark, ProgramMetrics};
 
 use crate::auth::Capability;
@@ -20,7 +22,7 @@ use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, key_hash, new_key};
 use crate::store::records::Close;
 use crate::store::{CommissionLineRow, CommissionWrite, DealRow, DealStep, DecidedRecord, PartnerRow, RegistrationRow};
-use pactum_core::{DealSource, DealStage, PartnerStatus, RegistrationStatus};
+use pactum_core::{DealSource, DealStage, LineStatus, PartnerStatus, RegistrationStatus};
 use pactum_pdk::time::quarter_start;
 use serde::{Deserialize, Serialize};
 
@@ -127,12 +129,13 @@ pub struct Statement {
     pub to: i64,
     /// The program currency the totals are in.
     pub currency: String,
-    /// Net of every line due in the period.
+    /// Net of every line due in the period but the voided ones.
     pub total: i64,
-    /// Net of lines by status (pending, held, ...).
+    /// Net of lines by status: pending, held, disputed, paid, voided.
     pub by_status: std::collections::BTreeMap<String, i64>,
-    /// The lines, by due date.
-    pub lines: Vec<CommissionLineRow>,
+    /// The lines, by due date, each with the decision (and the plugin, or
+    /// the person) that made it, and the payout run that paid it.
+    pub lines: Vec<crate::store::StatementLine>,
 }
 
 pub(crate) fn bad(message: impl Into<String>) -> ServiceError {
@@ -831,7 +834,7 @@ impl Service {
             .deal_lines(&caller.tenant, &deal.id)
             .await?
             .into_iter()
-            .filter(|l| l.status != "held")
+            .filter(|l| !matches!(l.status, LineStatus::Held | LineStatus::Voided))
             .map(|l| Ok(wit::PriorLine { kind: parse_enum("line kind", &l.kind)?, amount: money(l.amount) }))
             .collect::<Result<Vec<_>, ServiceError>>()?;
         let closed_at = deal.closed_at.unwrap_or(at);
@@ -859,7 +862,7 @@ impl Service {
         let due_at = at
             .checked_add(payment_terms(&tenant).saturating_mul(DAY))
             .ok_or_else(|| bad("the payment date is past the end of time"))?;
-        let line = |kind: String, amount, currency, rate_bps, description, status: &str| CommissionLineRow {
+        let line = |kind: String, amount, currency, rate_bps, description, status: LineStatus| CommissionLineRow {
             id: 0,
             deal_id: deal.id.clone(),
             partner_id: partner_id.to_string(),
@@ -868,12 +871,15 @@ impl Service {
             currency,
             rate_bps,
             description,
-            status: status.into(),
+            status,
             due_at,
             decision_id: 0,
+            adjusts: None,
+            note: None,
+            payout_run: None,
         };
         let lines: Vec<CommissionLineRow> = if called.fallback {
-            vec![line("fee".into(), 0, deal.currency.clone(), 0, called.output.explanation.clone(), "held")]
+            vec![line("fee".into(), 0, deal.currency.clone(), 0, called.output.explanation.clone(), LineStatus::Held)]
         } else {
             called
                 .output
@@ -887,7 +893,7 @@ impl Service {
                         l.amount.currency.clone(),
                         i64::from(l.rate),
                         l.description.clone(),
-                        "pending",
+                        LineStatus::Pending,
                     )
                 })
                 .collect()
@@ -919,15 +925,24 @@ impl Service {
         let tenant = self.tenant(&caller.tenant)?;
         let lines = self.db.partner_lines(&caller.tenant, partner, from, to).await?;
         let mut by_status = std::collections::BTreeMap::new();
+        let mut total: i64 = 0;
         for l in &lines {
-            *by_status.entry(l.status.clone()).or_insert(0) += l.amount;
+            let amount = l.line.amount;
+            // Amounts are bounded on input (MAX_MONEY), a sum of a
+            // statement's lines cannot overflow; checked all the same.
+            let overflow = || ServiceError::Internal(format!("the statement of `{partner}` overflows"));
+            let entry = by_status.entry(l.line.status.as_str().to_string()).or_insert(0i64);
+            *entry = entry.checked_add(amount).ok_or_else(overflow)?;
+            if l.line.status != LineStatus::Voided {
+                total = total.checked_add(amount).ok_or_else(overflow)?;
+            }
         }
         Ok(Statement {
             partner_id: partner.to_string(),
             from,
             to,
             currency: tenant.program.currency.clone(),
-            total: lines.iter().map(|l| l.amount).sum(),
+            total,
             by_status,
             lines,
         })

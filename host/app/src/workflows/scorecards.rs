@@ -15,7 +15,7 @@ use pactum_pdk::time::{civil_date, days_from_civil};
 use serde::Serialize;
 
 /// `YYYY-MM` → `(start, end)` of that month, Unix seconds.
-fn month(period: &str) -> Result<(i64, i64), ServiceError> {
+pub(crate) fn month(period: &str) -> Result<(i64, i64), ServiceError> {
     let parsed = period.split_once('-').and_then(|(y, m)| {
         let (y, m) = (y.parse::<i64>().ok()?, m.parse::<u32>().ok()?);
         (period.len() == 7 && (1..=12).contains(&m) && (1970..=9999).contains(&y)).then_some((y, m))

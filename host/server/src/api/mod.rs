@@ -13,6 +13,7 @@
 //! | [`registrations`] | `/v1/registrations`, `/v1/reviews`: deal registration and manual review |
 //! | [`deals`] | `/v1/deals`: deals, won, lost, refund |
 //! | [`leads`] | `/v1/leads`: lead routing |
+//! | [`payouts`] | `/v1/lines`, `/v1/payout-runs`: line steps (hold, release, void, dispute, resolve, adjust), payout runs and their CSV |
 //! | [`scorecards`] | `/v1/scorecards/{period}` |
 //! | [`plugins`] | `/v1/plugins`, `/v1/bindings`, `/v1/activations`, `/v1/shadows`, `/v1/backtests`: the plugin lifecycle |
 //!
@@ -30,6 +31,7 @@ pub mod deals;
 pub mod decisions;
 pub mod leads;
 pub mod partners;
+pub mod payouts;
 pub mod plugins;
 pub mod program;
 pub mod registrations;
@@ -64,6 +66,7 @@ pub fn routes(api: &mut Api) {
     deals::routes(api);
     leads::routes(api);
     scorecards::routes(api);
+    payouts::routes(api);
     plugins::routes(api);
 }
 
@@ -430,6 +433,26 @@ pub struct Text(pub String);
 impl IntoResponse for Text {
     fn into_response(self) -> Response {
         ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], self.0).into_response()
+    }
+}
+
+/// 200 with a `text/csv` body (an export for a finance system), offered
+/// as a download named `filename`.
+pub struct Csv {
+    /// The file name the browser saves it as.
+    pub filename: String,
+    /// The CSV.
+    pub body: String,
+}
+
+impl IntoResponse for Csv {
+    fn into_response(self) -> Response {
+        let disposition = format!("attachment; filename=\"{}\"", self.filename);
+        (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+            self.body,
+        )
+            .into_response()
     }
 }
 
