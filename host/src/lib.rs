@@ -24,7 +24,7 @@ pub mod client;
 
 use std::path::Path;
 
-pub use pactum_app::{admission, fixtures, metrics, notify, program, service, workflows};
+pub use pactum_app::{admission, fixtures, metrics, notify, program, scheduler, service, workflows};
 pub use pactum_core::{domain, tasks};
 pub use pactum_runtime as runtime;
 pub use pactum_server::{api, openapi};

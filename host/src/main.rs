@@ -811,16 +811,19 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 println!("Try: curl -H 'Authorization: Bearer <key>' http://{listen}/v1/program");
             }
-            // Background job: approved registrations whose protection period
-            // ended become expired, freeing the account for other partners.
-            let expirer = service.clone();
-            service.spawn_periodic("registration expirer", std::time::Duration::from_secs(60), move || {
-                let expirer = expirer.clone();
+            // Background job: the scheduler fires every timer that came due
+            // (registrations whose protection ended expire; leads whose
+            // offer ran out are routed again). Due times are in the
+            // database: a restart loses none.
+            let scheduler = service.clone();
+            service.spawn_periodic("scheduler", std::time::Duration::from_secs(5), move || {
+                let scheduler = scheduler.clone();
                 async move {
-                    match expirer.expire_registrations(pactum::service::now()).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(expired = n, "deal registrations expired"),
-                        Err(e) => tracing::error!(error = %e, "expiring deal registrations"),
+                    let limit = pactum::scheduler::OFFERS_PER_PASS;
+                    match scheduler.fire_due(pactum::service::now(), limit).await {
+                        Ok(fired) if fired == pactum::scheduler::Fired::default() => {}
+                        Ok(fired) => tracing::info!(?fired, "timers fired"),
+                        Err(e) => tracing::error!(error = %e, "firing due timers"),
                     }
                 }
             });

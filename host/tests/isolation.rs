@@ -374,6 +374,11 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
         }
         ("get", "/v1/leads") => own(&format!("/v1/leads?partner={}&limit=500", p.id), None),
         ("get", "/v1/leads/{id}") => victim(format!("/v1/leads/{}", p.lead), None),
+        ("post", "/v1/leads/{id}/accept") => victim(format!("/v1/leads/{}/accept", p.lead), None),
+        ("post", "/v1/leads/{id}/decline") => victim(format!("/v1/leads/{}/decline", p.lead), reason()),
+        ("post", "/v1/leads/{id}/status") => {
+            victim(format!("/v1/leads/{}/status", p.lead), json_body(json!({ "status": "contacted" })))
+        }
         ("post" | "get", "/v1/scorecards/{period}") => own("/v1/scorecards/2026-11", None),
         ("get", "/v1/lines") => own(&format!("/v1/lines?partner_id={}&limit=1000", p.id), None),
         ("get", "/v1/lines/{id}") => victim(format!("/v1/lines/{}", p.line), None),

@@ -18,7 +18,9 @@ pub fn may(role: Role, capability: Capability) -> bool {
     match role {
         Role::Admin => true,
         Role::Manager => !matches!(capability, ChangeProgram | ManageKeys | SetWebhook),
-        Role::Partner => matches!(capability, ReadProgram | RegisterDeals | ReadOwnRecords | DisputeLines),
+        Role::Partner => {
+            matches!(capability, ReadProgram | RegisterDeals | ReadOwnRecords | DisputeLines | AnswerLeads)
+        }
     }
 }
 
@@ -44,6 +46,9 @@ pub enum Capability {
     ManagePayouts,
     /// Dispute a commission line (a partner key: only its own partner's).
     DisputeLines,
+    /// Accept or decline a lead offered to a partner and report on it (a
+    /// partner key: only its own partner's).
+    AnswerLeads,
     /// Read the decision log and notifications; run a hook directly.
     ReadDecisions,
     /// Publish, test, shadow, backtest, activate and roll back plugins.
@@ -77,6 +82,7 @@ impl Capability {
             Capability::RunScorecards => "scorecards and program metrics",
             Capability::ManagePayouts => "managing payouts",
             Capability::DisputeLines => "disputing commission lines",
+            Capability::AnswerLeads => "answering leads",
             Capability::ReadDecisions => "the decision log",
             Capability::ChangeProgram => "managing plugins",
             Capability::ManageKeys => "managing API keys",
@@ -144,6 +150,7 @@ mod tests {
             RunScorecards,
             ManagePayouts,
             DisputeLines,
+            AnswerLeads,
             ReadDecisions,
             ChangeProgram,
             ManageKeys,
@@ -163,10 +170,11 @@ mod tests {
                 RunScorecards,
                 ManagePayouts,
                 DisputeLines,
+                AnswerLeads,
                 ReadDecisions
             ]
         );
-        assert_eq!(granted(Role::Partner), [ReadProgram, RegisterDeals, ReadOwnRecords, DisputeLines]);
+        assert_eq!(granted(Role::Partner), [ReadProgram, RegisterDeals, ReadOwnRecords, DisputeLines, AnswerLeads]);
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod fixtures;
 pub mod metrics;
 pub mod notify;
 pub mod program;
+pub mod scheduler;
 pub mod service;
 pub mod workflows;
 

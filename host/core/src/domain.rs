@@ -113,6 +113,46 @@ spelled! {
 }
 
 spelled! {
+    /// Where a routed lead is.
+    pub enum LeadStatus {
+        /// Offered to its partner, who accepts or declines it by
+        /// `respond_by`; declined or unanswered, it is routed again.
+        Offered = "offered",
+        /// Accepted by its partner, not contacted yet.
+        Accepted = "accepted",
+        /// With the company's direct sales team.
+        Direct = "direct",
+        /// The partner has contacted the account.
+        Contacted = "contacted",
+        /// The partner has qualified it.
+        Qualified = "qualified",
+        /// It became a deal.
+        Converted = "converted",
+        /// The partner found it is no opportunity.
+        Disqualified = "disqualified",
+    }
+}
+
+impl LeadStatus {
+    /// The statuses a partner may report from `self` (`accepted` onwards,
+    /// forwards only; `disqualified` from any open one).
+    pub fn reportable(self) -> &'static [LeadStatus] {
+        use LeadStatus::*;
+        match self {
+            Accepted => &[Contacted, Qualified, Converted, Disqualified],
+            Contacted => &[Qualified, Converted, Disqualified],
+            Qualified => &[Converted, Disqualified],
+            Offered | Direct | Converted | Disqualified => &[],
+        }
+    }
+
+    /// Whether reaching it means the account was contacted.
+    pub fn contacted(self) -> bool {
+        matches!(self, LeadStatus::Contacted | LeadStatus::Qualified | LeadStatus::Converted | LeadStatus::Disqualified)
+    }
+}
+
+spelled! {
     /// Where a commission line is on its way to being paid.
     pub enum LineStatus {
         /// Earned; paid by the first payout run whose period ends after

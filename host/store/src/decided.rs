@@ -26,6 +26,62 @@ use super::{CommissionLineRow, Db, DealRow, DecisionRow, Get, LeadRow, Registrat
 use pactum_core::{HookKind, PluginHash};
 use tokio::sync::{mpsc, oneshot};
 
+fn tried(partners: &[String]) -> String {
+    serde_json::to_string(partners).expect("a list of strings serializes")
+}
+
+/// Guarded: the lead is still offered to `from_partner` (and, for a
+/// timeout, its offer has run out). `Err` names what it found instead.
+macro_rules! reroute {
+    ($tx:ident, $tenant:expr, $r:expr) => {{
+        let (tenant, r) = ($tenant, $r);
+        let l = &r.lead;
+        let moved = sqlx::query(
+            "UPDATE leads SET destination = $1, partner_id = $2, reason = $3, attribution = $4, status = $5, \
+             respond_by = $6, tried = $7, accepted_at = NULL, status_note = NULL, offered_at = $12 \
+             WHERE tenant = $8 AND id = $9 AND status = 'offered' AND partner_id = $10 \
+             AND ($11 IS NULL OR respond_by <= $11)",
+        )
+        .bind(&l.destination)
+        .bind(&l.partner_id)
+        .bind(&l.reason)
+        .bind(&l.attribution)
+        .bind(l.status.as_str())
+        .bind(l.respond_by)
+        .bind(tried(&l.tried))
+        .bind(tenant)
+        .bind(&l.id)
+        .bind(&r.from_partner)
+        .bind(r.timeout_at)
+        .bind(l.offered_at)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if moved == 1 {
+            Ok(0)
+        } else {
+            let now = sqlx::query("SELECT status, partner_id, respond_by FROM leads WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(&l.id)
+                .fetch_optional(&mut *$tx)
+                .await?;
+            Err(match now {
+                None => format!("lead `{}` no longer exists", l.id),
+                Some(row) => {
+                    let (status, partner): (String, Option<String>) = (Get::get(&row, 0), Get::get(&row, 1));
+                    if status != "offered" {
+                        format!("lead `{}` is {status} already", l.id)
+                    } else if partner.as_deref() != Some(r.from_partner.as_str()) {
+                        format!("lead `{}` is offered to another partner now", l.id)
+                    } else {
+                        format!("lead `{}`'s offer has not run out yet", l.id)
+                    }
+                }
+            })
+        }
+    }};
+}
+
 /// At most this many requests' writes per transaction (ten binds a
 /// decision: well under both backends' limits on one statement).
 const MAX_BATCH: usize = 256;
@@ -62,6 +118,24 @@ pub enum DecidedRecord {
     Lead(LeadRow),
     /// A deal's commission: the transition that triggered it and its lines.
     Commission(CommissionWrite),
+    /// A lead routed again, after its partner declined it or let the offer
+    /// run out.
+    Reroute(LeadReroute),
+}
+
+/// A lead routed again: its new state, guarded on the offer it ends.
+#[derive(Debug, Clone)]
+pub struct LeadReroute {
+    /// The lead as it is to be (its `decision_id` filled in on write).
+    pub lead: LeadRow,
+    /// The partner whose offer ends: the guard expects the lead still
+    /// offered to it.
+    pub from_partner: String,
+    /// For a timeout, the time it fires: the guard also expects the offer
+    /// to have run out by then (a partner who accepted first wins).
+    pub timeout_at: Option<i64>,
+    /// Why it is routed again: who declined and why, or the offer's end.
+    pub trigger: serde_json::Value,
 }
 
 /// A commission decision's writes: the deal's guarded transition and the
@@ -100,6 +174,7 @@ impl DecidedRecord {
             DecidedRecord::Registration(r) => r.decision_id = Some(id),
             DecidedRecord::Lead(l) => l.decision_id = id,
             DecidedRecord::Commission(c) => c.lines.iter_mut().for_each(|l| l.decision_id = id),
+            DecidedRecord::Reroute(r) => r.lead.decision_id = id,
         }
     }
 
@@ -108,6 +183,7 @@ impl DecidedRecord {
             DecidedRecord::Registration(r) => serde_json::to_value(r),
             DecidedRecord::Lead(l) => serde_json::to_value(l),
             DecidedRecord::Commission(c) => Ok(serde_json::json!({ "deal_id": c.deal.id, "lines": c.lines })),
+            DecidedRecord::Reroute(r) => Ok(serde_json::json!({ "lead": r.lead, "trigger": r.trigger })),
         }
         .expect("a record always serializes")
     }
@@ -173,6 +249,11 @@ impl Db {
             // longer in the state its decision was made on writes nothing.
             let mut outcomes: Vec<Outcome> = Vec::with_capacity(batch.len());
             for w in batch.iter() {
+                if let DecidedRecord::Reroute(r) = &w.record {
+                    self.before_write()?;
+                    outcomes.push(reroute!(tx, &w.decision.tenant, r));
+                    continue;
+                }
                 let DecidedRecord::Commission(c) = &w.record else {
                     outcomes.push(Ok(0));
                     continue;
@@ -249,6 +330,15 @@ impl Db {
                 })?;
                 w.record.set_decision(id);
                 outcomes[i] = Ok(id);
+                if let DecidedRecord::Reroute(r) = &w.record {
+                    self.before_write()?;
+                    sqlx::query("UPDATE leads SET decision_id = $1 WHERE tenant = $2 AND id = $3")
+                        .bind(id)
+                        .bind(&w.decision.tenant)
+                        .bind(&r.lead.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
 
             // What the steps learned of their accounts. One statement: the
@@ -323,7 +413,7 @@ impl Db {
                 self.before_write()?;
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO leads (tenant, id, account_domain, contact_email, source, destination, partner_id, \
-                     reason, attribution, decision_id, created_at) ",
+                     reason, attribution, decision_id, created_at, status, respond_by, tried, offered_at) ",
                 );
                 q.push_values(&leads, |mut b, (tenant, l)| {
                     b.push_bind(*tenant)
@@ -336,7 +426,11 @@ impl Db {
                         .push_bind(&l.reason)
                         .push_bind(&l.attribution)
                         .push_bind(l.decision_id)
-                        .push_bind(l.created_at);
+                        .push_bind(l.created_at)
+                        .push_bind(l.status.as_str())
+                        .push_bind(l.respond_by)
+                        .push_bind(tried(&l.tried))
+                        .push_bind(l.offered_at);
                 });
                 q.build().execute(&mut *tx).await?;
             }

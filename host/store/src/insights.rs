@@ -3,6 +3,7 @@
 //! over thousands of partners reads the database a handful of times.
 
 use super::{Db, Get, StoreError};
+use pactum_core::LeadStatus;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -25,10 +26,24 @@ pub struct LeadRow {
     pub reason: String,
     /// Source attribution (registered-deal, partner-territory, direct, fallback).
     pub attribution: String,
-    /// The routing decision.
+    /// The routing decision (the latest, when it was routed again).
     pub decision_id: i64,
     /// When it arrived.
     pub created_at: i64,
+    /// Where it is: offered to its partner, accepted and onwards, or direct.
+    pub status: LeadStatus,
+    /// While offered: when the offer runs out and the lead is routed again.
+    pub respond_by: Option<i64>,
+    /// When its partner accepted it.
+    pub accepted_at: Option<i64>,
+    /// When its partner first reported contact.
+    pub first_contact_at: Option<i64>,
+    /// When it was offered to its current partner.
+    pub offered_at: Option<i64>,
+    /// Partners it was offered to before, who declined or did not answer.
+    pub tried: Vec<String>,
+    /// The last report's or answer's note.
+    pub status_note: Option<String>,
 }
 
 /// A partner's monthly scorecard.
@@ -66,6 +81,25 @@ pub struct ScorecardRow {
     pub reason: String,
     /// The tier decision.
     pub decision_id: i64,
+    /// Leads the partner accepted in the month.
+    pub leads_accepted: i64,
+    /// Their average time from offer to acceptance, seconds.
+    pub accept_avg_s: Option<i64>,
+    /// Average time from offer to first contact of the leads first
+    /// contacted in the month, seconds.
+    pub first_contact_avg_s: Option<i64>,
+}
+
+/// A partner's lead response times in a period ([`Db::lead_times`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LeadTimes {
+    /// Leads accepted.
+    pub accepted: i64,
+    /// Their average seconds from offer to acceptance.
+    pub accept_avg_s: Option<i64>,
+    /// Average seconds from offer to first contact of the leads first
+    /// contacted.
+    pub first_contact_avg_s: Option<i64>,
 }
 
 /// Per-partner deal counts in a period.
@@ -100,7 +134,7 @@ pub struct ProgramNumbers {
     pub cohort_active: i64,
 }
 
-fn lead(r: &impl Get) -> LeadRow {
+pub(crate) fn lead(r: &impl Get) -> LeadRow {
     LeadRow {
         id: r.get("id"),
         account_domain: r.get("account_domain"),
@@ -112,6 +146,13 @@ fn lead(r: &impl Get) -> LeadRow {
         attribution: r.get("attribution"),
         decision_id: r.get("decision_id"),
         created_at: r.get("created_at"),
+        status: crate::records::spelled(r, "status", LeadStatus::parse, LeadStatus::Accepted),
+        respond_by: r.get("respond_by"),
+        accepted_at: r.get("accepted_at"),
+        first_contact_at: r.get("first_contact_at"),
+        offered_at: r.get("offered_at"),
+        tried: serde_json::from_str(&r.get::<String>("tried")).unwrap_or_default(),
+        status_note: r.get("status_note"),
     }
 }
 
@@ -133,6 +174,9 @@ fn scorecard(r: &impl Get) -> ScorecardRow {
         escalate: r.get("escalate"),
         reason: r.get("reason"),
         decision_id: r.get("decision_id"),
+        leads_accepted: r.get("leads_accepted"),
+        accept_avg_s: r.get("accept_avg_s"),
+        first_contact_avg_s: r.get("first_contact_avg_s"),
     }
 }
 
@@ -167,6 +211,43 @@ impl Db {
             .fetch_all(e)
             .await?;
             rows.iter().map(lead).collect()
+        }))
+    }
+
+    /// Per partner, the leads it accepted in `[from, to)` and the average
+    /// time from offer to acceptance, and the average time from offer to
+    /// first contact of the leads it first contacted then. One grouped
+    /// query; the averages are divided here (the same on both databases).
+    pub async fn lead_times(&self, tenant: &str, from: i64, to: i64) -> Result<HashMap<String, LeadTimes>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT partner_id, \
+                 CAST(SUM(CASE WHEN accepted_at >= $2 AND accepted_at < $3 THEN 1 ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN accepted_at >= $2 AND accepted_at < $3 THEN accepted_at - offered_at ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN first_contact_at >= $2 AND first_contact_at < $3 THEN 1 ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN first_contact_at >= $2 AND first_contact_at < $3 THEN first_contact_at - offered_at ELSE 0 END) AS BIGINT) \
+                 FROM leads WHERE tenant = $1 AND partner_id IS NOT NULL AND offered_at IS NOT NULL \
+                 AND ((accepted_at >= $2 AND accepted_at < $3) OR (first_contact_at >= $2 AND first_contact_at < $3)) \
+                 GROUP BY partner_id",
+            )
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_all(e)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let avg = |n: i64, sum: i64| (n > 0).then(|| sum / n);
+                    let (accepted, accept_s, contacted, contact_s): (i64, i64, i64, i64) =
+                        (r.get(1), r.get(2), r.get(3), r.get(4));
+                    let times = LeadTimes {
+                        accepted,
+                        accept_avg_s: avg(accepted, accept_s),
+                        first_contact_avg_s: avg(contacted, contact_s),
+                    };
+                    (r.get::<String>(0), times)
+                })
+                .collect()
         }))
     }
 
@@ -268,7 +349,8 @@ impl Db {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, \
                      won_revenue, win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, \
-                     change, escalate, reason, decision_id, created_at) ",
+                     change, escalate, reason, decision_id, created_at, leads_accepted, accept_avg_s, \
+                     first_contact_avg_s) ",
                 );
                 q.push_values(&done, |mut b, s| {
                     b.push_bind(tenant)
@@ -288,7 +370,10 @@ impl Db {
                         .push_bind(s.escalate)
                         .push_bind(&s.reason)
                         .push_bind(s.decision_id)
-                        .push_bind(at);
+                        .push_bind(at)
+                        .push_bind(s.leads_accepted)
+                        .push_bind(s.accept_avg_s)
+                        .push_bind(s.first_contact_avg_s);
                 });
                 q.push(
                     " ON CONFLICT (tenant, partner_id, period) DO UPDATE SET registered_deals = excluded.registered_deals, \
@@ -297,7 +382,8 @@ impl Db {
                      trailing_revenue = excluded.trailing_revenue, currency = excluded.currency, \
                      tier_before = excluded.tier_before, tier_after = excluded.tier_after, change = excluded.change, \
                      escalate = excluded.escalate, reason = excluded.reason, decision_id = excluded.decision_id, \
-                     created_at = excluded.created_at",
+                     created_at = excluded.created_at, leads_accepted = excluded.leads_accepted, \
+                     accept_avg_s = excluded.accept_avg_s, first_contact_avg_s = excluded.first_contact_avg_s",
                 );
                 q.build().execute(&mut *tx).await?;
 

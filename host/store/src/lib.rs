@@ -126,10 +126,14 @@ pub mod outbox;
 pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
 mod direct;
+pub mod leads;
 pub mod payouts;
+pub use leads::LeadStep;
 pub mod records;
-pub use decided::{CommissionWrite, DealStep, DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, Written};
-pub use insights::{DealCounts, LeadRow, ProgramNumbers, ScorecardRow};
+pub use decided::{
+    CommissionWrite, DealStep, DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, LeadReroute, Written,
+};
+pub use insights::{DealCounts, LeadRow, LeadTimes, ProgramNumbers, ScorecardRow};
 pub use lifecycle::{
     ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
     ShadowDifference,

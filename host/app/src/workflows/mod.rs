@@ -12,7 +12,7 @@ pub mod lifecycle;
 pub mod payouts;
 mod scorecards;
 
-pub use leads::NewLead;
+pub use leads::{LeadAnswer, LeadReport, NewLead};
 pub use payouts::{LineQuery, LineStepRequest, NewRun, PayoutRunDetail};
 pub use scorecards::{Benchmark, ProgramMetrics};
 

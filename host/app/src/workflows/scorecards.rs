@@ -39,6 +39,7 @@ impl Service {
         let started = std::time::Instant::now();
         let registered = self.db.registrations_by_partner(&caller.tenant, from, to).await?;
         let deals = self.db.deal_stats(&caller.tenant, trailing_from, from, to).await?;
+        let lead_times = self.db.lead_times(&caller.tenant, from, to).await?;
         let money = |amount| wit::Money { amount, currency: currency.clone() };
 
         let aggregated = started.elapsed();
@@ -54,6 +55,7 @@ impl Service {
         for partner in &partners {
             let (counts, trailing_revenue) = deals.get(&partner.id).copied().unwrap_or_default();
             let registered_deals = registered.get(&partner.id).copied().unwrap_or(0);
+            let times = lead_times.get(&partner.id).copied().unwrap_or_default();
             let decided_deals = counts.won + counts.lost;
             let win_rate = if decided_deals == 0 { 0 } else { counts.won * 10_000 / decided_deals };
             let average = if counts.won == 0 { 0 } else { counts.won_revenue / counts.won };
@@ -87,6 +89,9 @@ impl Service {
                 escalate: false,
                 reason: String::new(),
                 decision_id: 0,
+                leads_accepted: times.accepted,
+                accept_avg_s: times.accept_avg_s,
+                first_contact_avg_s: times.first_contact_avg_s,
             });
         }
 
