@@ -331,6 +331,17 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
         ("get", "/v1/partners") => own("/v1/partners", None),
         ("get", "/v1/partners/{id}") => victim(format!("/v1/partners/{}", p.id), None),
         ("post", "/v1/partners/{id}/keys") => victim(format!("/v1/partners/{}/keys", p.id), None),
+        ("patch", "/v1/partners/{id}") => {
+            victim(format!("/v1/partners/{}", p.id), json_body(json!({ "territories": ["intruder-land"] })))
+        }
+        ("put", "/v1/partners/{id}/certifications/{name}") => victim(
+            format!("/v1/partners/{}/certifications/intruder-cert", p.id),
+            json_body(json!({ "expires_at": FAR })),
+        ),
+        ("post", "/v1/partners/{id}/tier") => victim(
+            format!("/v1/partners/{}/tier", p.id),
+            json_body(json!({ "tier": "platinum", "reason": "isolation matrix" })),
+        ),
         ("post", "/v1/partners/{id}/suspend" | "/v1/partners/{id}/reactivate" | "/v1/partners/{id}/offboard") => {
             victim(template.replace("{id}", &p.id), reason())
         }

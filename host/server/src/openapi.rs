@@ -165,6 +165,16 @@ impl Api {
         self
     }
 
+    /// `PATCH path`.
+    pub fn patch<H, T, D>(&mut self, path: &'static str, summary: &'static str, h: H) -> &mut Api
+    where
+        H: Handler<T, AppState> + Documented<D>,
+        T: 'static,
+    {
+        self.add(MethodFilter::PATCH, "patch", path, summary, h);
+        self
+    }
+
     /// `DELETE path`.
     pub fn delete<H, T, D>(&mut self, path: &'static str, summary: &'static str, h: H) -> &mut Api
     where

@@ -399,7 +399,7 @@ impl Db {
                     self.before_write()?;
                     let mut q = sqlx::QueryBuilder::new("UPDATE partners SET tier = ");
                     q.push_bind(tier)
-                        .push(" WHERE tenant = ")
+                        .push(", version = version + 1 WHERE tenant = ")
                         .push_bind(tenant)
                         .push(" AND tier = ")
                         .push_bind(before)

@@ -127,6 +127,8 @@ pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
 mod direct;
 pub mod leads;
+pub mod partners;
+pub use partners::{ManualEntry, PartnerChange};
 pub mod payouts;
 pub use leads::LeadStep;
 pub mod records;

@@ -51,6 +51,11 @@ pub struct PartnerRow {
     pub status: PartnerStatus,
     /// When it joined (Unix seconds).
     pub joined_at: i64,
+    /// Its contact's email, if known.
+    pub contact_email: Option<String>,
+    /// Bumped by every change: a change made on the partner as read is
+    /// written only if it is still this version.
+    pub version: i64,
 }
 
 /// An account (the customer a deal is with).
@@ -240,7 +245,7 @@ pub(crate) fn spelled<T: Copy + std::fmt::Debug>(
     })
 }
 
-fn partner(r: &impl Get) -> PartnerRow {
+pub(crate) fn partner(r: &impl Get) -> PartnerRow {
     PartnerRow {
         id: r.get("id"),
         name: r.get("name"),
@@ -251,10 +256,12 @@ fn partner(r: &impl Get) -> PartnerRow {
         manager: r.get("manager"),
         status: spelled(r, "status", PartnerStatus::parse, PartnerStatus::Active),
         joined_at: r.get("joined_at"),
+        contact_email: r.get("contact_email"),
+        version: r.get("version"),
     }
 }
 
-fn registration(r: &impl Get) -> RegistrationRow {
+pub(crate) fn registration(r: &impl Get) -> RegistrationRow {
     RegistrationRow {
         id: r.get("id"),
         partner_id: r.get("partner_id"),
@@ -373,7 +380,11 @@ impl Db {
             let mut tx = e.begin().await?;
             self.before_write()?;
             let mut q = sqlx::QueryBuilder::new("UPDATE partners SET status = ");
-            q.push_bind(to).push(" WHERE tenant = ").push_bind(tenant).push(" AND id = ").push_bind(id);
+            q.push_bind(to)
+                .push(", version = version + 1 WHERE tenant = ")
+                .push_bind(tenant)
+                .push(" AND id = ")
+                .push_bind(id);
             q.push(" AND status IN (");
             let mut list = q.separated(", ");
             for status in from {
@@ -425,8 +436,8 @@ impl Db {
     pub async fn create_partner(&self, tenant: &str, p: &PartnerRow) -> Result<bool, StoreError> {
         let done = with_writer!(self, |e| {
             sqlx::query(
-                "INSERT INTO partners (tenant, id, name, kind, tier, territories, certifications, manager, status, joined_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant, id) DO NOTHING",
+                "INSERT INTO partners (tenant, id, name, kind, tier, territories, certifications, manager, status, joined_at, \
+                 contact_email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant, id) DO NOTHING",
             )
             .bind(tenant)
             .bind(&p.id)
@@ -438,6 +449,7 @@ impl Db {
             .bind(&p.manager)
             .bind(p.status.as_str())
             .bind(p.joined_at)
+            .bind(&p.contact_email)
             .execute(e)
             .await?
             .rows_affected()

@@ -9,10 +9,12 @@
 
 mod leads;
 pub mod lifecycle;
+pub mod partners;
 pub mod payouts;
 mod scorecards;
 
 pub use leads::{LeadAnswer, LeadReport, NewLead};
+pub use partners::{Certify, PartnerUpdate, TierOverride};
 pub use payouts::{LineQuery, LineStepRequest, NewRun, PayoutRunDetail};
 pub use scorecards::{Benchmark, ProgramMetrics};
 
@@ -52,6 +54,9 @@ pub struct NewPartner {
     pub certifications: Vec<wit::Certification>,
     /// Its partner manager.
     pub manager: Option<String>,
+    /// Its contact's email.
+    #[serde(default)]
+    pub contact_email: Option<String>,
 }
 
 /// A deal registration as a partner submits it.
@@ -189,6 +194,14 @@ pub(crate) fn check_time(field: &str, at: i64) -> Result<i64, ServiceError> {
     }
 }
 
+/// An optional email address: at most 254 characters, with an `@`.
+pub(crate) fn check_email(field: &str, email: Option<&str>) -> Result<(), ServiceError> {
+    let Some(email) = email else { return Ok(()) };
+    check_text(field, email, 254)?;
+    let ok = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if ok { Ok(()) } else { Err(bad(format!("`{field}` {email:?} is not an email address"))) }
+}
+
 /// A text field: at most `max` characters, no control characters (a NUL
 /// is refused by PostgreSQL, the others by every reader of a statement).
 pub(crate) fn check_text(field: &str, text: &str, max: usize) -> Result<(), ServiceError> {
@@ -299,7 +312,7 @@ pub(crate) fn wit_partner(p: &PartnerRow) -> Result<wit::Partner, ServiceError> 
 }
 
 /// The company's integer parameter `name`, if it sets one.
-fn program_integer(tenant: &Tenant, name: &str) -> Option<i64> {
+pub(crate) fn program_integer(tenant: &Tenant, name: &str) -> Option<i64> {
     tenant
         .program
         .params
@@ -322,6 +335,7 @@ impl Service {
         }
         check_text("name", &new.name, MAX_NAME)?;
         check_optional_text("manager", new.manager.as_deref(), MAX_NAME)?;
+        check_email("contact_email", new.contact_email.as_deref())?;
         if new.territories.len() > 100 {
             return Err(bad("`territories` may list at most 100"));
         }
@@ -348,6 +362,8 @@ impl Service {
             manager: new.manager,
             status: PartnerStatus::Active,
             joined_at: at,
+            contact_email: new.contact_email,
+            version: 0,
         };
         if !self.db.create_partner(&caller.tenant, &row).await? {
             return Err(ServiceError::Conflict(format!("partner `{}` exists already", row.id)));

@@ -5,7 +5,7 @@ use super::{ApiError, AppState, Auth, Body, Created, Period, Query, ReasonBody};
 use crate::openapi::Api;
 use crate::service::now;
 use crate::store::{KeyRow, PartnerRow, PartnerStep};
-use crate::workflows::{NewPartner, Statement};
+use crate::workflows::{Certify, NewPartner, PartnerUpdate, Statement, TierOverride};
 use axum::Json;
 use axum::extract::{MatchedPath, Path, State};
 use serde::Serialize;
@@ -14,6 +14,23 @@ pub(super) fn routes(api: &mut Api) {
     api.post("/v1/partners", "Create a partner (admin, manager)", create_partner)
         .get("/v1/partners", "Every partner (admin, manager)", list_partners)
         .get("/v1/partners/{id}", "One partner", get_partner)
+        .patch(
+            "/v1/partners/{id}",
+            "Change a partner's name, territories, manager or contact (admin, manager): the fields given; `null` \
+             clears the manager or the contact",
+            update_partner,
+        )
+        .put(
+            "/v1/partners/{id}/certifications/{name}",
+            "Issue or renew a certification with its expiry (admin, manager); the partner hears 30 days before it \
+             expires",
+            certify,
+        )
+        .post(
+            "/v1/partners/{id}/tier",
+            "Set a partner's tier by hand, with a reason (admin, manager): in the decision log with who did it",
+            override_tier,
+        )
         .post("/v1/partners/{id}/keys", "An API key bound to the partner (shown once), with its id", create_key)
         .get("/v1/partners/{id}/statement", "Commission lines due in [`from`, `to`) with totals", statement)
         .post(
@@ -56,6 +73,33 @@ async fn get_partner(
     Path(id): Path<String>,
 ) -> Result<Json<PartnerRow>, ApiError> {
     Ok(Json(service.partner(&caller, &id).await?))
+}
+
+async fn update_partner(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(update): Body<PartnerUpdate>,
+) -> Result<Json<PartnerRow>, ApiError> {
+    Ok(Json(service.update_partner(&caller, &id, update).await?))
+}
+
+async fn certify(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path((id, name)): Path<(String, String)>,
+    Body(certify): Body<Certify>,
+) -> Result<Json<PartnerRow>, ApiError> {
+    Ok(Json(service.certify_partner(&caller, &id, &name, certify).await?))
+}
+
+async fn override_tier(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<TierOverride>,
+) -> Result<Json<PartnerRow>, ApiError> {
+    Ok(Json(service.override_tier(&caller, &id, request, now()).await?))
 }
 
 /// A new partner-bound API key.
