@@ -353,7 +353,8 @@ impl Db {
             };
 
             // Take every payable line, pay the balances that clear the
-            // minimum, give the others back.
+            // minimum, give the others back. (Three passes over the lines,
+            // none of them through an index that the update must keep.)
             self.before_write()?;
             sqlx::query(
                 "UPDATE commission_lines SET status = 'paid', payout_run = $1 \
@@ -364,52 +365,15 @@ impl Db {
             .bind(run.period_end)
             .execute(&mut *tx)
             .await?;
-            self.before_write()?;
-            sqlx::query(
-                "INSERT INTO payouts (tenant, run_id, partner_id, currency, amount, lines, reference) \
-                 SELECT $1, $2, partner_id, currency, SUM(amount), COUNT(*), $3 || '/' || partner_id || '/' || currency \
-                 FROM commission_lines WHERE payout_run = $2 \
-                 GROUP BY partner_id, currency HAVING SUM(amount) >= $4 AND SUM(amount) > 0",
-            )
-            .bind(tenant)
-            .bind(run_id)
-            .bind(run.reference)
-            .bind(run.minimum)
-            .execute(&mut *tx)
-            .await?;
-            self.before_write()?;
-            sqlx::query(
-                "UPDATE commission_lines SET status = 'pending', payout_run = NULL \
-                 WHERE payout_run = $1 AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.run_id = $1 \
-                 AND p.partner_id = commission_lines.partner_id AND p.currency = commission_lines.currency)",
-            )
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-
-            let mut summary = PayoutSummary::default();
-            let totals = sqlx::query(
-                "SELECT currency, CAST(SUM(amount) AS BIGINT), COUNT(*), CAST(SUM(lines) AS BIGINT) \
-                 FROM payouts WHERE run_id = $1 GROUP BY currency",
-            )
-            .bind(run_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in &totals {
-                summary.totals.insert(Get::get(r, 0), Get::get(r, 1));
-                summary.payouts += Get::get::<i64>(r, 2);
-                summary.lines += Get::get::<i64>(r, 3);
-            }
-            let carried = sqlx::query(
+            let groups = sqlx::query(
                 "SELECT partner_id, currency, CAST(SUM(amount) AS BIGINT), COUNT(*) FROM commission_lines \
-                 WHERE tenant = $1 AND status = 'pending' AND due_at < $2 \
-                 GROUP BY partner_id, currency ORDER BY partner_id, currency",
+                 WHERE tenant = $1 AND payout_run = $2 GROUP BY partner_id, currency ORDER BY partner_id, currency",
             )
             .bind(tenant)
-            .bind(run.period_end)
+            .bind(run_id)
             .fetch_all(&mut *tx)
             .await?;
-            summary.carried = carried
+            let (paid, carried): (Vec<CarriedBalance>, Vec<CarriedBalance>) = groups
                 .iter()
                 .map(|r| CarriedBalance {
                     partner_id: Get::get(r, 0),
@@ -417,7 +381,62 @@ impl Db {
                     amount: Get::get(r, 2),
                     lines: Get::get(r, 3),
                 })
-                .collect();
+                .partition(|g| g.amount >= run.minimum && g.amount > 0);
+            for chunk in paid.chunks(1_000) {
+                self.before_write()?;
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO payouts (tenant, run_id, partner_id, currency, amount, lines, reference) ",
+                );
+                q.push_values(chunk, |mut b, p| {
+                    b.push_bind(tenant)
+                        .push_bind(run_id)
+                        .push_bind(&p.partner_id)
+                        .push_bind(&p.currency)
+                        .push_bind(p.amount)
+                        .push_bind(p.lines)
+                        .push_bind(format!("{}/{}/{}", run.reference, p.partner_id, p.currency));
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            if !carried.is_empty() {
+                self.before_write()?;
+                if carried.len() <= 500 {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "UPDATE commission_lines SET status = 'pending', payout_run = NULL WHERE tenant = ",
+                    );
+                    q.push_bind(tenant).push(" AND payout_run = ").push_bind(run_id);
+                    q.push(" AND (partner_id, currency) IN (");
+                    let mut pairs = q.separated(", ");
+                    for c in &carried {
+                        pairs.push("(").push_bind_unseparated(&c.partner_id);
+                        pairs.push_unseparated(", ").push_bind_unseparated(&c.currency).push_unseparated(")");
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                } else {
+                    sqlx::query(
+                        "UPDATE commission_lines SET status = 'pending', payout_run = NULL \
+                         WHERE tenant = $1 AND payout_run = $2 AND NOT EXISTS (SELECT 1 FROM payouts p \
+                         WHERE p.run_id = $2 AND p.partner_id = commission_lines.partner_id \
+                         AND p.currency = commission_lines.currency)",
+                    )
+                    .bind(tenant)
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+
+            let mut summary = PayoutSummary::default();
+            for p in &paid {
+                let total = summary.totals.entry(p.currency.clone()).or_insert(0);
+                *total = total
+                    .checked_add(p.amount)
+                    .ok_or_else(|| StoreError::Inconsistent(format!("the {} total overflows", p.currency)))?;
+                summary.payouts += 1;
+                summary.lines += p.lines;
+            }
+            summary.carried = carried;
 
             let done = PayoutRunRow {
                 id: run_id,

@@ -60,6 +60,7 @@ DROP TABLE commission_lines;
 ALTER TABLE commission_lines_0016 RENAME TO commission_lines;
 CREATE INDEX commission_lines_by_partner ON commission_lines (tenant, partner_id, due_at);
 CREATE INDEX commission_lines_by_deal ON commission_lines (tenant, deal_id, id);
--- What a payout run reads: the payable lines, then the lines it took.
-CREATE INDEX commission_lines_payable ON commission_lines (tenant, status, due_at);
-CREATE INDEX commission_lines_by_run ON commission_lines (payout_run, partner_id, currency) WHERE payout_run IS NOT NULL;
+-- The managers' queues (held, disputed lines). A payout run reads every
+-- payable line once; no index follows status or payout_run, so paying a
+-- million lines rewrites rows, not index entries.
+CREATE INDEX commission_lines_waiting ON commission_lines (tenant, status, id) WHERE status IN ('held', 'disputed');
