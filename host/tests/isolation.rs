@@ -391,6 +391,10 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
             victim(format!("/v1/leads/{}/status", p.lead), json_body(json!({ "status": "contacted" })))
         }
         ("post" | "get", "/v1/scorecards/{period}") => own("/v1/scorecards/2026-11", None),
+        ("get", "/v1/tier-changes") => own("/v1/tier-changes", None),
+        ("post", "/v1/tier-changes/{partner}/{period}/approve" | "/v1/tier-changes/{partner}/{period}/reject") => {
+            victim(template.replace("{partner}", &p.id).replace("{period}", "2026-11"), reason())
+        }
         ("get", "/v1/lines") => own(&format!("/v1/lines?partner_id={}&limit=1000", p.id), None),
         ("get", "/v1/lines/{id}") => victim(format!("/v1/lines/{}", p.line), None),
         ("post", "/v1/lines/{id}/adjust" | "/v1/lines/{id}/resolve") => victim(

@@ -182,3 +182,87 @@ async fn the_scheduler_warns_of_expiring_certifications_and_overdue_reviews_once
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(app.service.db().reviews_waiting_since(escalated + DAY).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_changes_wait_for_a_manager_when_the_program_says_so() {
+    let app = Arc::new(app().await);
+    // Acme's program with tier-approval on.
+    let program =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/acme/policy.toml"))
+            .unwrap()
+            .replace("slug = \"acme\"", "slug = \"tiered\"")
+            + "\ntier-approval = true\n";
+    let (_, admin) = app
+        .service
+        .create_tenant(&program, std::path::Path::new("tiered/policy.toml"), |_| {
+            Some(pactum_plugin_artifacts::STOCK_BYTES.to_vec())
+        })
+        .await
+        .unwrap();
+    let oct_15 = 1_792_022_400; // 2026-10-15
+    for (id, manager, acv) in [("p-up", Some("ann"), 21_000_000), ("p-no", None, 21_000_000)] {
+        let body = json!({ "id": id, "name": id, "kind": "reseller", "manager": manager });
+        app.send("POST", "/v1/partners", Some(&admin), Some(body)).await;
+        let deal = json!({ "id": format!("d-{id}"), "partner_id": id, "account_domain": format!("{id}.example"),
+                           "first_year_acv": { "amount": acv, "currency": "USD" }, "source": "partner-sourced" });
+        app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
+        let (status, body) = app
+            .send("POST", &format!("/v1/deals/d-{id}/won"), Some(&admin), Some(json!({ "closed_at": oct_15 })))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // The run promotes both to Silver on paper; neither tier changes yet.
+    let (status, run) = app.send("POST", "/v1/scorecards/2026-10", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    for card in run["scorecards"].as_array().unwrap() {
+        assert_eq!((card["tier_after"].as_str(), card["tier_status"].as_str()), (Some("silver"), Some("pending")));
+    }
+    let (_, p) = app.send("GET", "/v1/partners/p-up", Some(&admin), None).await;
+    assert_eq!(p["tier"], "registered");
+    let (_, queue) = app.send("GET", "/v1/tier-changes", Some(&admin), None).await;
+    assert_eq!(queue["scorecards"].as_array().unwrap().len(), 2, "{queue}");
+    // The scorecard went to the manager of the partner that has one.
+    let (_, all) = app.send("GET", "/v1/notifications?limit=500", Some(&admin), None).await;
+    let ready: Vec<&Value> =
+        all["notifications"].as_array().unwrap().iter().filter(|n| n["event"] == "scorecard.ready").collect();
+    assert_eq!(ready.len(), 1, "{all}");
+    assert_eq!(
+        (ready[0]["payload"]["manager"].as_str(), ready[0]["payload"]["scorecard"]["partner_id"].as_str()),
+        (Some("ann"), Some("p-up"))
+    );
+
+    // Four managers approve p-up at once: one does; p-no is rejected.
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let (app, admin) = (app.clone(), admin.clone());
+        tasks.spawn(async move {
+            let body = json!({ "reason": format!("approved by manager {n}") });
+            app.send("POST", "/v1/tier-changes/p-up/2026-10/approve", Some(&admin), Some(body)).await
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert_eq!(answers.iter().filter(|(s, _)| *s == StatusCode::OK).count(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|(s, _)| *s == StatusCode::CONFLICT).count(), 3, "{answers:?}");
+    let (status, rejected) = app
+        .send("POST", "/v1/tier-changes/p-no/2026-10/reject", Some(&admin), Some(json!({ "reason": "wait a quarter" })))
+        .await;
+    assert_eq!((status, rejected["tier_status"].as_str()), (StatusCode::OK, Some("rejected")), "{rejected}");
+    let (_, up) = app.send("GET", "/v1/partners/p-up", Some(&admin), None).await;
+    let (_, no) = app.send("GET", "/v1/partners/p-no", Some(&admin), None).await;
+    assert_eq!((up["tier"].as_str(), no["tier"].as_str()), (Some("silver"), Some("registered")));
+    let (_, log) = app.send("GET", "/v1/decisions?hook=tier-evaluation&limit=100", Some(&admin), None).await;
+    let manual: Vec<(&str, &Value)> = log["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["outcome"] == "manual")
+        .map(|d| (d["subject"].as_str().unwrap(), &d["decision"]["approved"]))
+        .collect();
+    assert_eq!(manual, [("p-no", &json!(false)), ("p-up", &json!(true))]);
+    let (_, queue) = app.send("GET", "/v1/tier-changes", Some(&admin), None).await;
+    assert!(queue["scorecards"].as_array().unwrap().is_empty());
+    let (status, _) =
+        app.send("POST", "/v1/tier-changes/p-404/2026-10/approve", Some(&admin), Some(json!({ "reason": "x" }))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

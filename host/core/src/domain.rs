@@ -113,6 +113,19 @@ spelled! {
 }
 
 spelled! {
+    /// Where a scorecard's tier change is, in a program whose tier changes
+    /// wait for a partner manager (`tier-approval`).
+    pub enum TierChangeStatus {
+        /// Waiting for a manager.
+        Pending = "pending",
+        /// Approved: the partner's tier changed then.
+        Approved = "approved",
+        /// Rejected: the partner kept its tier.
+        Rejected = "rejected",
+    }
+}
+
+spelled! {
     /// Where a routed lead is.
     pub enum LeadStatus {
         /// Offered to its partner, who accepts or declines it by

@@ -18,7 +18,9 @@ mod plugin_hash;
 mod role;
 pub mod tasks;
 
-pub use domain::{DealSource, DealStage, LeadStatus, LineStatus, LineStep, PartnerStatus, RegistrationStatus};
+pub use domain::{
+    DealSource, DealStage, LeadStatus, LineStatus, LineStep, PartnerStatus, RegistrationStatus, TierChangeStatus,
+};
 pub use fixture::{Fixture, FixtureError};
 pub use hook::HookKind;
 pub use plugin_hash::PluginHash;

@@ -3,7 +3,7 @@
 //! over thousands of partners reads the database a handful of times.
 
 use super::{Db, Get, StoreError};
-use pactum_core::LeadStatus;
+use pactum_core::{LeadStatus, TierChangeStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -88,6 +88,30 @@ pub struct ScorecardRow {
     /// Average time from offer to first contact of the leads first
     /// contacted in the month, seconds.
     pub first_contact_avg_s: Option<i64>,
+    /// In a program whose tier changes wait for a manager
+    /// (`tier-approval`): where this card's change is. None: applied by
+    /// the run, or no change.
+    pub tier_status: Option<TierChangeStatus>,
+    /// The manager's reason for approving or rejecting it.
+    pub tier_note: Option<String>,
+}
+
+/// A manager's decision on a scorecard's tier change
+/// ([`Db::decide_tier_change`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TierDecision<'a> {
+    /// The partner.
+    pub partner: &'a str,
+    /// The scorecard's month, `YYYY-MM`.
+    pub period: &'a str,
+    /// Approve (the tier changes) or reject (it stays).
+    pub approve: bool,
+    /// Why.
+    pub reason: &'a str,
+    /// Who (`key:<12 hex>`).
+    pub actor: &'a str,
+    /// When.
+    pub at: i64,
 }
 
 /// A partner's lead response times in a period ([`Db::lead_times`]).
@@ -156,7 +180,7 @@ pub(crate) fn lead(r: &impl Get) -> LeadRow {
     }
 }
 
-fn scorecard(r: &impl Get) -> ScorecardRow {
+pub(crate) fn scorecard(r: &impl Get) -> ScorecardRow {
     ScorecardRow {
         partner_id: r.get("partner_id"),
         period: r.get("period"),
@@ -177,6 +201,10 @@ fn scorecard(r: &impl Get) -> ScorecardRow {
         leads_accepted: r.get("leads_accepted"),
         accept_avg_s: r.get("accept_avg_s"),
         first_contact_avg_s: r.get("first_contact_avg_s"),
+        tier_status: r
+            .get::<Option<String>>("tier_status")
+            .map(|t| TierChangeStatus::parse(&t).unwrap_or(TierChangeStatus::Pending)),
+        tier_note: r.get("tier_note"),
     }
 }
 
@@ -324,6 +352,7 @@ impl Db {
         &self,
         tenant: &str,
         cards: Vec<(super::NewDecision<'_>, ScorecardRow)>,
+        notices: Vec<(&'static str, serde_json::Value)>,
         at: i64,
     ) -> Result<Vec<ScorecardRow>, StoreError> {
         let created_at = super::now();
@@ -350,7 +379,7 @@ impl Db {
                     "INSERT INTO scorecards (tenant, partner_id, period, registered_deals, won_deals, lost_deals, \
                      won_revenue, win_rate_bps, average_deal_size, trailing_revenue, currency, tier_before, tier_after, \
                      change, escalate, reason, decision_id, created_at, leads_accepted, accept_avg_s, \
-                     first_contact_avg_s) ",
+                     first_contact_avg_s, tier_status, tier_note) ",
                 );
                 q.push_values(&done, |mut b, s| {
                     b.push_bind(tenant)
@@ -373,7 +402,9 @@ impl Db {
                         .push_bind(at)
                         .push_bind(s.leads_accepted)
                         .push_bind(s.accept_avg_s)
-                        .push_bind(s.first_contact_avg_s);
+                        .push_bind(s.first_contact_avg_s)
+                        .push_bind(s.tier_status.map(TierChangeStatus::as_str))
+                        .push_bind(&s.tier_note);
                 });
                 q.push(
                     " ON CONFLICT (tenant, partner_id, period) DO UPDATE SET registered_deals = excluded.registered_deals, \
@@ -383,7 +414,8 @@ impl Db {
                      tier_before = excluded.tier_before, tier_after = excluded.tier_after, change = excluded.change, \
                      escalate = excluded.escalate, reason = excluded.reason, decision_id = excluded.decision_id, \
                      created_at = excluded.created_at, leads_accepted = excluded.leads_accepted, \
-                     accept_avg_s = excluded.accept_avg_s, first_contact_avg_s = excluded.first_contact_avg_s",
+                     accept_avg_s = excluded.accept_avg_s, first_contact_avg_s = excluded.first_contact_avg_s, \
+                     tier_status = excluded.tier_status, tier_note = excluded.tier_note",
                 );
                 q.build().execute(&mut *tx).await?;
 
@@ -392,7 +424,8 @@ impl Db {
                 // it (another run, a manager) is not overwritten; the whole
                 // run is refused instead, to be run again on the new state.
                 let mut by_tier: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
-                for s in done.iter().filter(|s| s.tier_after != s.tier_before) {
+                // (A change waiting for a manager is applied on approval.)
+                for s in done.iter().filter(|s| s.tier_after != s.tier_before && s.tier_status.is_none()) {
                     by_tier.entry((&s.tier_before, &s.tier_after)).or_default().push(&s.partner_id);
                 }
                 for ((before, tier), partners) in by_tier {
@@ -436,8 +469,128 @@ impl Db {
                 }
                 stored.extend(done);
             }
+            for chunk in notices.chunks(SCORECARD_BATCH) {
+                self.before_write()?;
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO outbox (tenant, event, payload, next_attempt_at, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (event, payload)| {
+                    b.push_bind(tenant)
+                        .push_bind(*event)
+                        .push_bind(payload.to_string())
+                        .push_bind(created_at)
+                        .push_bind(created_at);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             stored
+        }))
+    }
+
+    /// A manager's decision on a scorecard's tier change that waits for
+    /// one: guarded (only a pending change), the partner's tier changed on
+    /// approval (guarded too: only from the tier the scorecard saw), the
+    /// decision-log entry naming the manager and `tier.approved` or
+    /// `tier.rejected`, in one transaction.
+    pub async fn decide_tier_change(&self, tenant: &str, d: &TierDecision<'_>) -> Result<ScorecardRow, StoreError> {
+        let TierDecision { partner, period, approve, reason, actor, at } = *d;
+        let created_at = super::now();
+        let to = if approve { TierChangeStatus::Approved } else { TierChangeStatus::Rejected };
+        Ok(with_writer!(self, |e| {
+            let mut tx = e.begin().await?;
+            self.before_write()?;
+            let moved = sqlx::query(
+                "UPDATE scorecards SET tier_status = $1, tier_note = $2 \
+                 WHERE tenant = $3 AND partner_id = $4 AND period = $5 AND tier_status = 'pending'",
+            )
+            .bind(to.as_str())
+            .bind(reason)
+            .bind(tenant)
+            .bind(partner)
+            .bind(period)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved == 0 {
+                let now: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT tier_status FROM scorecards WHERE tenant = $1 AND partner_id = $2 AND period = $3",
+                )
+                .bind(tenant)
+                .bind(partner)
+                .bind(period)
+                .fetch_optional(&mut *tx)
+                .await?;
+                return Err(StoreError::Conflict(match now {
+                    None => format!("partner `{partner}` has no scorecard for {period}"),
+                    Some(None) => format!("the {period} scorecard of `{partner}` has no tier change waiting"),
+                    Some(Some(status)) => format!("the {period} tier change of `{partner}` is {status} already"),
+                }));
+            }
+            let card = sqlx::query("SELECT * FROM scorecards WHERE tenant = $1 AND partner_id = $2 AND period = $3")
+                .bind(tenant)
+                .bind(partner)
+                .bind(period)
+                .fetch_one(&mut *tx)
+                .await?;
+            let card = scorecard(&card);
+            if approve {
+                self.before_write()?;
+                let moved = sqlx::query(
+                    "UPDATE partners SET tier = $1, version = version + 1 WHERE tenant = $2 AND id = $3 AND tier = $4",
+                )
+                .bind(&card.tier_after)
+                .bind(tenant)
+                .bind(partner)
+                .bind(&card.tier_before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if moved == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "partner `{partner}` is no longer {} as the {period} scorecard saw it; run the scorecard again",
+                        card.tier_before
+                    )));
+                }
+            }
+            let tier = if approve { &card.tier_after } else { &card.tier_before };
+            self.before_write()?;
+            let decision_id: i64 = sqlx::query_scalar(
+                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
+                 fallback, created_at, actor) VALUES ($1, 'tier-evaluation', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
+                 RETURNING id",
+            )
+            .bind(tenant)
+            .bind(partner)
+            .bind(at)
+            .bind(serde_json::json!({ "actor": actor, "input": { "scorecard": card } }).to_string())
+            .bind(serde_json::json!({ "tier": tier, "approved": approve, "reason": reason }).to_string())
+            .bind(created_at)
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?;
+            let event = if approve { "tier.approved" } else { "tier.rejected" };
+            let payload =
+                serde_json::json!({ "scorecard": card, "by": actor, "reason": reason, "decision_id": decision_id });
+            self.before_write()?;
+            enqueue_event!(&mut *tx, tenant, event, &payload);
+            tx.commit().await?;
+            card
+        }))
+    }
+
+    /// The scorecards whose tier change is in `status`, oldest period
+    /// first (`pending`: the managers' queue).
+    pub async fn tier_changes(&self, tenant: &str, status: TierChangeStatus) -> Result<Vec<ScorecardRow>, StoreError> {
+        Ok(with_reader!(self, |e| {
+            let rows = sqlx::query(
+                "SELECT * FROM scorecards WHERE tenant = $1 AND tier_status = $2 ORDER BY period, partner_id LIMIT 1000",
+            )
+            .bind(tenant)
+            .bind(status.as_str())
+            .fetch_all(e)
+            .await?;
+            rows.iter().map(scorecard).collect()
         }))
     }
 

@@ -135,7 +135,7 @@ pub mod records;
 pub use decided::{
     CommissionWrite, DealStep, DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, LeadReroute, Written,
 };
-pub use insights::{DealCounts, LeadRow, LeadTimes, ProgramNumbers, ScorecardRow};
+pub use insights::{DealCounts, LeadRow, LeadTimes, ProgramNumbers, ScorecardRow, TierDecision};
 pub use lifecycle::{
     ActivationRequestRow, BindingChangeRow, NewBindingChange, NewPublication, NewShadowResult, PublicationRow,
     ShadowDifference,

@@ -321,6 +321,11 @@ pub(crate) fn program_integer(tenant: &Tenant, name: &str) -> Option<i64> {
         .and_then(|p| if let wit::ParamValue::Integer(d) = p.value { Some(d) } else { None })
 }
 
+/// A flag parameter of the program (false when absent).
+pub(crate) fn program_flag(tenant: &Tenant, name: &str) -> bool {
+    tenant.program.params.iter().any(|p| p.name == name && matches!(p.value, wit::ParamValue::Flag(true)))
+}
+
 fn payment_terms(tenant: &Tenant) -> i64 {
     program_integer(tenant, "payment-terms-days").unwrap_or(DEFAULT_PAYMENT_TERMS_DAYS)
 }

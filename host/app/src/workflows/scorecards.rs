@@ -11,6 +11,7 @@ use crate::runtime::hooks::TierEvaluation;
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError};
 use crate::store::{ProgramNumbers, ScorecardRow};
+use pactum_core::TierChangeStatus;
 use pactum_pdk::time::{civil_date, days_from_civil};
 use serde::Serialize;
 
@@ -36,6 +37,7 @@ impl Service {
         let trailing_from = days_from_civil(end_year - 1, end_month, 1);
         let tenant = self.tenant(&caller.tenant)?;
         let currency = tenant.program.currency.clone();
+        let approval = super::program_flag(&tenant, "tier-approval");
         let started = std::time::Instant::now();
         let registered = self.db.registrations_by_partner(&caller.tenant, from, to).await?;
         let deals = self.db.deal_stats(&caller.tenant, trailing_from, from, to).await?;
@@ -92,6 +94,8 @@ impl Service {
                 leads_accepted: times.accepted,
                 accept_avg_s: times.accept_avg_s,
                 first_contact_avg_s: times.first_contact_avg_s,
+                tier_status: None,
+                tier_note: None,
             });
         }
 
@@ -107,10 +111,22 @@ impl Service {
             card.change = enum_name(&c.output.change);
             card.escalate = c.output.escalate;
             card.reason = c.output.reason.clone();
+            if approval && card.tier_after != card.tier_before {
+                card.tier_status = Some(TierChangeStatus::Pending);
+            }
             rows.push((c.decision(&tenant, to, record, decision), card));
         }
+        // Each partner's scorecard goes to its manager, with the run.
+        let notices: Vec<(&'static str, serde_json::Value)> = partners
+            .iter()
+            .zip(&rows)
+            .filter_map(|(p, (_, card))| {
+                let manager = p.manager.as_ref()?;
+                Some(("scorecard.ready", serde_json::json!({ "manager": manager, "scorecard": card })))
+            })
+            .collect();
         let serialized = started.elapsed();
-        let cards = self.db.put_scorecards(&caller.tenant, rows, to).await?;
+        let cards = self.db.put_scorecards(&caller.tenant, rows, notices, to).await?;
         let escalated = cards.iter().filter(|c| c.escalate).count();
         tracing::info!(
             tenant = %caller.tenant, period, partners = cards.len(), escalated,
@@ -122,6 +138,40 @@ impl Service {
             "scorecard run"
         );
         Ok(cards)
+    }
+
+    /// The tier changes waiting for a manager (`tier-approval`), oldest
+    /// period first (admin or manager).
+    pub async fn tier_changes(&self, caller: &Caller) -> Result<Vec<ScorecardRow>, ServiceError> {
+        caller.require(Capability::ManagePartners)?;
+        Ok(self.db.tier_changes(&caller.tenant, TierChangeStatus::Pending).await?)
+    }
+
+    /// A manager approves (the partner's tier changes) or rejects (it keeps
+    /// its tier) a scorecard's tier change, with a reason; in the decision
+    /// log with who decided. 409 when it is not waiting, or when the
+    /// partner's tier changed since the scorecard.
+    pub async fn decide_tier_change(
+        &self,
+        caller: &Caller,
+        partner: &str,
+        period: &str,
+        approve: bool,
+        reason: &str,
+        at: i64,
+    ) -> Result<ScorecardRow, ServiceError> {
+        caller.require(Capability::ManagePartners)?;
+        month(period)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(bad("`reason` must not be empty"));
+        }
+        super::check_text("reason", reason, 1_000)?;
+        if self.db.scorecards(&caller.tenant, period, Some(partner)).await?.is_empty() {
+            return Err(ServiceError::NotFound(format!("partner `{partner}` has no scorecard for {period}")));
+        }
+        let decision = crate::store::TierDecision { partner, period, approve, reason, actor: &caller.key, at };
+        Ok(self.db.decide_tier_change(&caller.tenant, &decision).await?)
     }
 
     /// A period's scorecards; a partner key sees only its own.
