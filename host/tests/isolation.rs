@@ -364,6 +364,14 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
             victim(format!("/v1/registrations/{}/reject", p.registration), reason())
         }
         ("get", "/v1/reviews") => own("/v1/reviews?limit=500", None),
+        ("get", "/v1/extensions") => own("/v1/extensions?limit=500", None),
+        ("post", "/v1/registrations/{id}/extension") => victim(
+            format!("/v1/registrations/{}/extension", p.registration),
+            json_body(json!({ "days": 30, "reason": "isolation matrix" })),
+        ),
+        ("post", "/v1/registrations/{id}/extension/grant" | "/v1/registrations/{id}/extension/refuse") => {
+            victim(template.replace("{id}", &p.registration), reason())
+        }
         ("post", "/v1/deals") => in_body(
             "/v1/deals",
             json_body(json!({ "id": format!("intruder-deal-{caller}"), "partner_id": p.id,

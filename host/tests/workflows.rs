@@ -688,6 +688,7 @@ async fn a_bad_write_fails_alone_and_leaves_nothing_behind() {
             decision_id: None,
             plugin_hash: None,
             created_at: T,
+            extension: None,
         }),
         event: "registration.decided",
         account: None,
@@ -881,4 +882,78 @@ async fn a_deal_is_opened_from_an_approved_registration() {
     assert_eq!(closed["status"], "won", "winning the deal closes its registration: {closed}");
     let (status, _) = app.send("POST", "/v1/deals", Some(&admin), Some(from(&approved, json!({})))).await;
     assert_eq!(status, StatusCode::CONFLICT, "a won registration opens no second deal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_asks_for_more_protection_and_a_manager_decides() {
+    let app = std::sync::Arc::new(app().await);
+    let p1 = partner(&app, "acme", "p-1", "referral").await;
+    let p2 = partner(&app, "acme", "p-2", "referral").await;
+    let admin = app.key("acme").to_string();
+    let (_, reg) = app.send("POST", "/v1/registrations", Some(&p1), Some(registration("p-1", "globex.com", 400))).await;
+    let id = reg["id"].as_str().unwrap().to_string();
+    let until = reg["protected_until"].as_i64().unwrap();
+
+    // Bad input and other partners are refused; the partner asks.
+    let ask = |days: i64| json!({ "days": days, "reason": "procurement takes a quarter" });
+    let (status, _) = app.send("POST", &format!("/v1/registrations/{id}/extension"), Some(&p1), Some(ask(0))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.send("POST", &format!("/v1/registrations/{id}/extension"), Some(&p2), Some(ask(30))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, asked) =
+        app.send("POST", &format!("/v1/registrations/{id}/extension"), Some(&p1), Some(ask(45))).await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    assert_eq!(
+        asked["extension"],
+        json!({ "days": 45, "reason": "procurement takes a quarter", "status": "requested" })
+    );
+    let (status, _) = app.send("POST", &format!("/v1/registrations/{id}/extension"), Some(&p1), Some(ask(60))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one request at a time");
+    let (_, queue) = app.send("GET", "/v1/extensions", Some(&admin), None).await;
+    assert_eq!(queue["registrations"][0]["id"], json!(id));
+    let (status, _) = app
+        .send("POST", &format!("/v1/registrations/{id}/extension/grant"), Some(&p1), Some(json!({ "reason": "me" })))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Three managers grant 30 of the 45 days at once: it is extended once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..3 {
+        let (app, admin, id) = (app.clone(), admin.clone(), id.clone());
+        tasks.spawn(async move {
+            let body = json!({ "reason": format!("ok by {n}"), "days": 30 });
+            app.send("POST", &format!("/v1/registrations/{id}/extension/grant"), Some(&admin), Some(body)).await
+        });
+    }
+    let answers = tasks.join_all().await;
+    assert_eq!(answers.iter().filter(|(s, _)| *s == StatusCode::OK).count(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|(s, _)| *s == StatusCode::CONFLICT).count(), 2, "{answers:?}");
+    let (_, now) = app.send("GET", &format!("/v1/registrations/{id}"), Some(&admin), None).await;
+    assert_eq!(now["protected_until"].as_i64(), Some(until + 30 * DAY), "{now}");
+    assert_eq!((now["extension"]["status"].as_str(), now["extension"]["days"].as_i64()), (Some("granted"), Some(30)));
+
+    // A second request, refused: the protection stays.
+    app.send("POST", &format!("/v1/registrations/{id}/extension"), Some(&p1), Some(ask(10))).await;
+    let (status, refused) = app
+        .send(
+            "POST",
+            &format!("/v1/registrations/{id}/extension/refuse"),
+            Some(&admin),
+            Some(json!({ "reason": "enough" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    assert_eq!(
+        (refused["extension"]["status"].as_str(), refused["protected_until"].as_i64()),
+        (Some("refused"), Some(until + 30 * DAY))
+    );
+    let (_, log) = app.send("GET", "/v1/decisions?hook=approval&limit=100", Some(&admin), None).await;
+    let manual: Vec<&Value> =
+        log["decisions"].as_array().unwrap().iter().filter(|d| d["outcome"] == "manual").collect();
+    assert_eq!(manual.len(), 2, "{log}");
+    assert_eq!(
+        (manual[0]["decision"]["refuse"].clone(), manual[1]["decision"]["extend"].clone()),
+        (json!(true), json!(30))
+    );
+    assert!(manual.iter().all(|d| d["actor"].as_str().is_some_and(|a| a.starts_with("key:"))));
 }

@@ -101,6 +101,18 @@ spelled! {
 }
 
 spelled! {
+    /// Where a partner's request to extend a registration's protection is.
+    pub enum ExtensionStatus {
+        /// Waiting for a manager.
+        Requested = "requested",
+        /// Granted: the protection period was extended.
+        Granted = "granted",
+        /// Refused.
+        Refused = "refused",
+    }
+}
+
+spelled! {
     /// Where a partner is in its lifecycle.
     pub enum PartnerStatus {
         /// In the program.

@@ -19,7 +19,8 @@ mod role;
 pub mod tasks;
 
 pub use domain::{
-    DealSource, DealStage, LeadStatus, LineStatus, LineStep, PartnerStatus, RegistrationStatus, TierChangeStatus,
+    DealSource, DealStage, ExtensionStatus, LeadStatus, LineStatus, LineStep, PartnerStatus, RegistrationStatus,
+    TierChangeStatus,
 };
 pub use fixture::{Fixture, FixtureError};
 pub use hook::HookKind;

@@ -126,7 +126,9 @@ pub mod outbox;
 pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
 mod direct;
+pub mod extensions;
 pub mod leads;
+pub use extensions::ExtensionDecision;
 pub mod partners;
 pub use partners::{ManualEntry, PartnerChange};
 pub mod payouts;
@@ -141,7 +143,9 @@ pub use lifecycle::{
     ShadowDifference,
 };
 pub use payouts::{CarriedBalance, LineChange, LineStepped, NewPayoutRun, PayoutRow, PayoutRunRow, PayoutSummary};
-pub use records::{CommissionLineRow, DealRow, ManualReview, PartnerRow, PartnerStep, RegistrationRow, StatementLine};
+pub use records::{
+    CommissionLineRow, DealRow, Extension, ManualReview, PartnerRow, PartnerStep, RegistrationRow, StatementLine,
+};
 
 /// A storage error.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 //! commission lines. Every query is scoped by tenant.
 
 use super::{Db, DealStep, Get, StoreError};
-use pactum_core::{DealSource, DealStage, LineStatus, PartnerStatus, RegistrationStatus};
+use pactum_core::{DealSource, DealStage, ExtensionStatus, LineStatus, PartnerStatus, RegistrationStatus};
 use serde::{Deserialize, Serialize};
 
 /// How a deal closes.
@@ -150,6 +150,19 @@ pub struct RegistrationRow {
     pub plugin_hash: Option<String>,
     /// When it was submitted.
     pub created_at: i64,
+    /// The partner's latest request to extend its protection, if any.
+    pub extension: Option<Extension>,
+}
+
+/// A partner's request to extend a registration's protection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Extension {
+    /// Days asked for (or granted).
+    pub days: i64,
+    /// The partner's reason, then the manager's.
+    pub reason: String,
+    /// Where it is.
+    pub status: ExtensionStatus,
 }
 
 /// A deal.
@@ -275,7 +288,17 @@ pub(crate) fn registration(r: &impl Get) -> RegistrationRow {
         decision_id: r.get("decision_id"),
         plugin_hash: r.get("plugin_hash"),
         created_at: r.get("created_at"),
+        extension: extension(r),
     }
+}
+
+fn extension(r: &impl Get) -> Option<Extension> {
+    let status: Option<String> = r.get("extension_status");
+    Some(Extension {
+        days: r.get::<Option<i64>>("extension_days")?,
+        reason: r.get::<Option<String>>("extension_reason").unwrap_or_default(),
+        status: ExtensionStatus::parse(&status?)?,
+    })
 }
 
 /// A row of [`Db::account_with_live_registrations`]: the account (the same

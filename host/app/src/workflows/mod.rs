@@ -7,12 +7,14 @@
 //! company's plugin through [`Service::run`] (which records the decision and
 //! falls back on failure), and stores the outcome with the decision's id.
 
+mod extensions;
 mod leads;
 pub mod lifecycle;
 pub mod partners;
 pub mod payouts;
 mod scorecards;
 
+pub use extensions::{ExtensionAnswer, ExtensionRequest};
 pub use leads::{LeadAnswer, LeadReport, NewLead};
 pub use partners::{Certify, PartnerUpdate, TierOverride};
 pub use payouts::{LineQuery, LineStepRequest, NewRun, PayoutRunDetail};
@@ -526,6 +528,7 @@ impl Service {
             decision_id: None,
             plugin_hash: Some(called.record.plugin.to_hex()),
             created_at: at,
+            extension: None,
         };
         // The decision, the registration and its notification: one write.
         let written = self

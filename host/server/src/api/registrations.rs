@@ -4,7 +4,7 @@ use super::{ApiError, AppState, Auth, Body, Created, LimitQuery, Query, ReasonBo
 use crate::openapi::Api;
 use crate::service::now;
 use crate::store::RegistrationRow;
-use crate::workflows::{NewRegistration, Review};
+use crate::workflows::{ExtensionAnswer, ExtensionRequest, NewRegistration, Review};
 use axum::Json;
 use axum::extract::{Path, State};
 use pactum_core::RegistrationStatus;
@@ -30,7 +30,62 @@ pub(super) fn routes(api: &mut Api) {
         "Reject a registration in review with a reason (admin, manager); recorded in the decision log with the \
          reviewer. 409 when it is no longer in review",
         reject,
-    );
+    )
+    .post(
+        "/v1/registrations/{id}/extension",
+        "Ask for more days on an approved registration's protection (its partner, or staff), with a reason. 409 \
+         unless approved with no request waiting",
+        request_extension,
+    )
+    .post(
+        "/v1/registrations/{id}/extension/grant",
+        "Grant an extension request (admin, manager): the protection runs `days` longer (the days asked for by \
+         default); in the decision log with who granted it. 409 when no request is waiting",
+        grant_extension,
+    )
+    .post(
+        "/v1/registrations/{id}/extension/refuse",
+        "Refuse an extension request with a reason (admin, manager); in the decision log. 409 when no request is \
+         waiting",
+        refuse_extension,
+    )
+    .get("/v1/extensions", "Extension requests waiting for a manager, oldest first", extensions);
+}
+
+async fn request_extension(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(request): Body<ExtensionRequest>,
+) -> Result<Json<RegistrationRow>, ApiError> {
+    Ok(Json(service.request_extension(&caller, &id, request).await?))
+}
+
+async fn grant_extension(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(answer): Body<ExtensionAnswer>,
+) -> Result<Json<RegistrationRow>, ApiError> {
+    Ok(Json(service.decide_extension(&caller, &id, true, answer, now()).await?))
+}
+
+async fn refuse_extension(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Body(answer): Body<ExtensionAnswer>,
+) -> Result<Json<RegistrationRow>, ApiError> {
+    Ok(Json(service.decide_extension(&caller, &id, false, answer, now()).await?))
+}
+
+async fn extensions(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Query(q): Query<LimitQuery>,
+) -> Result<Json<Registrations>, ApiError> {
+    let limit = check_limit(q.limit)?;
+    Ok(Json(Registrations { registrations: service.extension_requests(&caller, limit).await? }))
 }
 
 async fn register(
