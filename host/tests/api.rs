@@ -376,6 +376,16 @@ async fn the_openapi_document_describes_every_route_from_the_code() {
     assert_eq!(named(query("/v1/decisions", "get")), ["hook:false", "limit:false"]);
     assert_eq!(named(query("/v1/partners/{id}/statement", "get")), ["from:true", "to:true"]);
     assert_eq!(named(query("/v1/registrations", "get")), ["limit:false", "partner:false", "status:false"]);
+    // An enum parameter's cases stand in the parameter itself (no
+    // reference to a schema the parameter cannot reach).
+    let status = doc["paths"]["/v1/lines"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "status")
+        .unwrap()
+        .to_string();
+    assert!(!status.contains("$ref") && status.contains("\"disputed\""), "{status}");
     let publish = named(query("/v1/plugins", "post"));
     assert!(publish.contains(&"name:true".to_string()) && publish.contains(&"hook:false".to_string()), "{publish:?}");
 

@@ -339,7 +339,11 @@ impl DocArg for WasmBody {
 /// query into, with their types, descriptions and whether required.
 impl<T: JsonSchema> DocArg for Query<T> {
     fn document(op: &mut Operation, _: &mut SchemaGenerator) {
-        let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
+        let mut schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
+        // A parameter's schema stands alone: references to the struct's own
+        // definitions (an enum's cases) are inlined.
+        let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
+        inline_refs(&mut schema, &defs, 0);
         let required: Vec<&str> =
             schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         for (name, property) in schema["properties"].as_object().into_iter().flatten() {
@@ -351,6 +355,26 @@ impl<T: JsonSchema> DocArg for Query<T> {
             }
             op.query.push(parameter);
         }
+    }
+}
+
+/// Replaces each `{"$ref": "#/$defs/X"}` in `value` with `defs.X`
+/// (itself inlined), to a depth of 8.
+fn inline_refs(value: &mut Value, defs: &Value, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    if let Some(name) = value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
+        && let Some(def) = defs.get(name)
+    {
+        *value = def.clone();
+        inline_refs(value, defs, depth + 1);
+        return;
+    }
+    match value {
+        Value::Object(map) => map.values_mut().for_each(|v| inline_refs(v, defs, depth + 1)),
+        Value::Array(items) => items.iter_mut().for_each(|v| inline_refs(v, defs, depth + 1)),
+        _ => {}
     }
 }
 
