@@ -310,6 +310,14 @@ async fn held_lines_wait_then_are_released_or_voided_and_steps_are_guarded() {
         (Some("paid"), Some("pending"))
     );
     assert!(adjusted["adjustment"]["due_at"].as_i64().unwrap() > NOV_1);
+    // The deal is refunded afterwards: the clawback is the plugin's, on
+    // its own lines (the adjustment is not a line kind it knows).
+    let (status, refunded) = app
+        .send("POST", "/v1/deals/d-h1/refund", Some(&admin), Some(json!({ "amount": usd(1_000_000), "at": SEP_10 })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refunded}");
+    let clawback = refunded["commission_lines"].as_array().unwrap().iter().find(|l| l["kind"] == "clawback").cloned();
+    assert_eq!(clawback.unwrap()["amount"], -150_000, "{refunded}");
 
     // Bad input names the field.
     for (s, body, message) in [

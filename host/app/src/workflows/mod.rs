@@ -858,7 +858,9 @@ impl Service {
             .deal_lines(&caller.tenant, &deal.id)
             .await?
             .into_iter()
-            .filter(|l| !matches!(l.status, LineStatus::Held | LineStatus::Voided))
+            // Not a held or voided line (never owed), nor a person's
+            // adjustment (the WIT knows the plugin's own kinds only).
+            .filter(|l| !matches!(l.status, LineStatus::Held | LineStatus::Voided) && l.kind != "adjustment")
             .map(|l| Ok(wit::PriorLine { kind: parse_enum("line kind", &l.kind)?, amount: money(l.amount) }))
             .collect::<Result<Vec<_>, ServiceError>>()?;
         let closed_at = deal.closed_at.unwrap_or(at);
