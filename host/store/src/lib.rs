@@ -428,6 +428,15 @@ impl Db {
         }
     }
 
+    /// The PostgreSQL pool, for bulk loading tools and benchmarks; `None`
+    /// on SQLite.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.backend {
+            Backend::Postgres(pool) => Some(pool),
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
     /// Whether no tenant exists yet.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         let n: i64 = with_reader!(self, |e| sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(e).await?);
