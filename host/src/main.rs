@@ -106,6 +106,27 @@ enum Command {
         #[command(subcommand)]
         command: DecisionCommand,
     },
+    /// Imports a company's history (partners, accounts, registrations,
+    /// deals, commission lines with their original dates and statuses)
+    /// into the database: a JSON document with any of the five lists, or
+    /// a CSV file of one kind (--kind). Every row is checked; while one is
+    /// refused nothing is written (unless --partial), and the refused rows
+    /// are listed with why. Exits 1 when rows were refused.
+    Import {
+        /// The JSON or CSV file.
+        file: PathBuf,
+        /// The company.
+        #[arg(long)]
+        tenant: String,
+        /// For a CSV file: partners, accounts, registrations, deals or lines.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Import the rows that pass even when others are refused.
+        #[arg(long)]
+        partial: bool,
+        #[command(flatten)]
+        storage: Storage,
+    },
     /// Runs and exports payouts on a running server.
     Payout {
         #[command(subcommand)]
@@ -697,6 +718,45 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Plugin { command: PluginCommand::Test { file, fixtures, policy, cache_dir } } => {
             test_plugin(&file, &fixtures, policy, cache_dir)?
+        }
+        Command::Import { file, tenant, kind, partial, storage } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+            let doc = match &kind {
+                Some(kind) => pactum::workflows::import::from_csv(kind, &bytes)?,
+                None => serde_json::from_slice(&bytes).map_err(|e| {
+                    format!("{}: not an import document: {e} (a CSV file needs --kind)", file.display())
+                })?,
+            };
+            let service = open_service(&storage).await?;
+            service.tenant(&tenant)?;
+            // An operator's tool on the database: it acts as the company's admin.
+            let caller = pactum::service::Caller {
+                tenant: tenant.clone(),
+                role: pactum::service::Role::Admin,
+                partner: None,
+                key: "cli".into(),
+            };
+            let report = service.import(&caller, doc, partial, pactum::service::now()).await?;
+            service.shutdown().await;
+            let counts: Vec<String> =
+                report.imported.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
+            for r in &report.refused {
+                eprintln!("refused: {} row {}: {}", r.kind, r.row, r.message);
+            }
+            if report.applied {
+                println!(
+                    "imported into {tenant}: {}",
+                    if counts.is_empty() { "nothing".into() } else { counts.join(", ") }
+                );
+            } else {
+                println!(
+                    "nothing imported: {} rows refused (fix them, or --partial to import the others)",
+                    report.refused_count
+                );
+            }
+            if report.refused_count > 0 {
+                std::process::exit(1);
+            }
         }
         Command::Payout { command: PayoutCommand::Run { period, reference, server } } => {
             let body = serde_json::json!({ "period": period, "reference": reference });

@@ -257,3 +257,32 @@ async fn payout_run_and_export_from_the_command_line() {
     let (ok, out) = run(payout(&["export", "999999"])).await.unwrap();
     assert!(!ok && out.contains("refused (404)") && out.contains("no payout run 999999"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_from_the_command_line_reports_refused_rows_and_exits_1() {
+    let app = app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("partners.csv");
+    std::fs::write(&csv, "id,name,kind,joined_at\ncli-1,One,referral,1700000000\ncli-2,Two,alien,1700000000\n")
+        .unwrap();
+    let cache = dir.path().join("cache").display().to_string();
+    let args = |extra: &[&str]| {
+        let mut args = vec!["import", csv.to_str().unwrap(), "--tenant", "acme", "--kind", "partners"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--database-url", &app.database_url, "--cache-dir", &cache]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || pactum(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    let (ok, out) = run(args(&[])).await.unwrap();
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("refused: partners row 2: `kind` must be") && out.contains("nothing imported: 1 rows refused"),
+        "{out}"
+    );
+    assert!(app.service.db().partner("acme", "cli-1").await.unwrap().is_none());
+    let (ok, out) = run(args(&["--partial"])).await.unwrap();
+    assert!(!ok && out.contains("imported into acme: 1 partners"), "{out}");
+    assert!(app.service.db().partner("acme", "cli-1").await.unwrap().is_some());
+}

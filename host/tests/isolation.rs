@@ -418,6 +418,8 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
         ("get", "/v1/payout-runs/{id}" | "/v1/payout-runs/{id}/csv") => {
             victim(template.replace("{id}", &v.payout_run.to_string()), None)
         }
+        ("post", "/v1/import") => own("/v1/import", json_body(json!({}))),
+        ("post", "/v1/import/{kind}") => own("/v1/import/partners", Some(b"id,name,kind,joined_at\n".to_vec())),
         ("get", "/v1/program/metrics") => own(&format!("/v1/program/metrics?from=0&to={FAR}"), None),
         ("put", "/v1/webhook") => own(
             "/v1/webhook",

@@ -12,7 +12,10 @@
 //! be served without being documented, and its document cannot say
 //! something other than what the handler parses and returns.
 
-use crate::api::{ApiError, AppState, Auth, Body, Created, CreatedOrExisting, Csv, NoContent, Query, Text, WasmBody};
+use crate::api::{
+    ApiError, AppState, Auth, Body, Created, CreatedOrExisting, Csv, CsvBody, LargeBody, NoContent, Query, Text,
+    WasmBody,
+};
 use axum::Json;
 use axum::extract::{MatchedPath, Path, State};
 use axum::handler::Handler;
@@ -326,6 +329,20 @@ impl<T: JsonSchema> DocArg for Body<T> {
     }
 }
 
+impl<T: JsonSchema> DocArg for LargeBody<T> {
+    fn document(op: &mut Operation, schemas: &mut SchemaGenerator) {
+        op.request = Some(json!({ "application/json": { "schema": schema::<T>(schemas) } }));
+        op.large_body = true;
+    }
+}
+
+impl DocArg for CsvBody {
+    fn document(op: &mut Operation, _: &mut SchemaGenerator) {
+        op.request = Some(json!({ "text/csv": { "schema": { "type": "string" } } }));
+        op.large_body = true;
+    }
+}
+
 impl DocArg for WasmBody {
     fn document(op: &mut Operation, _: &mut SchemaGenerator) {
         // The bytes are read whatever the media type says.
@@ -409,6 +426,14 @@ impl DocResponse for NoContent {
 impl DocResponse for Text {
     fn document(op: &mut Operation, _: &mut SchemaGenerator) {
         op.responses.push((200, Some(("text/plain", json!({ "type": "string" })))));
+    }
+}
+
+impl DocResponse for crate::api::import::ImportAnswer {
+    fn document(op: &mut Operation, schemas: &mut SchemaGenerator) {
+        let report = schema::<crate::workflows::import::ImportReport>(schemas);
+        op.responses.push((200, Some(("application/json", report.clone()))));
+        op.responses.push((422, Some(("application/json", report))));
     }
 }
 

@@ -127,6 +127,7 @@ pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
 mod direct;
 pub mod extensions;
+pub mod import;
 pub mod leads;
 pub use extensions::ExtensionDecision;
 pub mod partners;

@@ -8,6 +8,7 @@
 //! falls back on failure), and stores the outcome with the decision's id.
 
 mod extensions;
+pub mod import;
 mod leads;
 pub mod lifecycle;
 pub mod partners;

@@ -14,7 +14,8 @@
 //! | [`deals`] | `/v1/deals`: deals, won, lost, refund |
 //! | [`leads`] | `/v1/leads`: lead routing |
 //! | [`payouts`] | `/v1/lines`, `/v1/payout-runs`: line steps (hold, release, void, dispute, resolve, adjust), payout runs and their CSV |
-//! | [`scorecards`] | `/v1/scorecards/{period}` |
+//! | [`scorecards`] | `/v1/scorecards/{period}`, `/v1/tier-changes` |
+//! | [`import`] | `/v1/import`: history from another PRM, JSON or CSV |
 //! | [`plugins`] | `/v1/plugins`, `/v1/bindings`, `/v1/activations`, `/v1/shadows`, `/v1/backtests`: the plugin lifecycle |
 //!
 //! Every POST accepts an `Idempotency-Key` header: a retry with the same key
@@ -29,6 +30,7 @@
 
 pub mod deals;
 pub mod decisions;
+pub mod import;
 pub mod leads;
 pub mod partners;
 pub mod payouts;
@@ -67,6 +69,7 @@ pub fn routes(api: &mut Api) {
     leads::routes(api);
     scorecards::routes(api);
     payouts::routes(api);
+    import::routes(api);
     plugins::routes(api);
 }
 
@@ -334,6 +337,30 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> 
                 format!("`{}`: {}", e.path(), e.inner()),
             )),
         }
+    }
+}
+
+/// [`Body`] on a route that takes large bodies (an import): the same
+/// parsing, up to the large-body limit.
+pub struct LargeBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for LargeBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<LargeBody<T>, ApiError> {
+        Body::<T>::from_request(request, state).await.map(|Body(value)| LargeBody(value))
+    }
+}
+
+/// A CSV file as the body (`text/csv`), up to the large-body limit.
+pub struct CsvBody(pub Vec<u8>);
+
+impl<S: Send + Sync> FromRequest<S> for CsvBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<CsvBody, ApiError> {
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(body_rejected)?;
+        Ok(CsvBody(bytes.to_vec()))
     }
 }
 
