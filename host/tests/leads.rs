@@ -149,6 +149,23 @@ async fn an_accepted_lead_reports_forwards_and_never_times_out() {
         app.send("POST", &format!("/v1/leads/{id}/status"), Some(&b), Some(report("converted"))).await;
     assert_eq!((status, converted["status"].as_str()), (StatusCode::OK, Some("converted")), "{converted}");
 
+    // Each answer and report is in the decision log, with who gave it
+    // (after the routing decision itself).
+    let steps: Vec<(String, bool)> = routings(&app, id)
+        .await
+        .iter()
+        .skip(1)
+        .map(|d| {
+            (
+                d["decision"]["status"].as_str().unwrap().to_string(),
+                d["actor"].as_str().is_some_and(|a| a.starts_with("key:")),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, bool)> =
+        ["accepted", "contacted", "qualified", "converted"].iter().map(|s| (s.to_string(), true)).collect();
+    assert_eq!(steps, expected);
+
     // The month's scorecard carries the partner's response times.
     let offered_at = converted["offered_at"].as_i64().unwrap();
     let accepted_at = converted["accepted_at"].as_i64().unwrap();

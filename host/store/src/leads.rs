@@ -32,8 +32,9 @@ pub struct LeadStep<'a> {
 
 impl Db {
     /// Moves a lead as `step` says (setting `accepted_at` on acceptance and
-    /// `first_contact_at` on the first report of contact) and queues
-    /// `lead.accepted` or `lead.status`.
+    /// `first_contact_at` on the first report of contact), records it in
+    /// the decision log with who did it and queues `lead.accepted` or
+    /// `lead.status`.
     pub async fn lead_step(&self, tenant: &str, step: &LeadStep<'_>) -> Result<LeadRow, StoreError> {
         let from: Vec<&str> = step.from.iter().map(|s| s.as_str()).collect();
         // The statuses are the host's own constants, never input.
@@ -89,8 +90,25 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await?;
             let row = lead(&row);
+            // The partner's answer or report, in the decision log with who
+            // gave it (a person's step on the routing hook's record).
+            self.before_write()?;
+            let decision_id: i64 = sqlx::query_scalar(
+                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
+                 fallback, created_at, actor) VALUES ($1, 'routing', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
+                 RETURNING id",
+            )
+            .bind(tenant)
+            .bind(step.id)
+            .bind(step.at)
+            .bind(serde_json::json!({ "actor": step.actor, "partner_id": step.partner }).to_string())
+            .bind(serde_json::json!({ "status": step.to, "note": step.note }).to_string())
+            .bind(super::now())
+            .bind(step.actor)
+            .fetch_one(&mut *tx)
+            .await?;
             let event = if accepted { "lead.accepted" } else { "lead.status" };
-            let payload = serde_json::json!({ "lead": row, "actor": step.actor });
+            let payload = serde_json::json!({ "lead": row, "actor": step.actor, "decision_id": decision_id });
             self.before_write()?;
             enqueue_event!(&mut *tx, tenant, event, &payload);
             tx.commit().await?;
