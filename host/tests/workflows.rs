@@ -534,7 +534,10 @@ async fn program_metrics_against_the_seed_benchmarks() {
     )
     .await;
     app.send("POST", "/v1/deals", Some(&admin), Some(deal("d-3", "p-2", 1_000_000))).await;
-    for (id, verb) in [("d-1", "won"), ("d-2", "won"), ("d-3", "lost")] {
+    let influenced = json!({ "id": "d-4", "partner_id": "p-2", "account_domain": "b.com",
+                             "first_year_acv": usd(4_000_000), "source": "partner-influenced" });
+    app.send("POST", "/v1/deals", Some(&admin), Some(influenced)).await;
+    for (id, verb) in [("d-1", "won"), ("d-2", "won"), ("d-3", "lost"), ("d-4", "won")] {
         let (status, body) = app
             .send("POST", &format!("/v1/deals/{id}/{verb}"), Some(&admin), Some(json!({ "closed_at": OCT_15 })))
             .await;
@@ -545,18 +548,24 @@ async fn program_metrics_against_the_seed_benchmarks() {
         .await;
     assert_eq!(status, StatusCode::OK, "{m}");
     let metric = |name: &str| m["metrics"].as_array().unwrap().iter().find(|x| x["metric"] == name).unwrap().clone();
-    // $210K of $300K won is partner revenue: 70 %, "great" (seed: 30 %+).
+    // $250K of $340K won is partner revenue: 73.52 %, "great" (seed: 30
+    // %+): $210K partner-sourced and $40K partner-influenced, shown apart.
     assert_eq!(
         (metric("partner-revenue")["value"].as_i64(), metric("partner-revenue")["rating"].as_str()),
-        (Some(7_000), Some("great"))
+        (Some(7_352), Some("great"))
     );
-    // One of two active partners won a deal: 50 %, "good" (seed: 40 %).
+    let n = &m["numbers"];
+    assert_eq!(
+        (n["partner_sourced_revenue"].as_i64(), n["partner_influenced_revenue"].as_i64(), n["won_revenue"].as_i64()),
+        (Some(21_000_000), Some(4_000_000), Some(34_000_000))
+    );
+    // Both active partners won a deal: 100 %, "great" (seed: 60 %+).
     assert_eq!(
         (metric("active-partners")["value"].as_i64(), metric("active-partners")["rating"].as_str()),
-        (Some(5_000), Some("good"))
+        (Some(10_000), Some("great"))
     );
-    // One partner deal won, one lost: 50 %.
-    assert_eq!(metric("partner-win-rate")["value"].as_i64(), Some(5_000));
+    // Two partner deals won, one lost: 66.66 %.
+    assert_eq!(metric("partner-win-rate")["value"].as_i64(), Some(6_666));
     // Partners joined just now: no cohort before the period.
     assert_eq!(metric("partner-retention")["rating"], "no-data");
     let (status, _) = app.send("GET", "/v1/program/metrics?from=5&to=1", Some(&admin), None).await;

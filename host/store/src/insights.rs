@@ -142,8 +142,15 @@ pub struct DealCounts {
 pub struct ProgramNumbers {
     /// First-year ACV of every deal won in the period.
     pub won_revenue: i64,
-    /// Of which partner-sourced or partner-influenced.
+    /// Of which partner-sourced or partner-influenced: the two below.
     pub partner_won_revenue: i64,
+    /// First-year ACV of won deals the partner brought (`source` =
+    /// `partner-sourced`): the partner found the opportunity and registered
+    /// or referred it.
+    pub partner_sourced_revenue: i64,
+    /// First-year ACV of won deals a partner helped close but the company
+    /// found (`source` = `partner-influenced`).
+    pub partner_influenced_revenue: i64,
     /// Active partners now.
     pub active_partners: i64,
     /// Active partners with a registration or a won deal in the period.
@@ -622,8 +629,10 @@ impl Db {
             let revenue = sqlx::query(
                 "SELECT CAST(COALESCE(SUM(first_year_acv), 0) AS BIGINT), \
                  CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) FROM deals \
-                 WHERE tenant = $1 AND stage = 'won' AND closed_at >= $2 AND closed_at < $3",
+                 CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN source = 'partner-sourced' THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN source = 'partner-influenced' THEN first_year_acv ELSE 0 END), 0) AS BIGINT) \
+                 FROM deals WHERE tenant = $1 AND stage = 'won' AND closed_at >= $2 AND closed_at < $3",
             )
             .bind(tenant)
             .bind(from)
@@ -659,6 +668,8 @@ impl Db {
                 won_revenue: revenue.get(0),
                 partner_won_revenue: revenue.get(1),
                 partner_won: revenue.get(2),
+                partner_sourced_revenue: revenue.get(3),
+                partner_influenced_revenue: revenue.get(4),
                 partner_lost: lost,
                 active_partners: partners.get(0),
                 engaged_partners: partners.get(1),
