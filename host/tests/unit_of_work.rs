@@ -257,7 +257,7 @@ async fn a_failure_between_any_two_writes_leaves_nothing_and_a_retry_succeeds() 
         a.send("POST", "/v1/deals/d-partner/refund", Some(&admin), Some(json!({ "amount": usd(6_000_000) })))
     })
     .await;
-    assert_eq!(n, 4, "deal, decision, clawback line, event");
+    assert_eq!(n, 5, "deal, decision, clawback line, the line it takes back, event");
 
     deal(&app, "d-direct", None, 5_000_000).await;
     fails_whole_then_succeeds(a, "direct deal won", &[], || {

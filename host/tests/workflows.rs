@@ -173,6 +173,9 @@ async fn won_deal_pays_net_30_and_a_refund_claws_back() {
     let lines = refunded["commission_lines"].as_array().unwrap();
     assert_eq!((lines[1]["amount"].as_i64(), lines[1]["kind"].as_str()), (Some(-900_000), Some("clawback")));
     assert_eq!(lines[1]["due_at"].as_i64(), Some(T + 40 * DAY));
+    // The clawback names the line it takes back, and that line shows it.
+    assert_eq!(lines[1]["adjusts"], lines[0]["id"]);
+    assert_eq!((lines[0]["clawed_back"].as_i64(), lines[1]["clawed_back"].as_i64()), (Some(900_000), Some(0)));
 
     // The partner's statement for the period: $18,000 - $9,000.
     let (status, statement) =

@@ -447,7 +447,7 @@ impl Db {
                 self.before_write()?;
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO commission_lines (tenant, deal_id, partner_id, kind, amount, currency, rate_bps, \
-                     description, status, due_at, decision_id, created_at) ",
+                     description, status, due_at, decision_id, created_at, adjusts) ",
                 );
                 q.push_values(chunk, |mut b, (tenant, l)| {
                     b.push_bind(*tenant)
@@ -461,9 +461,21 @@ impl Db {
                         .push_bind(l.status.as_str())
                         .push_bind(l.due_at)
                         .push_bind(l.decision_id)
-                        .push_bind(created_at);
+                        .push_bind(created_at)
+                        .push_bind(l.adjusts);
                 });
                 q.build().execute(&mut *tx).await?;
+            }
+            // Each clawback shows on the line it takes back.
+            for (tenant, l) in lines.iter().filter(|(_, l)| l.amount < 0) {
+                let Some(target) = l.adjusts else { continue };
+                self.before_write()?;
+                sqlx::query("UPDATE commission_lines SET clawed_back = clawed_back - $1 WHERE tenant = $2 AND id = $3")
+                    .bind(l.amount)
+                    .bind(*tenant)
+                    .bind(target)
+                    .execute(&mut *tx)
+                    .await?;
             }
 
             self.before_write()?;

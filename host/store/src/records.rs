@@ -227,6 +227,9 @@ pub struct CommissionLineRow {
     pub note: Option<String>,
     /// For a paid line, the payout run that paid it.
     pub payout_run: Option<i64>,
+    /// How much of it clawbacks linked to it (their `adjusts`) took back,
+    /// minor units, zero or more.
+    pub clawed_back: i64,
 }
 
 /// A statement's line: the line and who made it.
@@ -350,6 +353,7 @@ pub(crate) fn line(r: &impl Get) -> CommissionLineRow {
         adjusts: r.get("adjusts"),
         note: r.get("note"),
         payout_run: r.get("payout_run"),
+        clawed_back: r.get("clawed_back"),
     }
 }
 

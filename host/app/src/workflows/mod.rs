@@ -854,11 +854,9 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::Internal("deal partner vanished".into()))?;
         let money = |amount| wit::Money { amount, currency: deal.currency.clone() };
-        let prior_lines = self
-            .db
-            .deal_lines(&caller.tenant, &deal.id)
-            .await?
-            .into_iter()
+        let recorded = self.db.deal_lines(&caller.tenant, &deal.id).await?;
+        let prior_lines = recorded
+            .iter()
             // Not a held or voided line (never owed), nor a person's
             // adjustment (the WIT knows the plugin's own kinds only).
             .filter(|l| !matches!(l.status, LineStatus::Held | LineStatus::Voided) && l.kind != "adjustment")
@@ -904,6 +902,7 @@ impl Service {
             adjusts: None,
             note: None,
             payout_run: None,
+            clawed_back: 0,
         };
         let lines: Vec<CommissionLineRow> = if called.fallback {
             vec![line("fee".into(), 0, deal.currency.clone(), 0, called.output.explanation.clone(), LineStatus::Held)]
@@ -914,6 +913,21 @@ impl Service {
                 .iter()
                 .map(|l| CommissionLineRow {
                     partner_id: l.partner_id.clone(),
+                    // A clawback is linked to the line it takes back: the
+                    // partner's first earned line on the deal.
+                    adjusts: if l.amount.amount < 0 {
+                        recorded
+                            .iter()
+                            .find(|r| {
+                                r.partner_id == l.partner_id
+                                    && r.amount > 0
+                                    && r.kind != "adjustment"
+                                    && !matches!(r.status, LineStatus::Held | LineStatus::Voided)
+                            })
+                            .map(|r| r.id)
+                    } else {
+                        None
+                    },
                     ..line(
                         enum_name(&l.kind),
                         l.amount.amount,
