@@ -341,3 +341,65 @@ async fn held_lines_wait_then_are_released_or_voided_and_steps_are_guarded() {
     let (status, _) = app.send("POST", "/v1/payout-runs", Some(&p), Some(json!({ "period": "2026-11" }))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_eur_deal_in_a_usd_and_eur_program_is_paid_in_eur_and_totalled_apart() {
+    let app = Arc::new(app().await);
+    let program = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/acme/policy.toml"))
+        .unwrap()
+        .replace("slug = \"acme\"", "slug = \"euroco\"")
+        .replace("currency = \"USD\"\n", "currency = \"USD\"\ncurrencies = [\"EUR\"]\n")
+        + "\npayout-minimum = { amount = 100_000, currency = \"USD\" }\n";
+    let (_, admin) = app
+        .service
+        .create_tenant(&program, Path::new("euroco/policy.toml"), |_| {
+            Some(pactum_plugin_artifacts::STOCK_BYTES.to_vec())
+        })
+        .await
+        .unwrap();
+    let key = partner(&app, &admin, "p-eu").await;
+    let eur = |amount: i64| json!({ "amount": amount, "currency": "EUR" });
+    let deal = |id: &str, acv: Value| {
+        json!({ "id": id, "partner_id": "p-eu", "account_domain": format!("{id}.example"), "first_year_acv": acv,
+                "source": "partner-sourced" })
+    };
+    // A currency the program does not take is refused, naming those it does.
+    let (status, body) = app
+        .send("POST", "/v1/deals", Some(&admin), Some(deal("d-jpy", json!({ "amount": 1_000, "currency": "JPY" }))))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("accepts USD, EUR"), "{body}");
+    let (status, body) = app
+        .send("POST", "/v1/deals", Some(&admin), Some(json!({ "id": "d-mixed", "partner_id": "p-eu",
+            "account_domain": "m.example", "first_year_acv": eur(1_000), "services": usd(5), "source": "partner-sourced" })))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "services in another currency than the deal: {body}");
+
+    // A EUR deal and a USD deal, both won in August: lines in their own currency.
+    // (EUR 750 earned: below the $1,000 minimum as a number, paid all the
+    // same: the minimum is in USD.)
+    for (id, acv) in [("d-eur", eur(500_000)), ("d-usd", usd(2_000_000))] {
+        let (status, body) = app.send("POST", "/v1/deals", Some(&admin), Some(deal(id, acv))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, won) =
+            app.send("POST", &format!("/v1/deals/{id}/won"), Some(&admin), Some(json!({ "closed_at": AUG_10 }))).await;
+        assert_eq!(status, StatusCode::OK, "{won}");
+        let currency = if id == "d-eur" { "EUR" } else { "USD" };
+        assert_eq!(won["commission_lines"][0]["currency"], currency, "{won}");
+    }
+    let (_, statement) =
+        app.send("GET", &format!("/v1/partners/p-eu/statement?from=0&to={OCT_1}"), Some(&key), None).await;
+    assert_eq!(statement["totals"], json!({ "EUR": 75_000, "USD": 300_000 }), "{statement}");
+    assert_eq!((statement["currency"].as_str(), statement["total"].as_i64()), (Some("USD"), Some(300_000)));
+
+    // September's run pays one payout per currency; the USD minimum does
+    // not apply to EUR.
+    let (status, run) = app.send("POST", "/v1/payout-runs", Some(&admin), Some(json!({ "period": "2026-09" }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert_eq!(run["totals"], json!({ "EUR": 75_000, "USD": 300_000 }), "{run}");
+    let (_, _, csv) =
+        app.send_full("GET", &format!("/v1/payout-runs/{}/csv", run["id"]), Some(&admin), Vec::new()).await;
+    let csv = csv.as_str().unwrap();
+    assert!(csv.contains("/p-eu/EUR,p-eu,\"Partner p-eu, Inc\",EUR,750.00,75000,1"), "{csv}");
+    assert!(csv.contains("/p-eu/USD,p-eu,\"Partner p-eu, Inc\",USD,3000.00,300000,1"), "{csv}");
+}

@@ -39,8 +39,13 @@ pub struct Program {
     pub slug: String,
     /// Its display name.
     pub name: String,
-    /// The program's currency (ISO 4217).
+    /// The program's currency (ISO 4217): tiers, minimums and program
+    /// metrics are in it.
     pub currency: String,
+    /// Every currency its deals may be in, the program's first
+    /// (`[company] currencies` adds to it). A deal's lines, statements and
+    /// payouts keep the deal's currency and are totalled per currency.
+    pub currencies: Vec<String>,
     /// Which plugin serves each hook.
     pub hooks: BTreeMap<HookKind, String>,
     /// Per-call limits.
@@ -115,6 +120,8 @@ struct CompanySection {
     slug: String,
     name: String,
     currency: String,
+    #[serde(default)]
+    currencies: Vec<String>,
 }
 
 impl Program {
@@ -140,6 +147,15 @@ impl Program {
         if !is_currency(&c.currency) {
             return Err(invalid("company.currency", format!("{:?} is not an ISO 4217 code like \"USD\"", c.currency)));
         }
+        let mut currencies = vec![c.currency.clone()];
+        for code in &c.currencies {
+            if !is_currency(code) {
+                return Err(invalid("company.currencies", format!("{code:?} is not an ISO 4217 code like \"EUR\"")));
+            }
+            if !currencies.contains(code) {
+                currencies.push(code.clone());
+            }
+        }
 
         let mut hooks: BTreeMap<HookKind, String> = HookKind::ALL.into_iter().map(|h| (h, STOCK.to_string())).collect();
         for (name, plugin) in file.hooks {
@@ -163,6 +179,7 @@ impl Program {
             slug: c.slug,
             name: c.name,
             currency: c.currency,
+            currencies,
             hooks,
             limits: file.limits,
             params,
@@ -180,6 +197,11 @@ impl Program {
     /// pre-initialized with: the company's own slug and parameters.
     pub fn warm_up(&self) -> crate::runtime::WarmUp {
         crate::runtime::WarmUp { company: self.slug.clone(), params: self.params_json.clone() }
+    }
+
+    /// Whether deals may be in `currency`.
+    pub fn accepts(&self, currency: &str) -> bool {
+        self.currencies.iter().any(|c| c == currency)
     }
 
     /// The plugin name serving `hook`.

@@ -307,32 +307,43 @@ impl Db {
         }))
     }
 
-    /// Partner deals won and lost (by close date) in `[from, to)`, per partner.
+    /// Partner deals won and lost (by close date) in `[from, to)`, per
+    /// partner; the revenue of those in `currency`.
     pub async fn deals_by_partner(
         &self,
         tenant: &str,
         from: i64,
         to: i64,
+        currency: &str,
     ) -> Result<HashMap<String, DealCounts>, StoreError> {
-        Ok(self.deal_stats(tenant, from, from, to).await?.into_iter().map(|(p, (counts, _))| (p, counts)).collect())
+        Ok(self
+            .deal_stats(tenant, from, from, to, currency)
+            .await?
+            .into_iter()
+            .map(|(p, (counts, _))| (p, counts))
+            .collect())
     }
 
     /// One scan for the scorecard: per partner, the deals won and lost in
-    /// `[month_from, to)` and the first-year ACV won in `[trailing_from, to)`.
+    /// `[month_from, to)` and the first-year ACV won in `[trailing_from, to)`
+    /// of the deals in `currency` (the program's: tiers are in it; deals in
+    /// the program's other currencies count as deals, not as revenue, until
+    /// conversion rates exist).
     pub async fn deal_stats(
         &self,
         tenant: &str,
         trailing_from: i64,
         month_from: i64,
         to: i64,
+        currency: &str,
     ) -> Result<HashMap<String, (DealCounts, i64)>, StoreError> {
         Ok(with_reader!(self, |e| {
             let rows = sqlx::query(
                 "SELECT partner_id, \
                    CAST(SUM(CASE WHEN stage = 'won' AND closed_at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
                    CAST(SUM(CASE WHEN stage = 'lost' AND closed_at >= $1 THEN 1 ELSE 0 END) AS BIGINT), \
-                   CAST(SUM(CASE WHEN stage = 'won' AND closed_at >= $1 THEN first_year_acv ELSE 0 END) AS BIGINT), \
-                   CAST(SUM(CASE WHEN stage = 'won' THEN first_year_acv ELSE 0 END) AS BIGINT) \
+                   CAST(SUM(CASE WHEN stage = 'won' AND closed_at >= $1 AND currency = $5 THEN first_year_acv ELSE 0 END) AS BIGINT), \
+                   CAST(SUM(CASE WHEN stage = 'won' AND currency = $5 THEN first_year_acv ELSE 0 END) AS BIGINT) \
                  FROM deals WHERE tenant = $2 AND closed_at >= $3 AND closed_at < $4 AND partner_id IS NOT NULL \
                  GROUP BY partner_id",
             )
@@ -340,6 +351,7 @@ impl Db {
             .bind(tenant)
             .bind(trailing_from.min(month_from))
             .bind(to)
+            .bind(currency)
             .fetch_all(e)
             .await?;
             rows.iter()
@@ -623,20 +635,28 @@ impl Db {
         }))
     }
 
-    /// The numbers behind the program metrics for `[from, to)`.
-    pub async fn program_numbers(&self, tenant: &str, from: i64, to: i64) -> Result<ProgramNumbers, StoreError> {
+    /// The numbers behind the program metrics for `[from, to)`; revenue of
+    /// the deals in `currency` (the program's).
+    pub async fn program_numbers(
+        &self,
+        tenant: &str,
+        from: i64,
+        to: i64,
+        currency: &str,
+    ) -> Result<ProgramNumbers, StoreError> {
         Ok(with_reader!(self, |e| {
             let revenue = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(first_year_acv), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
+                "SELECT CAST(COALESCE(SUM(CASE WHEN currency = $4 THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL AND currency = $4 THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
                  CAST(COALESCE(SUM(CASE WHEN partner_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(CASE WHEN source = 'partner-sourced' THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(CASE WHEN source = 'partner-influenced' THEN first_year_acv ELSE 0 END), 0) AS BIGINT) \
+                 CAST(COALESCE(SUM(CASE WHEN source = 'partner-sourced' AND currency = $4 THEN first_year_acv ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN source = 'partner-influenced' AND currency = $4 THEN first_year_acv ELSE 0 END), 0) AS BIGINT) \
                  FROM deals WHERE tenant = $1 AND stage = 'won' AND closed_at >= $2 AND closed_at < $3",
             )
             .bind(tenant)
             .bind(from)
             .bind(to)
+            .bind(currency)
             .fetch_one(e)
             .await?;
             let lost: i64 = sqlx::query_scalar(

@@ -53,8 +53,12 @@ pub struct NewPayoutRun<'a> {
     pub period_end: i64,
     /// The finance system's reference for the run (a bank batch, say).
     pub reference: &'a str,
-    /// A partner's balance in a currency below this is carried over.
+    /// A partner's balance below this is carried over (in
+    /// `minimum_currency`; a balance in another currency only needs to be
+    /// positive).
     pub minimum: i64,
+    /// The minimum's currency (the program's).
+    pub minimum_currency: &'a str,
     /// Who ran it.
     pub actor: &'a str,
     /// When.
@@ -381,7 +385,7 @@ impl Db {
                     amount: Get::get(r, 2),
                     lines: Get::get(r, 3),
                 })
-                .partition(|g| g.amount >= run.minimum && g.amount > 0);
+                .partition(|g| g.amount > 0 && (g.currency != run.minimum_currency || g.amount >= run.minimum));
             for chunk in paid.chunks(1_000) {
                 self.before_write()?;
                 let mut q = sqlx::QueryBuilder::new(

@@ -894,17 +894,26 @@ impl Db {
         }))
     }
 
-    /// First-year ACV of the partner's deals won in `[from, to)`.
-    pub async fn won_acv(&self, tenant: &str, partner: &str, from: i64, to: i64) -> Result<i64, StoreError> {
+    /// First-year ACV of the partner's deals in `currency` won in `[from, to)`.
+    pub async fn won_acv(
+        &self,
+        tenant: &str,
+        partner: &str,
+        from: i64,
+        to: i64,
+        currency: &str,
+    ) -> Result<i64, StoreError> {
         Ok(with_reader!(self, |e| {
             sqlx::query_scalar(
                 "SELECT CAST(COALESCE(SUM(first_year_acv), 0) AS BIGINT) FROM deals \
-                 WHERE tenant = $1 AND partner_id = $2 AND stage = 'won' AND closed_at >= $3 AND closed_at < $4",
+                 WHERE tenant = $1 AND partner_id = $2 AND stage = 'won' AND closed_at >= $3 AND closed_at < $4 \
+                 AND currency = $5",
             )
             .bind(tenant)
             .bind(partner)
             .bind(from)
             .bind(to)
+            .bind(currency)
             .fetch_one(e)
             .await?
         }))

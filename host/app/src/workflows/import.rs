@@ -286,14 +286,17 @@ impl Service {
             return Err(bad(format!("an import carries at most {MAX_IMPORT_ROWS} rows")));
         }
         let tenant = self.tenant(&caller.tenant)?;
-        let currency = tenant.program.currency.clone();
         let known = self.db.known_ids(&caller.tenant).await?;
         let mut refused: Vec<Refusal> = Vec::new();
         let mut refuse = |kind: &str, row: usize, message: String| {
             refused.push(Refusal { kind: kind.into(), row, message });
         };
         let check_currency = |field: &str, c: &str| -> Checked<()> {
-            if c == currency { Ok(()) } else { Err(format!("`{field}` is {c:?}; this program runs in {currency}")) }
+            if tenant.program.accepts(c) {
+                Ok(())
+            } else {
+                Err(format!("`{field}` is {c:?}; this program accepts {}", tenant.program.currencies.join(", ")))
+            }
         };
         let mut batch = ImportBatch::default();
 

@@ -135,12 +135,17 @@ pub struct Statement {
     pub from: i64,
     /// Period end (exclusive).
     pub to: i64,
-    /// The program currency the totals are in.
+    /// The program currency, which `total` and `by_status` are in.
     pub currency: String,
-    /// Net of every line due in the period but the voided ones.
+    /// Net of the lines in the program currency due in the period but the
+    /// voided ones.
     pub total: i64,
-    /// Net of lines by status: pending, held, disputed, paid, voided.
+    /// Net of the lines in the program currency by status: pending, held,
+    /// disputed, paid, voided.
     pub by_status: std::collections::BTreeMap<String, i64>,
+    /// Net of the lines in each currency (voided ones left out): a deal's
+    /// lines keep its currency, and currencies are never added together.
+    pub totals: std::collections::BTreeMap<String, i64>,
     /// The lines, by due date, each with the decision (and the plugin, or
     /// the person) that made it, and the payout run that paid it.
     pub lines: Vec<crate::store::StatementLine>,
@@ -177,7 +182,7 @@ pub const MAX_TIME: i64 = 253_402_300_799;
 
 fn check_money(field: &str, m: &wit::Money, currency: &str, positive: bool) -> Result<(), ServiceError> {
     if m.currency != currency {
-        return Err(bad(format!("`{field}.currency` is {:?}; this program runs in {currency}", m.currency)));
+        return Err(bad(format!("`{field}.currency` is {:?}; it must be {currency}", m.currency)));
     }
     if m.amount < 0 || (positive && m.amount == 0) || m.amount > MAX_MONEY {
         return Err(bad(format!(
@@ -186,6 +191,19 @@ fn check_money(field: &str, m: &wit::Money, currency: &str, positive: bool) -> R
         )));
     }
     Ok(())
+}
+
+/// `Ok` when the program accepts deals in `currency`; else 422 naming the
+/// ones it does.
+pub(crate) fn check_accepted(field: &str, currency: &str, tenant: &Tenant) -> Result<(), ServiceError> {
+    if tenant.program.accepts(currency) {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "`{field}.currency` is {currency:?}; this program accepts {}",
+            tenant.program.currencies.join(", ")
+        )))
+    }
 }
 
 /// `at`, an input's Unix time, if it lies in the years 1970 to 9999.
@@ -445,7 +463,8 @@ impl Service {
         }
         let tenant = self.tenant(&caller.tenant)?;
         let domain = check_domain(&new.account_domain)?;
-        check_money("amount", &new.amount, &tenant.program.currency, true)?;
+        check_accepted("amount", &new.amount.currency, &tenant)?;
+        check_money("amount", &new.amount, &new.amount.currency, true)?;
         if new.account_name.trim().is_empty() {
             return Err(bad("`account_name` must not be empty"));
         }
@@ -695,7 +714,9 @@ impl Service {
                 .as_deref()
                 .ok_or_else(|| bad("`account_domain` is required without `registration_id`"))?,
         )?;
-        let currency = tenant.program.currency.clone();
+        // The deal's currency: one the program accepts; services in it too.
+        let currency = new.first_year_acv.currency.clone();
+        check_accepted("first_year_acv", &currency, &tenant)?;
         check_money("first_year_acv", &new.first_year_acv, &currency, true)?;
         let services = new.services.unwrap_or(wit::Money { amount: 0, currency: currency.clone() });
         check_money("services", &services, &currency, false)?;
@@ -863,8 +884,10 @@ impl Service {
             .map(|l| Ok(wit::PriorLine { kind: parse_enum("line kind", &l.kind)?, amount: money(l.amount) }))
             .collect::<Result<Vec<_>, ServiceError>>()?;
         let closed_at = deal.closed_at.unwrap_or(at);
-        // Won ACV earlier in the same calendar quarter, before this deal.
-        let quarter_to_date = self.db.won_acv(&caller.tenant, partner_id, quarter_start(closed_at), closed_at).await?;
+        // Won ACV earlier in the same calendar quarter, before this deal, in
+        // its currency.
+        let quarter_to_date =
+            self.db.won_acv(&caller.tenant, partner_id, quarter_start(closed_at), closed_at, &deal.currency).await?;
         let input = wit::CommissionInput {
             context: tenant.program.context(at),
             event,
@@ -966,27 +989,24 @@ impl Service {
         let tenant = self.tenant(&caller.tenant)?;
         let lines = self.db.partner_lines(&caller.tenant, partner, from, to).await?;
         let mut by_status = std::collections::BTreeMap::new();
-        let mut total: i64 = 0;
+        let mut totals = std::collections::BTreeMap::new();
+        let currency = tenant.program.currency.clone();
         for l in &lines {
             let amount = l.line.amount;
             // Amounts are bounded on input (MAX_MONEY), a sum of a
             // statement's lines cannot overflow; checked all the same.
             let overflow = || ServiceError::Internal(format!("the statement of `{partner}` overflows"));
-            let entry = by_status.entry(l.line.status.as_str().to_string()).or_insert(0i64);
-            *entry = entry.checked_add(amount).ok_or_else(overflow)?;
+            if l.line.currency == currency {
+                let entry = by_status.entry(l.line.status.as_str().to_string()).or_insert(0i64);
+                *entry = entry.checked_add(amount).ok_or_else(overflow)?;
+            }
             if l.line.status != LineStatus::Voided {
-                total = total.checked_add(amount).ok_or_else(overflow)?;
+                let entry = totals.entry(l.line.currency.clone()).or_insert(0i64);
+                *entry = entry.checked_add(amount).ok_or_else(overflow)?;
             }
         }
-        Ok(Statement {
-            partner_id: partner.to_string(),
-            from,
-            to,
-            currency: tenant.program.currency.clone(),
-            total,
-            by_status,
-            lines,
-        })
+        let total = totals.get(&currency).copied().unwrap_or(0);
+        Ok(Statement { partner_id: partner.to_string(), from, to, currency, total, by_status, totals, lines })
     }
 }
 

@@ -207,8 +207,15 @@ impl Service {
                 )));
             }
         };
-        let run =
-            NewPayoutRun { period: &new.period, period_end, reference: &reference, minimum, actor: &caller.key, at };
+        let run = NewPayoutRun {
+            period: &new.period,
+            period_end,
+            reference: &reference,
+            minimum,
+            minimum_currency: currency,
+            actor: &caller.key,
+            at,
+        };
         Ok(self.db.run_payouts(&caller.tenant, &run).await?)
     }
 

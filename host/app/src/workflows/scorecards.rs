@@ -40,7 +40,7 @@ impl Service {
         let approval = super::program_flag(&tenant, "tier-approval");
         let started = std::time::Instant::now();
         let registered = self.db.registrations_by_partner(&caller.tenant, from, to).await?;
-        let deals = self.db.deal_stats(&caller.tenant, trailing_from, from, to).await?;
+        let deals = self.db.deal_stats(&caller.tenant, trailing_from, from, to, &currency).await?;
         let lead_times = self.db.lead_times(&caller.tenant, from, to).await?;
         let money = |amount| wit::Money { amount, currency: currency.clone() };
 
@@ -187,7 +187,8 @@ impl Service {
         if from >= to {
             return Err(bad("`from` must be before `to`"));
         }
-        let n = self.db.program_numbers(&caller.tenant, from, to).await?;
+        let tenant = self.tenant(&caller.tenant)?;
+        let n = self.db.program_numbers(&caller.tenant, from, to, &tenant.program.currency).await?;
         let mut days = self.db.days_to_first_deal(&caller.tenant, to).await?;
         days.sort_unstable();
         let median_days = (!days.is_empty()).then(|| days[days.len() / 2]);
