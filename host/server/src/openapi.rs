@@ -433,7 +433,10 @@ impl DocResponse for crate::api::import::ImportAnswer {
     fn document(op: &mut Operation, schemas: &mut SchemaGenerator) {
         let report = schema::<crate::workflows::import::ImportReport>(schemas);
         op.responses.push((200, Some(("application/json", report.clone()))));
-        op.responses.push((422, Some(("application/json", report))));
+        // 422: rows refused (the report), or a body that is no import at
+        // all (the API's error).
+        let refused = json!({ "anyOf": [report, { "$ref": "#/components/schemas/Error" }] });
+        op.responses.push((422, Some(("application/json", refused))));
     }
 }
 
