@@ -420,6 +420,10 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
         }
         ("post", "/v1/import") => own("/v1/import", json_body(json!({}))),
         ("post", "/v1/import/{kind}") => own("/v1/import/partners", Some(b"id,name,kind,joined_at\n".to_vec())),
+        ("put", "/v1/program/rates/{period}") => {
+            own("/v1/program/rates/2026-10", json_body(json!({ "rates": { "EUR": "1.08" } })))
+        }
+        ("get", "/v1/program/rates/{period}") => own("/v1/program/rates/2026-10", None),
         ("get", "/v1/program/metrics") => own(&format!("/v1/program/metrics?from=0&to={FAR}"), None),
         ("put", "/v1/webhook") => own(
             "/v1/webhook",

@@ -402,4 +402,37 @@ async fn a_eur_deal_in_a_usd_and_eur_program_is_paid_in_eur_and_totalled_apart()
     let csv = csv.as_str().unwrap();
     assert!(csv.contains("/p-eu/EUR,p-eu,\"Partner p-eu, Inc\",EUR,750.00,75000,1"), "{csv}");
     assert!(csv.contains("/p-eu/USD,p-eu,\"Partner p-eu, Inc\",USD,3000.00,300000,1"), "{csv}");
+
+    // Tiers and program revenue are in USD: the EUR deal counts at the
+    // rate the company gives for its month, and not without one.
+    let (status, body) = app.send("POST", "/v1/scorecards/2026-08", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no EUR rate for 2026-08"), "{body}");
+    for (rates, why) in [
+        (json!({ "EUR": "1,10" }), "a decimal like"),
+        (json!({ "USD": "1" }), "other currencies are EUR"),
+        (json!({ "JPY": "0.0067" }), "other currencies are EUR"),
+    ] {
+        let (status, body) =
+            app.send("PUT", "/v1/program/rates/2026-08", Some(&admin), Some(json!({ "rates": rates }))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(why), "{body}");
+    }
+    let (status, rates) =
+        app.send("PUT", "/v1/program/rates/2026-08", Some(&admin), Some(json!({ "rates": { "EUR": "1.10" } }))).await;
+    assert_eq!((status, rates["rates_micros"]["EUR"].as_i64()), (StatusCode::OK, Some(1_100_000)), "{rates}");
+    let (status, run) = app.send("POST", "/v1/scorecards/2026-08", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    let card = run["scorecards"].as_array().unwrap().iter().find(|c| c["partner_id"] == "p-eu").unwrap().clone();
+    // $20,000 + EUR 5,000 at 1.10 = $25,500.
+    assert_eq!((card["won_revenue"].as_i64(), card["trailing_revenue"].as_i64()), (Some(2_550_000), Some(2_550_000)));
+    assert_eq!(card["won_deals"], 2);
+    let (aug_1, sep_1) = (AUG_10 - 9 * DAY, AUG_10 + 22 * DAY);
+    let (status, m) =
+        app.send("GET", &format!("/v1/program/metrics?from={aug_1}&to={sep_1}"), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert_eq!(
+        (m["numbers"]["won_revenue"].as_i64(), m["numbers"]["partner_sourced_revenue"].as_i64()),
+        (Some(2_550_000), Some(2_550_000))
+    );
 }

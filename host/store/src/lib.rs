@@ -127,6 +127,8 @@ pub use outbox::{DueEvent, OutboxEvent};
 pub mod decided;
 mod direct;
 pub mod extensions;
+pub mod fx;
+pub use fx::ForeignRevenue;
 pub mod import;
 pub mod leads;
 pub use extensions::ExtensionDecision;

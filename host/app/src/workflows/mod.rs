@@ -8,6 +8,7 @@
 //! falls back on failure), and stores the outcome with the decision's id.
 
 mod extensions;
+pub mod fx;
 pub mod import;
 mod leads;
 pub mod lifecycle;
@@ -16,6 +17,7 @@ pub mod payouts;
 mod scorecards;
 
 pub use extensions::{ExtensionAnswer, ExtensionRequest};
+pub use fx::{Rates, RatesIn};
 pub use leads::{LeadAnswer, LeadReport, NewLead};
 pub use partners::{Certify, PartnerUpdate, TierOverride};
 pub use payouts::{LineQuery, LineStepRequest, NewRun, PayoutRunDetail};

@@ -40,7 +40,22 @@ impl Service {
         let approval = super::program_flag(&tenant, "tier-approval");
         let started = std::time::Instant::now();
         let registered = self.db.registrations_by_partner(&caller.tenant, from, to).await?;
-        let deals = self.db.deal_stats(&caller.tenant, trailing_from, from, to, &currency).await?;
+        let mut deals = self.db.deal_stats(&caller.tenant, trailing_from, from, to, &currency).await?;
+        // Deals in the program's other currencies count at the month's rates.
+        if tenant.program.currencies.len() > 1 {
+            let foreign = self.db.foreign_revenue(&caller.tenant, trailing_from, from, to, &currency).await?;
+            if !foreign.is_empty() {
+                let convert = self.converter(&tenant, period).await?;
+                for f in foreign {
+                    let Some(partner) = f.partner_id else { continue };
+                    let (month, trailing) = (convert(&f.currency, f.month)?, convert(&f.currency, f.trailing)?);
+                    let entry = deals.entry(partner).or_default();
+                    let overflow = || ServiceError::Internal("a partner's revenue overflows".into());
+                    entry.0.won_revenue = entry.0.won_revenue.checked_add(month).ok_or_else(overflow)?;
+                    entry.1 = entry.1.checked_add(trailing).ok_or_else(overflow)?;
+                }
+            }
+        }
         let lead_times = self.db.lead_times(&caller.tenant, from, to).await?;
         let money = |amount| wit::Money { amount, currency: currency.clone() };
 
@@ -188,7 +203,29 @@ impl Service {
             return Err(bad("`from` must be before `to`"));
         }
         let tenant = self.tenant(&caller.tenant)?;
-        let n = self.db.program_numbers(&caller.tenant, from, to, &tenant.program.currency).await?;
+        let mut n = self.db.program_numbers(&caller.tenant, from, to, &tenant.program.currency).await?;
+        // Deals in the program's other currencies count at the rates of the
+        // period's last month.
+        if tenant.program.currencies.len() > 1 {
+            let foreign = self.db.foreign_revenue(&caller.tenant, from, from, to, &tenant.program.currency).await?;
+            if !foreign.is_empty() {
+                let last = pactum_pdk::time::format_date(to - 1)[..7].to_string();
+                let convert = self.converter(&tenant, &last).await?;
+                let overflow = || ServiceError::Internal("the program's revenue overflows".into());
+                for f in foreign {
+                    let add = |total: &mut i64, amount: i64| -> Result<(), ServiceError> {
+                        *total = total.checked_add(convert(&f.currency, amount)?).ok_or_else(overflow)?;
+                        Ok(())
+                    };
+                    add(&mut n.won_revenue, f.month)?;
+                    if f.partner_id.is_some() {
+                        add(&mut n.partner_won_revenue, f.month)?;
+                    }
+                    add(&mut n.partner_sourced_revenue, f.sourced)?;
+                    add(&mut n.partner_influenced_revenue, f.influenced)?;
+                }
+            }
+        }
         let mut days = self.db.days_to_first_deal(&caller.tenant, to).await?;
         days.sort_unstable();
         let median_days = (!days.is_empty()).then(|| days[days.len() / 2]);

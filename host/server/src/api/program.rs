@@ -6,9 +6,9 @@ use super::{ApiError, AppState, Auth, Body, LimitQuery, Period, Query, Text, che
 use crate::openapi::Api;
 use crate::service::Capability;
 use crate::store::OutboxEvent;
-use crate::workflows::ProgramMetrics;
+use crate::workflows::{ProgramMetrics, Rates, RatesIn};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,6 +18,14 @@ pub(super) fn routes(api: &mut Api) {
         .get("/openapi.json", "This document", openapi)
         .get("/v1/program", "The caller's company: parameters, limits, plugin per hook", program)
         .get("/v1/program/metrics", "Program metrics in [`from`, `to`) beside the seed's benchmarks", program_metrics)
+        .put(
+            "/v1/program/rates/{period}",
+            "A month's conversion rates for the program's other currencies (admin): units of the program currency \
+             one unit is worth, as decimals (`{\"rates\": {\"EUR\": \"1.0842\"}}`); tiers and program revenue \
+             convert deals in other currencies with them",
+            set_rates,
+        )
+        .get("/v1/program/rates/{period}", "A month's conversion rates, in millionths", get_rates)
         .put("/v1/webhook", "Where notifications go (admin)", set_webhook)
         .get("/v1/notifications", "The outbox and delivery state (staff)", notifications);
 }
@@ -128,4 +136,21 @@ async fn notifications(
 ) -> Result<Json<Notifications>, ApiError> {
     let limit = check_limit(q.limit)?;
     Ok(Json(Notifications { notifications: service.notifications(&caller, limit).await? }))
+}
+
+async fn set_rates(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(period): Path<String>,
+    Body(new): Body<RatesIn>,
+) -> Result<Json<Rates>, ApiError> {
+    Ok(Json(service.set_rates(&caller, &period, new).await?))
+}
+
+async fn get_rates(
+    State(service): State<AppState>,
+    Auth(caller): Auth,
+    Path(period): Path<String>,
+) -> Result<Json<Rates>, ApiError> {
+    Ok(Json(service.rates(&caller, &period).await?))
 }
