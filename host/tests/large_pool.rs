@@ -152,16 +152,29 @@ fn a_call_takes_no_page_faults_on_what_the_last_call_dirtied() {
     for _ in 0..3 {
         scatter();
     }
-    let mut faults = Vec::new();
-    for _ in 0..5 {
-        let before = minor_faults();
-        scatter();
-        faults.push(minor_faults() - before);
-    }
     // A slot's pages could be taken by another test's plugin in between
-    // (the tests share the process, not the pool): the fewest of five.
-    let fewest = *faults.iter().min().unwrap();
-    assert!(fewest < 24, "page faults per call: {faults:?}");
+    // (the tests share the process, not the pool): the fewest of five
+    // calls. A machine reclaiming memory right then (a CI run just after a
+    // build once saw 99 on every call, and 0 on the same tree afterwards)
+    // is given up to three rounds; without the patch every round faults.
+    let mut rounds = Vec::new();
+    for round in 0..3 {
+        if round > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        let mut faults = Vec::new();
+        for _ in 0..5 {
+            let before = minor_faults();
+            scatter();
+            faults.push(minor_faults() - before);
+        }
+        let fewest = *faults.iter().min().unwrap();
+        rounds.push(faults);
+        if fewest < 24 {
+            return;
+        }
+    }
+    panic!("page faults per call, three rounds: {rounds:?}");
 }
 
 /// Every plugin on the large pool, with a spare instance made ahead of each
