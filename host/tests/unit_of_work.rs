@@ -289,6 +289,82 @@ async fn a_failure_between_any_two_writes_leaves_nothing_and_a_retry_succeeds() 
     assert_eq!(p1["tier"], "silver", "{p1}");
 }
 
+/// The people's steps (issue 16) are units of work too: a failure before
+/// any of their writes leaves nothing of them, and a retry succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_in_a_person_s_step_leaves_nothing_and_a_retry_succeeds() {
+    let app = app().await;
+    partner(&app, "p-1").await;
+    let admin = app.key("acme").to_string();
+    let a = &app;
+    let aug_10 = 1_786_320_000; // due 2026-09-09, paid by September's run
+    deal(&app, "d-partner", Some("p-1"), 12_000_000).await;
+    let (status, won) =
+        app.send("POST", "/v1/deals/d-partner/won", Some(&admin), Some(json!({ "closed_at": aug_10 }))).await;
+    assert_eq!(status, StatusCode::OK, "{won}");
+    let line = won["commission_lines"][0]["id"].as_i64().unwrap();
+    let post = |uri: String, body: Value| {
+        let admin = admin.clone();
+        async move { a.send("POST", &uri, Some(&admin), Some(body)).await }
+    };
+
+    let n = fails_whole_then_succeeds(a, "line held", &[], || {
+        post(format!("/v1/lines/{line}/hold"), json!({ "reason": "audit" }))
+    })
+    .await;
+    assert_eq!(n, 3, "line, decision, event");
+    post(format!("/v1/lines/{line}/release"), json!({ "reason": "audited" })).await;
+    let n = fails_whole_then_succeeds(a, "line adjusted", &[], || {
+        post(format!("/v1/lines/{line}/adjust"), json!({ "reason": "SPIFF", "amount": 10_000 }))
+    })
+    .await;
+    assert_eq!(n, 4, "line, decision, adjustment line, event");
+    let n = fails_whole_then_succeeds(a, "payout run", &[], || {
+        post("/v1/payout-runs".into(), json!({ "period": "2026-09" }))
+    })
+    .await;
+    assert!(n >= 5, "decision, run, lines, payouts, summary, event: {n}");
+
+    let (status, lead) = app
+        .send(
+            "POST",
+            "/v1/leads",
+            Some(&admin),
+            Some(json!({ "account_domain": "hooli.com", "region": "emea", "source": "web" })),
+        )
+        .await;
+    assert_eq!((status, lead["status"].as_str()), (StatusCode::CREATED, Some("offered")), "{lead}");
+    let id = lead["id"].as_str().unwrap().to_string();
+    let n = fails_whole_then_succeeds(a, "lead declined", &["hooli.com"], || {
+        post(format!("/v1/leads/{id}/decline"), json!({ "reason": "no capacity" }))
+    })
+    .await;
+    assert!(n >= 3, "lead, decision, event: {n}");
+
+    let registration = json!({ "partner_id": "p-1", "account_domain": "globex.com", "account_name": "Globex",
+                                "industry": "software", "employees": 400, "country": "US", "amount": usd(1_000_000) });
+    let (_, reg) = app.send("POST", "/v1/registrations", Some(&admin), Some(registration)).await;
+    let reg = reg["id"].as_str().unwrap().to_string();
+    let n = fails_whole_then_succeeds(a, "extension asked", &[], || {
+        post(format!("/v1/registrations/{reg}/extension"), json!({ "days": 30, "reason": "procurement" }))
+    })
+    .await;
+    assert_eq!(n, 2, "registration, event");
+    let n = fails_whole_then_succeeds(a, "extension granted", &[], || {
+        post(format!("/v1/registrations/{reg}/extension/grant"), json!({ "reason": "ok" }))
+    })
+    .await;
+    assert_eq!(n, 3, "registration, decision, event");
+    let n = fails_whole_then_succeeds(a, "tier set by hand", &[], || {
+        post("/v1/partners/p-1/tier".into(), json!({ "tier": "gold", "reason": "strategic" }))
+    })
+    .await;
+    assert_eq!(n, 3, "partner, decision, event");
+    let history = json!({ "partners": [{ "id": "p-old", "name": "Old", "kind": "referral", "joined_at": aug_10 }] });
+    let n = fails_whole_then_succeeds(a, "import", &[], || post("/v1/import".into(), history.clone())).await;
+    assert_eq!(n, 3, "decision, partners, event");
+}
+
 /// A direct hook call for the hostile tenant (its commission spins).
 fn spin_call() -> Value {
     json!({

@@ -12,10 +12,8 @@
 //! the second finds it done and counts it as such.
 
 use crate::service::{Service, ServiceError};
-use crate::workflows::program_integer;
+use crate::workflows::{DAY, program_integer};
 use serde::Serialize;
-
-const DAY: i64 = 86_400;
 
 /// Days ahead a partner hears that a certification expires.
 pub const CERTIFICATION_NOTICE_DAYS: i64 = 30;

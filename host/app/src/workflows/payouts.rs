@@ -11,7 +11,7 @@
 //! minimum; the rest is carried to the next run. Every step is one unit of
 //! work in the store (`pactum_store::payouts`).
 
-use super::{MAX_MONEY, MAX_TIME, bad, check_text, check_time, program_integer};
+use super::{DAY, MAX_MONEY, MAX_TIME, bad, check_text, check_time, program_integer};
 use crate::auth::Capability;
 use crate::runtime::types as wit;
 use crate::service::{Caller, Service, ServiceError, Tenant, now};
@@ -19,8 +19,6 @@ use crate::store::payouts::MAX_LINES_LISTED;
 use crate::store::{CommissionLineRow, LineChange, LineStepped, NewPayoutRun, PayoutRow, PayoutRunRow};
 use pactum_core::{LineStatus, LineStep};
 use serde::{Deserialize, Serialize};
-
-const DAY: i64 = 86_400;
 
 /// Days after a period's end during which its lines can still be held,
 /// adjusted and disputed before the payout run may pay them, unless the
