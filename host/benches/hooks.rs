@@ -194,6 +194,7 @@ fn main() {
             },
             registrations: vec![],
             partners: vec![partner(PartnerKind::Reseller, Tier::Gold)],
+            tried: vec![],
         },
     );
     bench_hook::<Approval>(

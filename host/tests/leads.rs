@@ -109,6 +109,78 @@ async fn a_declined_lead_goes_to_the_next_partner_then_times_out_to_direct() {
     assert_eq!(rerouted.len(), 2, "{events}");
 }
 
+/// Declines lead `id` as partner `key`; the lead as routed again.
+async fn decline(app: &App, id: &str, key: &str) -> Value {
+    let body = json!({ "reason": "no capacity" });
+    let (status, lead) = app.send("POST", &format!("/v1/leads/{id}/decline"), Some(key), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{lead}");
+    lead
+}
+
+/// The re-routing case with the company's routing plugin of 0.1.0 (the
+/// stock one), then of 0.2.0 (published and activated over the API): the
+/// same decline, two answers. The 0.1.0 plugin is never shown the partner
+/// that declined and offers the lead to the next; the 0.2.0 one is shown
+/// it (`tried`) and, by its own rule, sends the lead direct naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_plugins_of_0_1_0_and_0_2_0_on_the_same_reroute() {
+    let app = app().await;
+    let admin = app.key("acme").to_string();
+    let a = partner(&app, "p-a", "emea").await;
+    partner(&app, "p-b", "emea").await;
+
+    let case = |domain: &'static str| {
+        let (app, a) = (&app, &a);
+        async move {
+            let offered = lead(app, domain).await;
+            let id = offered["id"].as_str().unwrap().to_string();
+            assert_eq!(offered["partner_id"], "p-a", "{offered}");
+            let again = decline(app, &id, a).await;
+            assert_eq!(again["tried"], json!(["p-a"]), "{again}");
+            (again, routings(app, &id).await)
+        }
+    };
+
+    // 0.1.0: the stock plugin. After A's decline it sees only B, offers B.
+    let (stock_lead, stock_log) = case("globex.com").await;
+    assert_eq!((stock_lead["status"].as_str(), stock_lead["partner_id"].as_str()), (Some("offered"), Some("p-b")));
+
+    // 0.2.0: published like any plugin (it passes the company's routing
+    // fixtures), reported at its version, activated.
+    let wasm = std::fs::read(pactum_plugin_artifacts::ROUTING_V0_2).unwrap();
+    let (status, published) =
+        app.send_raw("POST", "/v1/plugins?name=routing-v2&version=1.0.0&hook=routing", Some(&admin), wasm).await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    let hash = published["hash"].as_str().unwrap().to_string();
+    let (_, plugins) = app.send("GET", "/v1/plugins", Some(&admin), None).await;
+    let version_of = |name: &str| {
+        let all = plugins["plugins"].as_array().unwrap();
+        all.iter().find(|p| p["name"] == name).map(|p| p["wit_version"].clone()).unwrap_or_else(|| panic!("{plugins}"))
+    };
+    assert_eq!((version_of("routing-v2"), version_of("stock")), (json!("0.2.0"), json!("0.1.0")));
+    let activate = json!({ "plugin": hash, "reason": "routing that knows who declined" });
+    let (status, body) = app.send("PUT", "/v1/bindings/routing", Some(&admin), Some(activate)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (v2_lead, v2_log) = case("initech.com").await;
+    assert_eq!((v2_lead["status"].as_str(), v2_lead["partner_id"].clone()), (Some("direct"), Value::Null));
+    assert_eq!(v2_lead["reason"], "already offered to p-a: direct sales takes it from here", "{v2_lead}");
+
+    // Two routing decisions per lead, each by its own plugin, and the
+    // inputs of the second say the same for both versions: B alone among
+    // the partners, A tried.
+    for (log, plugin) in [(&stock_log, None), (&v2_log, Some(hash.as_str()))] {
+        assert_eq!(log.len(), 2, "{log:?}");
+        if let Some(plugin) = plugin {
+            assert!(log.iter().all(|d| d["plugin"] == plugin), "{log:?}");
+        }
+        let input = &log[1]["record"]["input"];
+        let partners: Vec<&Value> = input["partners"].as_array().unwrap().iter().map(|p| &p["id"]).collect();
+        assert_eq!((partners, &input["tried"]), (vec![&json!("p-b")], &json!(["p-a"])), "{input}");
+    }
+    assert_ne!(stock_log[1]["plugin"], v2_log[1]["plugin"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_lead_reports_forwards_and_never_times_out() {
     let app = app().await;

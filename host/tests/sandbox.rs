@@ -106,6 +106,7 @@ fn output_is_validated_against_the_input() {
         },
         registrations: vec![],
         partners: vec![partner("p-1", PartnerKind::Referral, Tier::Silver)],
+        tried: vec![],
     };
     let err = rt.call::<Routing>(&plugin, &Limits::default(), input).result.unwrap_err();
     assert!(matches!(&err, HookError::InvalidOutput { reason } if reason.contains("`ghost`")), "{err:?}");
@@ -168,7 +169,8 @@ fn bad_components_are_refused_with_a_clear_message() {
     assert!(matches!(err, LoadError::NoHook { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("exports no Pactum hook (it exports: nothing)"), "{message}");
-    assert!(message.contains("pactum:policy/commission@0.1.0"), "{message}");
+    assert!(message.contains("pactum:policy/commission@0.2.0"), "{message}");
+    assert!(message.ends_with("(at any supported version: 0.1.0, 0.2.0)"), "{message}");
 
     let future = wat::parse_str(
         r#"(component
@@ -182,7 +184,7 @@ fn bad_components_are_refused_with_a_clear_message() {
     let err = load_err(&future);
     assert_eq!(
         err.to_string(),
-        "the component exports `pactum:policy/commission@0.9.0`, but this host supports pactum:policy@0.1.0"
+        "the component exports `pactum:policy/commission@0.9.0`, but this host supports pactum:policy at versions 0.1.0, 0.2.0"
     );
 
     let http = wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#).unwrap();

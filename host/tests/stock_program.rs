@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use pactum::runtime::hooks::{Approval, Commission, Routing, TierEvaluation};
 use pactum::runtime::types::*;
-use pactum::runtime::{HookKind, Limits};
-use pactum_plugin_artifacts::{NORTHWIND, STOCK};
+use pactum::runtime::{HookKind, Limits, WitVersion};
+use pactum_plugin_artifacts::{NORTHWIND, ROUTING_V0_2, STOCK};
 
 #[test]
 fn stock_exports_every_hook_and_northwind_only_commission() {
@@ -130,6 +130,7 @@ fn routing_registration_then_territory_then_direct() {
             lead: lead(region),
             registrations,
             partners: vec![emea.clone()],
+            tried: vec![],
         };
         rt.call::<Routing>(&stock, &acme.limits, input).result.unwrap()
     };
@@ -208,4 +209,58 @@ fn every_call_returns_its_audit_record() {
     let again = rt.call::<Commission>(&stock, &Limits::default(), input);
     assert_eq!(again.result, record.result);
     assert_eq!(again.fuel_used, record.fuel_used);
+}
+
+/// Issue 16: `pactum:policy@0.2.0` beside 0.1.0. The stock plugin (0.1.0)
+/// and a 0.2.0 routing plugin load in one runtime and take the same input:
+/// the 0.2.0 plugin sees the partners tried, the 0.1.0 one is called
+/// without them, and the decision log's input is the same for both.
+#[test]
+fn routing_plugins_of_both_contract_versions_run_side_by_side() {
+    let rt = runtime();
+    let stock = load(rt, STOCK);
+    let v0_2 = load(rt, ROUTING_V0_2);
+    assert_eq!(
+        (stock.hook_version(HookKind::Routing), stock.wit_version()),
+        (Some(WitVersion::V0_1_0), WitVersion::V0_1_0)
+    );
+    assert_eq!(
+        (v0_2.hook_version(HookKind::Routing), v0_2.wit_version()),
+        (Some(WitVersion::V0_2_0), WitVersion::V0_2_0)
+    );
+    assert_eq!((v0_2.hooks(), v0_2.hook_version(HookKind::Commission)), ([HookKind::Routing].as_slice(), None));
+
+    let acme = program("acme");
+    let mut emea = partner("p-b", PartnerKind::Reseller, Tier::Silver);
+    emea.territories = vec!["emea".into()];
+    let input = |tried: &[&str]| RoutingInput {
+        context: acme.context(NOW),
+        lead: lead("emea"),
+        registrations: vec![],
+        partners: vec![emea.clone()],
+        tried: tried.iter().map(|t| t.to_string()).collect(),
+    };
+    let route = |plugin, tried: &[&str]| {
+        let record = rt.call::<Routing>(plugin, &acme.limits, input(tried));
+        assert_eq!(record.input.tried, tried, "the record keeps the input whole");
+        record.result.unwrap()
+    };
+
+    // First routing: both send the lead to the territory's partner.
+    assert_eq!(route(&stock, &[]).destination, Destination::Partner("p-b".into()));
+    let first = route(&v0_2, &[]);
+    assert_eq!(
+        (first.destination, first.reason.as_str()),
+        (Destination::Partner("p-b".into()), "first offer, to p-b in the lead's territory")
+    );
+
+    // Routed again after p-a and p-c declined: the 0.1.0 plugin, blind to
+    // them, offers the lead to the next partner; the 0.2.0 one sees who had
+    // it, in order, and sends it direct.
+    assert_eq!(route(&stock, &["p-a", "p-c"]).destination, Destination::Partner("p-b".into()));
+    let again = route(&v0_2, &["p-a", "p-c"]);
+    assert_eq!(
+        (again.destination, again.reason.as_str(), again.attribution.as_str()),
+        (Destination::Direct, "already offered to p-a, p-c: direct sales takes it from here", "direct")
+    );
 }

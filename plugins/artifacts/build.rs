@@ -15,6 +15,7 @@ const PLUGINS: &[(&str, &str, &str)] = &[
     ("STOCK", "pactum-stock", "plugins/stock"),
     ("NORTHWIND", "northwind-commission", "policies/northwind/plugin"),
     ("HOSTILE", "pactum-hostile-plugin", "tests/fixtures/hostile-plugin"),
+    ("ROUTING_V0_2", "pactum-routing-v0-2", "tests/fixtures/routing-0.2"),
 ];
 
 const TARGET: &str = "wasm32-unknown-unknown";

@@ -175,6 +175,7 @@ pub fn leads(program: &Program) -> Vec<RoutingInput> {
                 },
                 registrations,
                 partners: chosen.into_iter().map(|k| pool[k].clone()).collect(),
+                tried: vec![],
             }
         })
         .collect()

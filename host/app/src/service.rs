@@ -518,7 +518,7 @@ impl Service {
                     name,
                     version: "bundled",
                     hooks: plugin.hooks(),
-                    wit_version: crate::runtime::WIT_VERSION,
+                    wit_version: plugin.wit_version().as_str(),
                     wasm,
                     by: "tenant-create",
                     fixtures: &published[&plugin.hash()],

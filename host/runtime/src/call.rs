@@ -6,7 +6,7 @@ use super::bindings::v0_1_0::pactum::policy::{host, types as wit_types};
 use super::error::HookError;
 use super::hooks::Hook;
 use super::plugin::Plugin;
-use super::types::{LogLevel, PolicyError};
+use super::types::{LogLevel, PolicyError, RoutingInputV0_1};
 use super::{EPOCH_TICK, Limits, Runtime};
 use pactum_core::PluginHash;
 use serde::Serialize;
@@ -190,6 +190,31 @@ impl CallState {
 }
 
 impl wit_types::Host for CallState {}
+
+/// A `pactum:policy@0.2.0` plugin's imports: the same `host.log`.
+impl super::bindings::v0_2_0::pactum::policy::host::Host for CallState {
+    fn log(
+        &mut self,
+        level: super::bindings::v0_2_0::pactum::policy::host::LogLevel,
+        len: u8,
+        last: bool,
+        b0: u64,
+        b1: u64,
+        b2: u64,
+        b3: u64,
+    ) {
+        use super::bindings::v0_2_0::pactum::policy::host::LogLevel as V0_2;
+        let level = match level {
+            V0_2::Debug => LogLevel::Debug,
+            V0_2::Info => LogLevel::Info,
+            V0_2::Warn => LogLevel::Warn,
+            V0_2::Error => LogLevel::Error,
+        };
+        host::Host::log(self, level, len, last, b0, b1, b2, b3);
+    }
+}
+
+impl super::bindings::v0_2_0::pactum::policy::types::Host for CallState {}
 
 /// At most this many instances, tables and memories per call: a plugin
 /// component needs a handful; Python and JavaScript ones a few dozen.
@@ -480,12 +505,22 @@ pub(crate) fn invoke<H: Hook>(
     instance: &Instance,
     input: &H::Input,
 ) -> wasmtime::Result<Result<H::Output, PolicyError>> {
-    let index = plugin.functions[H::KIND as usize].as_ref().expect("checked that the plugin exports the hook");
-    let func = instance.get_func(&mut *store, index).expect("export indexed at load");
+    let export = plugin.functions[H::KIND as usize].as_ref().expect("checked that the plugin exports the hook");
+    let func = instance.get_func(&mut *store, export.index).expect("export indexed at load");
     // SAFETY: `Runtime::typecheck` checked this export of this component
-    // against exactly these parameter and result types at load.
-    let typed = unsafe { TypedFunc::<(&H::Input,), (Result<H::Output, PolicyError>,)>::new_unchecked(func) };
-    let (result,) = typed.call(&mut *store, (input,))?;
+    // against exactly these parameter and result types at load: the
+    // older input where `takes_older_input`, else the host's.
+    let (result,) = match H::input_as(input, export.version) {
+        Some(older) => {
+            let typed =
+                unsafe { TypedFunc::<(RoutingInputV0_1<'_>,), (Result<H::Output, PolicyError>,)>::new_unchecked(func) };
+            typed.call(&mut *store, (older,))?
+        }
+        None => {
+            let typed = unsafe { TypedFunc::<(&H::Input,), (Result<H::Output, PolicyError>,)>::new_unchecked(func) };
+            typed.call(&mut *store, (input,))?
+        }
+    };
     Ok(result)
 }
 

@@ -36,11 +36,11 @@ pub enum LoadError {
         expected: String,
     },
     /// It exports a hook at a version this host does not support.
-    #[error("the component exports `{export}`, but this host supports pactum:policy@{supported}")]
+    #[error("the component exports `{export}`, but this host supports pactum:policy at versions {supported}")]
     UnsupportedVersion {
         /// The export's full name.
         export: String,
-        /// The supported version(s).
+        /// The supported versions, comma-separated.
         supported: String,
     },
     /// It imports something plugins are not given.

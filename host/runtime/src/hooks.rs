@@ -1,6 +1,7 @@
 //! The four hooks, their inputs and outputs, and the host's validation of
 //! every output before a workflow may act on it.
 
+use super::WitVersion;
 use super::types::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -32,6 +33,20 @@ pub trait Hook: Sized + 'static {
     /// serializing it: the output-size cap serializes only outputs this
     /// bound does not already clear.
     fn json_size_bound(output: &Self::Output) -> usize;
+
+    /// The input as a plugin exporting this hook at `version` receives
+    /// it, where that is not [`Hook::Input`] itself: routing's at 0.1.0,
+    /// whose input has no `tried`.
+    #[doc(hidden)]
+    fn input_as(_input: &Self::Input, _version: WitVersion) -> Option<RoutingInputV0_1<'_>> {
+        None
+    }
+}
+
+/// Whether hook `hook` exported at `version` takes another input than the
+/// host's [`Hook::Input`] (see [`Hook::input_as`]).
+pub(crate) fn takes_older_input(hook: HookKind, version: WitVersion) -> bool {
+    hook == HookKind::Routing && version == WitVersion::V0_1_0
 }
 
 /// Room for a JSON field's name, quotes, colon and comma, or for a unit
@@ -71,6 +86,10 @@ impl Hook for Routing {
 
     fn context(input: &RoutingInput) -> &Context {
         &input.context
+    }
+
+    fn input_as(input: &RoutingInput, version: WitVersion) -> Option<RoutingInputV0_1<'_>> {
+        takes_older_input(Self::KIND, version).then(|| input.v0_1())
     }
 
     fn json_size_bound(output: &RoutingDecision) -> usize {

@@ -31,7 +31,7 @@ mod preinit;
 mod spares;
 mod wasi_stubs;
 
-pub use bindings::v0_1_0::VERSION as WIT_VERSION;
+pub use bindings::WitVersion;
 pub use call::{CallRecord, LogLine, Phase};
 pub use error::{HookError, LoadError};
 pub use hooks::{Hook, HookKind};
@@ -39,25 +39,7 @@ pub use pactum_core::PluginHash;
 pub use plugin::{LoadCost, LoadSource};
 pub use plugin::{Plugin, WarmUp};
 
-/// The WIT types of `pactum:policy@0.1.0`, as the host sees them.
-pub mod types {
-    pub use super::bindings::v0_1_0::exports::pactum::policy::approval::{
-        ApprovalDecision, ApprovalInput, ApprovalOutcome, ExistingRegistration, Registration, RegistrationStatus,
-    };
-    pub use super::bindings::v0_1_0::exports::pactum::policy::commission::{
-        CommissionDecision, CommissionEvent, CommissionInput, CommissionLine, Deal, DealSource, LineKind, PriorLine,
-    };
-    pub use super::bindings::v0_1_0::exports::pactum::policy::routing::{
-        Destination, Lead, LiveRegistration, RoutingDecision, RoutingInput,
-    };
-    pub use super::bindings::v0_1_0::exports::pactum::policy::tier_evaluation::{
-        Scorecard, TierChange, TierDecision, TierInput,
-    };
-    pub use super::bindings::v0_1_0::pactum::policy::host::LogLevel;
-    pub use super::bindings::v0_1_0::pactum::policy::types::{
-        Certification, Context, Money, Param, ParamValue, Partner, PartnerKind, PolicyError, Tier,
-    };
-}
+pub mod types;
 
 /// The JSON object a hook's `context.params` carries (see `wit/types.wit`):
 /// each parameter under its name, with its value written as in `policy.toml`
@@ -334,6 +316,7 @@ impl Drop for Runtime {
 fn program_linker(engine: &Engine) -> wasmtime::Result<Linker<call::CallState>> {
     let mut linker = Linker::new(engine);
     bindings::v0_1_0::Program::add_to_linker::<_, HasSelf<call::CallState>>(&mut linker, |state| state)?;
+    bindings::v0_2_0::Program::add_to_linker::<_, HasSelf<call::CallState>>(&mut linker, |state| state)?;
     Ok(linker)
 }
 

@@ -3,9 +3,9 @@
 
 use super::call::CallState;
 use super::error::{ListOrNothing, LoadError};
-use super::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
-use super::types::PolicyError;
-use super::{Runtime, cache};
+use super::hooks::{Approval, Commission, Hook, Routing, TierEvaluation, takes_older_input};
+use super::types::{PolicyError, RoutingInputV0_1};
+use super::{Runtime, WitVersion, cache};
 use pactum_core::{HookKind, PluginHash};
 use std::fmt;
 use std::sync::Arc;
@@ -51,8 +51,9 @@ pub struct Plugin {
     /// The engine it was compiled for (see `RuntimeConfig::large_component_bytes`).
     pub(crate) engine: Engine,
     /// Per hook (indexed by `HookKind as usize`), the exported function,
-    /// type-checked once at load.
-    pub(crate) functions: [Option<ComponentExportIndex>; 4],
+    /// type-checked once at load, and the contract version it was
+    /// exported at.
+    pub(crate) functions: [Option<HookExport>; 4],
     /// Whether a call may still be tried on the caller's own thread (see
     /// [`Runtime::call_within`]): true until a call runs past the budget,
     /// false from the start for a component on the large engine.
@@ -89,6 +90,17 @@ impl Plugin {
         self.hooks.contains(&hook)
     }
 
+    /// The version of `pactum:policy` at which it exports `hook`.
+    pub fn hook_version(&self, hook: HookKind) -> Option<WitVersion> {
+        self.functions[hook as usize].as_ref().map(|e| e.version)
+    }
+
+    /// The newest version of `pactum:policy` among its exports: the
+    /// version it was built against.
+    pub fn wit_version(&self) -> WitVersion {
+        self.functions.iter().flatten().map(|e| e.version).max().unwrap_or(WitVersion::V0_1_0)
+    }
+
     /// Whether it runs a pre-initialized version of its component (see
     /// [`RuntimeConfig::preinitialize_large`](super::RuntimeConfig::preinitialize_large)).
     pub fn is_preinitialized(&self) -> bool {
@@ -107,6 +119,15 @@ impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Plugin").field("hash", &self.hash).field("hooks", &self.hooks).finish()
     }
+}
+
+/// A hook function a plugin exports.
+#[derive(Clone, Copy)]
+pub(crate) struct HookExport {
+    /// The function, found once at load.
+    pub(crate) index: ComponentExportIndex,
+    /// The contract version of the interface that exports it.
+    pub(crate) version: WitVersion,
 }
 
 const PACKAGE: &str = "pactum:policy";
@@ -270,7 +291,8 @@ impl Runtime {
             wasi |= check_import(name)?;
         }
 
-        let mut hooks = Vec::new();
+        // Per hook, the newest supported version it is exported at.
+        let mut versions: [Option<WitVersion>; 4] = [None; 4];
         let mut unsupported = None;
         let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
         for name in &exports {
@@ -280,26 +302,30 @@ impl Runtime {
             let Some(hook) = HookKind::ALL.into_iter().find(|h| h.interface() == iface) else {
                 continue;
             };
-            if version == super::WIT_VERSION {
-                hooks.push(hook);
-            } else {
-                unsupported.get_or_insert_with(|| name.clone());
+            match WitVersion::parse(version) {
+                Some(version) => {
+                    let slot = &mut versions[hook as usize];
+                    *slot = (*slot).max(Some(version));
+                }
+                None => {
+                    unsupported.get_or_insert_with(|| name.clone());
+                }
             }
         }
+        let hooks: Vec<HookKind> = HookKind::ALL.into_iter().filter(|&h| versions[h as usize].is_some()).collect();
         if hooks.is_empty() {
             return Err(match unsupported {
-                Some(export) => LoadError::UnsupportedVersion { export, supported: super::WIT_VERSION.into() },
+                Some(export) => LoadError::UnsupportedVersion { export, supported: WitVersion::supported() },
                 None => LoadError::NoHook {
                     exports: ListOrNothing(&exports).to_string(),
-                    expected: HookKind::ALL
-                        .iter()
-                        .map(|h| format!("{PACKAGE}/{}@{}", h.interface(), super::WIT_VERSION))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    expected: format!(
+                        "{} (at any supported version: {})",
+                        HookKind::ALL.map(|h| export_name(h, WitVersion::LATEST)).join(", "),
+                        WitVersion::supported()
+                    ),
                 },
             });
         }
-        hooks.sort();
 
         let stubbed;
         let linker = if wasi {
@@ -313,13 +339,14 @@ impl Runtime {
             linker.instantiate_pre(&component).map_err(|e| LoadError::ForbiddenImport { import: format!("{e:#}") })?;
         let mut functions = [None; 4];
         for &hook in &hooks {
-            let export = format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION);
+            let version = versions[hook as usize].expect("hooks are those with a version");
+            let export = export_name(hook, version);
             let bad = |reason: String| LoadError::BadExport { export: export.clone(), reason };
             let iface = component.get_export_index(None, &export).ok_or_else(|| bad("missing".into()))?;
-            let func = component
+            let index = component
                 .get_export_index(Some(&iface), hook_function(hook))
                 .ok_or_else(|| bad(format!("it has no `{}` function", hook_function(hook))))?;
-            functions[hook as usize] = Some(func);
+            functions[hook as usize] = Some(HookExport { index, version });
         }
         let image = component.image_range();
         let artifact_bytes = (image.end as usize - image.start as usize) as u64;
@@ -361,12 +388,17 @@ impl Runtime {
                 HookKind::TierEvaluation => typecheck::<TierEvaluation>(&mut store, &instance, plugin),
             };
             check.map_err(|e| LoadError::BadExport {
-                export: format!("{PACKAGE}/{}@{}", hook.interface(), super::WIT_VERSION),
+                export: export_name(hook, plugin.hook_version(hook).expect("an exported hook")),
                 reason: format!("{e:#}"),
             })?;
         }
         Ok(())
     }
+}
+
+/// `pactum:policy/<hook's interface>@<version>`.
+fn export_name(hook: HookKind, version: WitVersion) -> String {
+    format!("{PACKAGE}/{}@{version}", hook.interface())
 }
 
 fn hook_function(hook: HookKind) -> &'static str {
@@ -383,17 +415,22 @@ fn typecheck<H: Hook>(
     instance: &Instance,
     plugin: &Plugin,
 ) -> wasmtime::Result<()> {
-    let index = plugin.functions[H::KIND as usize].as_ref().expect("indexed at load");
-    instance.get_typed_func::<(&H::Input,), (Result<H::Output, PolicyError>,)>(&mut *store, index)?;
+    let export = plugin.functions[H::KIND as usize].as_ref().expect("indexed at load");
+    if takes_older_input(H::KIND, export.version) {
+        instance
+            .get_typed_func::<(RoutingInputV0_1<'_>,), (Result<H::Output, PolicyError>,)>(&mut *store, export.index)?;
+    } else {
+        instance.get_typed_func::<(&H::Input,), (Result<H::Output, PolicyError>,)>(&mut *store, export.index)?;
+    }
     Ok(())
 }
 
 /// Whether a component may import `name`: `pactum:policy/{host,types}` at
-/// this host's version, or a WASI 0.2 interface the host stubs (then
+/// a supported version, or a WASI 0.2 interface the host stubs (then
 /// `Ok(true)`: the load needs the stubs). Anything else is refused.
 fn check_import(name: &str) -> Result<bool, LoadError> {
     let ours = parse_interface(name)
-        .is_some_and(|(iface, version)| ALLOWED_IMPORTS.contains(&iface) && version == super::WIT_VERSION);
+        .is_some_and(|(iface, version)| ALLOWED_IMPORTS.contains(&iface) && WitVersion::parse(version).is_some());
     if ours {
         Ok(false)
     } else if super::wasi_stubs::is_stubbed(name) {

@@ -19,7 +19,8 @@ pub static STOCK_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pactum
 pub static NORTHWIND_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/northwind_commission.wasm"));
 
 /// Every plugin built here, as `(name, path)`.
-pub const ALL: &[(&str, &str)] = &[("stock", STOCK), ("northwind", NORTHWIND), ("hostile", HOSTILE)];
+pub const ALL: &[(&str, &str)] =
+    &[("stock", STOCK), ("northwind", NORTHWIND), ("hostile", HOSTILE), ("routing-v0.2", ROUTING_V0_2)];
 
 /// The component built here for the plugin a program names `name` in its
 /// `[hooks]`: the stock program (`stock`) and the example companies' own

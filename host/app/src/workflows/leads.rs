@@ -166,7 +166,8 @@ impl Service {
 
     /// Runs the routing hook on `lead` for `account`, without the partners
     /// in `excluded` (those a lead was offered to before): they are left
-    /// out of the registrations and partners the plugin sees.
+    /// out of the registrations and partners the plugin sees, and a 0.2.0
+    /// plugin sees them as `tried`.
     async fn route(
         &self,
         tenant: &Tenant,
@@ -194,7 +195,8 @@ impl Service {
             .filter(|p| !excluded.contains(&p.id))
             .map(wit_partner)
             .collect::<Result<Vec<_>, _>>()?;
-        let input = wit::RoutingInput { context: tenant.program.context(at), lead, registrations, partners };
+        let tried = excluded.to_vec();
+        let input = wit::RoutingInput { context: tenant.program.context(at), lead, registrations, partners, tried };
         self.call_one::<Routing>(tenant, input).await
     }
 
@@ -291,9 +293,10 @@ impl Service {
 
     /// Routes `lead` again (its offer declined, or run out at `timeout_at`):
     /// the routing hook without the partners tried so far, written as one
-    /// unit of work guarded on the offer it ends. A 0.1.0 routing plugin
-    /// does not know the partners tried: they are left out of its input,
-    /// and an answer naming one of them anyway sends the lead direct.
+    /// unit of work guarded on the offer it ends. The partners tried are
+    /// left out of the plugin's input; a 0.2.0 routing plugin sees them
+    /// (`tried`), a 0.1.0 one does not; an answer naming one of them
+    /// anyway sends the lead direct.
     pub(crate) async fn route_again(
         &self,
         company: &str,

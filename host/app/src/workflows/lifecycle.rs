@@ -8,7 +8,7 @@ use crate::auth::Capability;
 use crate::fixtures::{Fixture, FixtureReport};
 use crate::program::Program;
 use crate::runtime::hooks::{Approval, Commission, Hook, Routing, TierEvaluation};
-use crate::runtime::{HookKind, LoadSource, Plugin, WIT_VERSION};
+use crate::runtime::{HookKind, LoadSource, Plugin};
 use crate::service::{Caller, Fallback, Service, ServiceError, Tenant};
 use crate::store::{
     ActivationRequestRow, BindingChangeRow, DecisionRow, NewBindingChange, NewPublication, PublicationRow,
@@ -166,7 +166,7 @@ impl Service {
                 name,
                 version,
                 hooks: plugin.hooks(),
-                wit_version: WIT_VERSION,
+                wit_version: plugin.wit_version().as_str(),
                 wasm: &wasm,
                 by: &caller.key,
                 fixtures: &verdict,
