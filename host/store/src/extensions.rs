@@ -5,7 +5,7 @@
 //! transaction.
 
 use super::records::{RegistrationRow, registration};
-use super::{Db, StoreError};
+use super::{Db, PersonDecision, StoreError};
 
 /// A manager's decision on an extension request.
 #[derive(Debug, Clone, Copy)]
@@ -131,20 +131,17 @@ impl Db {
                 serde_json::json!({ "refuse": true, "reason": d.reason })
             };
             self.before_write()?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at, actor) VALUES ($1, 'approval', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(d.id)
-            .bind(d.at)
-            .bind(serde_json::json!({ "actor": d.actor, "input": { "extension_of": row.id } }).to_string())
-            .bind(decision.to_string())
-            .bind(created_at)
-            .bind(d.actor)
-            .fetch_one(&mut *tx)
-            .await?;
+            let record = serde_json::json!({ "actor": d.actor, "input": { "extension_of": row.id } });
+            let person = PersonDecision {
+                hook: "approval",
+                subject: d.id,
+                at: d.at,
+                outcome: "manual",
+                record: &record,
+                decision: &decision,
+                actor: d.actor,
+            };
+            let decision_id = insert_person_decision!(&mut *tx, tenant, &person, created_at);
             let event = if d.grant { "registration.extension-granted" } else { "registration.extension-refused" };
             let payload = serde_json::json!({ "registration": row, "by": d.actor, "decision_id": decision_id });
             self.before_write()?;

@@ -3,7 +3,7 @@
 //! statuses, written in one transaction (or not at all). Validation is the
 //! application's; this writes rows already checked.
 
-use super::{Db, StoreError};
+use super::{Db, PersonDecision, StoreError};
 use pactum_core::{DealSource, DealStage, LineStatus, PartnerStatus, RegistrationStatus};
 use std::collections::HashSet;
 
@@ -148,18 +148,16 @@ impl Db {
                 "registrations": batch.registrations.len(), "deals": batch.deals.len(), "lines": batch.lines.len(),
             });
             self.before_write()?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at, actor) VALUES ($1, 'commission', '', 'import', $2, 'import', $3, $3, FALSE, $4, $5) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(at)
-            .bind(counts.to_string())
-            .bind(created_at)
-            .bind(actor)
-            .fetch_one(&mut *tx)
-            .await?;
+            let person = PersonDecision {
+                hook: "commission",
+                subject: "import",
+                at,
+                outcome: "import",
+                record: &counts,
+                decision: &counts,
+                actor,
+            };
+            let decision_id = insert_person_decision!(&mut *tx, tenant, &person, created_at);
             for chunk in batch.partners.chunks(ROWS_PER_STATEMENT) {
                 self.before_write()?;
                 let mut q = sqlx::QueryBuilder::new(

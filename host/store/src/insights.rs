@@ -2,7 +2,7 @@
 //! metrics. The aggregates are one grouped query each, so a scorecard run
 //! over thousands of partners reads the database a handful of times.
 
-use super::{Db, Get, StoreError};
+use super::{Db, Get, PersonDecision, StoreError};
 use pactum_core::{LeadStatus, TierChangeStatus};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -574,20 +574,16 @@ impl Db {
             }
             let tier = if approve { &card.tier_after } else { &card.tier_before };
             self.before_write()?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at, actor) VALUES ($1, 'tier-evaluation', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(partner)
-            .bind(at)
-            .bind(serde_json::json!({ "actor": actor, "input": { "scorecard": card } }).to_string())
-            .bind(serde_json::json!({ "tier": tier, "approved": approve, "reason": reason }).to_string())
-            .bind(created_at)
-            .bind(actor)
-            .fetch_one(&mut *tx)
-            .await?;
+            let person = PersonDecision {
+                hook: "tier-evaluation",
+                subject: partner,
+                at,
+                outcome: "manual",
+                record: &serde_json::json!({ "actor": actor, "input": { "scorecard": card } }),
+                decision: &serde_json::json!({ "tier": tier, "approved": approve, "reason": reason }),
+                actor,
+            };
+            let decision_id = insert_person_decision!(&mut *tx, tenant, &person, created_at);
             let event = if approve { "tier.approved" } else { "tier.rejected" };
             let payload =
                 serde_json::json!({ "scorecard": card, "by": actor, "reason": reason, "decision_id": decision_id });

@@ -8,7 +8,7 @@
 //! partner it is with, so of concurrent answers one counts.
 
 use super::insights::{LeadRow, lead};
-use super::{Db, Get, StoreError};
+use super::{Db, Get, PersonDecision, StoreError};
 use pactum_core::LeadStatus;
 
 /// A partner's answer or report on a lead.
@@ -93,20 +93,16 @@ impl Db {
             // The partner's answer or report, in the decision log with who
             // gave it (a person's step on the routing hook's record).
             self.before_write()?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at, actor) VALUES ($1, 'routing', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(step.id)
-            .bind(step.at)
-            .bind(serde_json::json!({ "actor": step.actor, "partner_id": step.partner }).to_string())
-            .bind(serde_json::json!({ "status": step.to, "note": step.note }).to_string())
-            .bind(super::now())
-            .bind(step.actor)
-            .fetch_one(&mut *tx)
-            .await?;
+            let person = PersonDecision {
+                hook: "routing",
+                subject: step.id,
+                at: step.at,
+                outcome: "manual",
+                record: &serde_json::json!({ "actor": step.actor, "partner_id": step.partner }),
+                decision: &serde_json::json!({ "status": step.to, "note": step.note }),
+                actor: step.actor,
+            };
+            let decision_id = insert_person_decision!(&mut *tx, tenant, &person, super::now());
             let event = if accepted { "lead.accepted" } else { "lead.status" };
             let payload = serde_json::json!({ "lead": row, "actor": step.actor, "decision_id": decision_id });
             self.before_write()?;

@@ -87,6 +87,49 @@ macro_rules! insert_decisions {
     }};
 }
 
+/// A person's step in the decision log, written like a plugin's decision
+/// but with no plugin hash and the person (`actor`) who took it.
+pub(crate) struct PersonDecision<'a> {
+    /// The hook whose decision it stands for (`approval`, `routing`...).
+    pub hook: &'a str,
+    /// What it is about: the registration, lead, partner or line.
+    pub subject: &'a str,
+    /// When it was taken.
+    pub at: i64,
+    /// `manual`, or `import` for imported history.
+    pub outcome: &'a str,
+    /// What it was decided on (the decision log's `record`).
+    pub record: &'a serde_json::Value,
+    /// What was decided.
+    pub decision: &'a serde_json::Value,
+    /// Who took it.
+    pub actor: &'a str,
+}
+
+/// Inserts the [`PersonDecision`] `$decision` of `$tenant` through `$conn`
+/// (the step's transaction) and evaluates to its id.
+macro_rules! insert_person_decision {
+    ($conn:expr, $tenant:expr, $decision:expr, $created_at:expr) => {{
+        let d: &$crate::PersonDecision<'_> = $decision;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
+             fallback, created_at, actor) VALUES ($1, $2, '', $3, $4, $5, $6, $7, FALSE, $8, $9) RETURNING id",
+        )
+        .bind($tenant)
+        .bind(d.hook)
+        .bind(d.subject)
+        .bind(d.at)
+        .bind(d.outcome)
+        .bind(d.record.to_string())
+        .bind(d.decision.to_string())
+        .bind($created_at)
+        .bind(d.actor)
+        .fetch_one($conn)
+        .await?;
+        id
+    }};
+}
+
 /// Queues the outbox event `$event` of `$tenant` with the serializable
 /// `$payload`, due now, through `$conn` (a transaction: the event commits
 /// with the step it announces, or not at all).

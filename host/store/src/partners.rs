@@ -8,7 +8,7 @@
 //! again on the new state (or refused, when it was decided on the old one).
 
 use super::records::{PartnerRow, partner};
-use super::{Db, StoreError};
+use super::{Db, PersonDecision, StoreError};
 
 /// A person's change to a partner.
 #[derive(Debug, Clone)]
@@ -83,22 +83,16 @@ impl Db {
             let mut decision_id = None;
             if let Some(d) = &change.decision {
                 self.before_write()?;
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                     fallback, created_at, actor) VALUES ($1, $2, '', $3, $4, 'manual', $5, $6, FALSE, $7, $8) \
-                     RETURNING id",
-                )
-                .bind(tenant)
-                .bind(d.hook)
-                .bind(&p.id)
-                .bind(d.at)
-                .bind(d.record.to_string())
-                .bind(d.decision.to_string())
-                .bind(created_at)
-                .bind(d.actor)
-                .fetch_one(&mut *tx)
-                .await?;
-                decision_id = Some(id);
+                let person = PersonDecision {
+                    hook: d.hook,
+                    subject: &p.id,
+                    at: d.at,
+                    outcome: "manual",
+                    record: &d.record,
+                    decision: &d.decision,
+                    actor: d.actor,
+                };
+                decision_id = Some(insert_person_decision!(&mut *tx, tenant, &person, created_at));
             }
             let payload = serde_json::json!({ "partner": row, "change": change.details, "decision_id": decision_id });
             self.before_write()?;

@@ -9,7 +9,7 @@
 //! a line is paid once and a period is paid out once.
 
 use super::records::{CommissionLineRow, line};
-use super::{Db, Get, StoreError};
+use super::{Db, Get, PersonDecision, StoreError};
 use pactum_core::{LineStatus, LineStep};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -232,20 +232,16 @@ impl Db {
                 "adjustment": change.adjustment,
             });
             self.before_write()?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at, actor) VALUES ($1, 'commission', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(format!("line:{}", change.id))
-            .bind(change.at)
-            .bind(record.to_string())
-            .bind(decision.to_string())
-            .bind(created_at)
-            .bind(change.actor)
-            .fetch_one(&mut *tx)
-            .await?;
+            let person = PersonDecision {
+                hook: "commission",
+                subject: &format!("line:{}", change.id),
+                at: change.at,
+                outcome: "manual",
+                record: &record,
+                decision: &decision,
+                actor: change.actor,
+            };
+            let decision_id = insert_person_decision!(&mut *tx, tenant, &person, created_at);
 
             let adjustment = match change.adjustment {
                 None => None,
@@ -322,19 +318,16 @@ impl Db {
                 "actor": run.actor,
             });
             self.before_write()?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at, actor) VALUES ($1, 'commission', '', $2, $3, 'manual', $4, '{}', FALSE, $5, $6) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(format!("payout:{}", run.period))
-            .bind(run.at)
-            .bind(record.to_string())
-            .bind(created_at)
-            .bind(run.actor)
-            .fetch_one(&mut *tx)
-            .await?;
+            let person = PersonDecision {
+                hook: "commission",
+                subject: &format!("payout:{}", run.period),
+                at: run.at,
+                outcome: "manual",
+                record: &record,
+                decision: &serde_json::json!({}),
+                actor: run.actor,
+            };
+            let decision_id = insert_person_decision!(&mut *tx, tenant, &person, created_at);
             self.before_write()?;
             let run_id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO payout_runs (tenant, period, period_end, reference, minimum, decision_id, created_at) \

@@ -1,7 +1,7 @@
 //! The program's records: partners, accounts, deal registrations, deals and
 //! commission lines. Every query is scoped by tenant.
 
-use super::{Db, DealStep, Get, StoreError};
+use super::{Db, DealStep, Get, PersonDecision, StoreError};
 use pactum_core::{DealSource, DealStage, ExtensionStatus, LineStatus, PartnerStatus, RegistrationStatus};
 use serde::{Deserialize, Serialize};
 
@@ -669,20 +669,16 @@ impl Db {
                 }));
             }
             self.before_write()?;
-            let decision_id: i64 = sqlx::query_scalar(
-                "INSERT INTO decisions (tenant, hook, plugin_hash, subject, event_time, outcome, record, decision, \
-                 fallback, created_at, actor) VALUES ($1, 'approval', '', $2, $3, 'manual', $4, $5, FALSE, $6, $7) \
-                 RETURNING id",
-            )
-            .bind(tenant)
-            .bind(review.id)
-            .bind(review.at)
-            .bind(review.record.to_string())
-            .bind(review.decision.to_string())
-            .bind(created_at)
-            .bind(review.actor)
-            .fetch_one(&mut *tx)
-            .await?;
+            let person = PersonDecision {
+                hook: "approval",
+                subject: review.id,
+                at: review.at,
+                outcome: "manual",
+                record: review.record,
+                decision: review.decision,
+                actor: review.actor,
+            };
+            let decision_id = insert_person_decision!(&mut *tx, tenant, &person, created_at);
             self.before_write()?;
             sqlx::query("UPDATE registrations SET decision_id = $1 WHERE tenant = $2 AND id = $3")
                 .bind(decision_id)
