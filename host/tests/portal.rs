@@ -353,6 +353,17 @@ async fn five_wrong_passwords_hold_off_the_sixth_try() {
     execute_sql(&app.database_url, "UPDATE sign_in_failures SET at = at - 901").await;
     let page = browser.sign_in(&app, "ana@acme.example", PASSWORD).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(browser.get(&app, "/").await.status, StatusCode::OK);
+    // A session unused for 12 hours has ended; so has one past its 7 days.
+    execute_sql(&app.database_url, "UPDATE sessions SET last_seen_at = last_seen_at - 43201").await;
+    let page = browser.get(&app, "/").await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, Some("/sign-in")));
+    let page = browser.sign_in(&app, "ana@acme.example", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(browser.get(&app, "/").await.status, StatusCode::OK);
+    let now = pactum::service::now();
+    execute_sql(&app.database_url, &format!("UPDATE sessions SET expires_at = {now}")).await;
+    assert_eq!(browser.get(&app, "/").await.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

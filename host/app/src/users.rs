@@ -190,10 +190,13 @@ async fn hash_password(password: String) -> Result<String, ServiceError> {
     .map_err(|e| ServiceError::Internal(format!("the password hashing task: {e}")))?
 }
 
-/// Whether `password` matches the argon2 `hash`, on the blocking pool.
-async fn verify_password(password: String, hash: String) -> Result<bool, ServiceError> {
+/// Whether `password` matches the argon2 `hash` (with none, the decoy's,
+/// which nothing matches: an unknown email takes as long as a known one),
+/// on the blocking pool.
+async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ServiceError> {
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let hash = hash.unwrap_or_else(|| decoy_hash().to_string());
         let parsed = PasswordHash::new(&hash).map_err(|e| ServiceError::Internal(format!("a stored hash: {e}")))?;
         Ok(argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
@@ -352,7 +355,7 @@ impl Service {
             return Err(SignInError::Throttled { retry_after_s });
         }
         let found = self.db.user_by_email(&email).await.map_err(ServiceError::from)?;
-        let hash = found.as_ref().map_or_else(|| decoy_hash().to_string(), |(_, h)| h.clone());
+        let hash = found.as_ref().map(|(_, h)| h.clone());
         let matches = verify_password(password.to_string(), hash).await?;
         let user = match found {
             Some((user, _)) if matches => user,
@@ -368,6 +371,7 @@ impl Service {
                 user.id,
                 &email,
                 &NewSession { token_hash: &key_hash(&token), csrf: &csrf, at, expires_at: at + SESSION_MAX_S },
+                at - SESSION_IDLE_S,
             )
             .await
             .map_err(ServiceError::from)?;
@@ -408,7 +412,8 @@ impl Service {
         let tenant = self.tenant(&caller.tenant)?;
         let currency = tenant.program.currency.clone();
         let from = at - 365 * DAY;
-        let stats = self.db.deal_stats(&caller.tenant, from, from, at, &currency).await?;
+        // Through `at` itself: a deal won this second counts.
+        let stats = self.db.deal_stats(&caller.tenant, from, from, at + 1, &currency).await?;
         let trailing_revenue = stats.get(partner).map_or(0, |(_, revenue)| *revenue);
         let threshold = |name: &str| {
             tenant.program.params.iter().find(|p| p.name == name).and_then(|p| match &p.value {

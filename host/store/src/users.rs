@@ -270,12 +270,26 @@ impl Db {
         Ok(())
     }
 
-    /// Opens a session for user `user_id` after a successful sign-in, and
-    /// forgets the email's failed sign-ins, in one transaction.
-    pub async fn add_session(&self, user_id: i64, email: &str, session: &NewSession<'_>) -> Result<(), StoreError> {
+    /// Opens a session for user `user_id` after a successful sign-in,
+    /// forgets the email's failed sign-ins and the user's sessions that
+    /// ended (unused since `idle_from`, or past their end), in one
+    /// transaction.
+    pub async fn add_session(
+        &self,
+        user_id: i64,
+        email: &str,
+        session: &NewSession<'_>,
+        idle_from: i64,
+    ) -> Result<(), StoreError> {
         with_writer!(self, |e| {
             let mut tx = e.begin().await?;
             sqlx::query("DELETE FROM sign_in_failures WHERE email = $1").bind(email).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND (expires_at <= $2 OR last_seen_at <= $3)")
+                .bind(user_id)
+                .bind(session.at)
+                .bind(idle_from)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $4, $5)",
