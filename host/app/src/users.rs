@@ -427,7 +427,16 @@ impl Service {
             let amount = threshold(&format!("{tier}-revenue"))?;
             Some(NextTier { tier: (*tier).to_string(), revenue: amount, missing: (amount - trailing_revenue).max(0) })
         });
-        Ok(Standing { partner_id: row.id, partner_name: row.name, tier: row.tier, trailing_revenue, currency, next })
+        let top = position + 1 == LADDER.len();
+        Ok(Standing {
+            partner_id: row.id,
+            partner_name: row.name,
+            tier: row.tier,
+            trailing_revenue,
+            currency,
+            next,
+            top,
+        })
     }
 
     /// A partner user's home at `at`: its standing, its approved
@@ -470,8 +479,11 @@ pub struct Standing {
     pub trailing_revenue: i64,
     /// The program's currency.
     pub currency: String,
-    /// The next tier up, when there is one with a revenue threshold.
+    /// The next tier up, when there is one with a revenue threshold in
+    /// the program's currency.
     pub next: Option<NextTier>,
+    /// Whether the partner is at the top tier.
+    pub top: bool,
 }
 
 /// The tier above a partner's.

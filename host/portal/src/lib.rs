@@ -423,7 +423,9 @@ async fn partner_home(service: &Service, visitor: &Visitor, caller: &Caller, hel
             .replace("{amount}", &money(t, next.missing, &s.currency))
             .replace("{tier}", &t.tier(&next.tier)),
         Some(next) => t.next_tier_reached.replace("{tier}", &t.tier(&next.tier)),
-        None => t.top_tier.to_string(),
+        None if s.top => t.top_tier.to_string(),
+        // The program sets no revenue for the next tier: nothing to say.
+        None => String::new(),
     };
     let ending = home
         .ending
