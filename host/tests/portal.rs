@@ -482,3 +482,37 @@ async fn invitations_are_checked() {
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_admin_gets_in_with_a_link_from_the_command_line() {
+    let app = app().await;
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_pactum"))
+                .args(&args)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap();
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            (out.status.success(), text)
+        })
+    };
+    let args = |tenant: &str| {
+        ["user", "invite", "--tenant", tenant, "--email", "First@Acme.example", "--name", "First Admin"]
+            .into_iter()
+            .chain(["--public-url", "https://portal.example/", "--database-url", &app.database_url])
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let (ok, out) = run(args("nope")).await.unwrap();
+    assert!(!ok && out.contains("no tenant \"nope\""), "{out}");
+    let (ok, out) = run(args("acme")).await.unwrap();
+    assert!(ok && out.contains("Invited first@acme.example (admin) to acme"), "{out}");
+    let link = out.split("https://portal.example").nth(1).unwrap().trim().to_string();
+    assert!(link.starts_with("/invitations/"), "{out}");
+    let mut browser = Browser::default();
+    let page = browser.accept(&app, &link, PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let home = browser.get(&app, "/").await;
+    assert!(home.body.contains("Hello, First Admin") && home.body.contains("Registrations waiting for review"));
+}
