@@ -14,7 +14,8 @@
 //! | `pactum-runtime` (`host/runtime`) | the only crate that knows wasmtime: loads, validates and caches plugins, runs each hook call in a fresh, limited instance |
 //! | `pactum-store` (`host/store`) | SQLite or PostgreSQL through sqlx: migrations, records, the unit of work with group commit, the outbox |
 //! | `pactum-app` (`host/app`) | programs, the decision step, workflows, the plugin lifecycle, notifications, admission, metrics |
-//! | `pactum-server` (`host/server`) | the HTTP API (axum) and its OpenAPI document |
+//! | `pactum-portal` (`host/portal`) | the browser portal: server-rendered pages, sign-in and sessions, over the application |
+//! | `pactum-server` (`host/server`) | the HTTP API (axum) and its OpenAPI document; serves the portal's pages beside it |
 //! | `pactum` (`host`) | the command line (`src/main.rs`) and its HTTP client |
 //!
 //! This library re-exports the layers under one name for the end-to-end
@@ -24,7 +25,7 @@ pub mod client;
 
 use std::path::Path;
 
-pub use pactum_app::{admission, fixtures, metrics, notify, program, scheduler, service, workflows};
+pub use pactum_app::{admission, fixtures, metrics, notify, program, scheduler, service, users, workflows};
 pub use pactum_core::{domain, tasks};
 pub use pactum_runtime as runtime;
 pub use pactum_server::{api, openapi};

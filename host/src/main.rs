@@ -96,6 +96,11 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Manages the people who sign in to the portal.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Publishes plugins to a running server.
     Plugin {
         #[command(subcommand)]
@@ -162,6 +167,35 @@ enum TenantCommand {
         /// The program folder.
         #[arg(long)]
         policy: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Invites a person to the portal and prints their one-time link (valid
+    /// 7 days): opened, it asks for a password and signs them in. How the
+    /// first admin of a company gets in; opens the database only.
+    Invite {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Their email (unique across the service).
+        #[arg(long)]
+        email: String,
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// admin, manager or partner.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// The partner a partner user acts for.
+        #[arg(long)]
+        partner: Option<String>,
+        /// The address people open the portal at, to print the whole link.
+        #[arg(long, env = "PACTUM_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
         #[command(flatten)]
         storage: Storage,
     },
@@ -665,6 +699,30 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .await?
                 .ok_or_else(|| format!("no API key {id:?} in tenant {tenant:?} (ids look like key:0123456789ab)"))?;
             println!("{} revoked at {}", revoked.id, revoked.revoked_at.unwrap_or_default());
+        }
+        Command::User { command: UserCommand::Invite { tenant, email, name, role, partner, public_url, storage } } => {
+            let db = Db::open(&storage.database_url).await?;
+            if !db.tenants().await?.iter().any(|t| t.slug == tenant) {
+                return Err(format!("no tenant {tenant:?}").into());
+            }
+            let role = pactum::service::Role::parse(&role)
+                .ok_or_else(|| format!("--role {role:?}: use admin, manager or partner"))?;
+            // An operator's tool on the database: it acts as the company's admin.
+            let caller = pactum::service::Caller {
+                tenant: tenant.clone(),
+                role: pactum::service::Role::Admin,
+                partner: None,
+                key: "cli".into(),
+            };
+            let new = pactum::users::NewInvitation { email, name, role, partner_id: partner };
+            let invitation = pactum::users::invite(&db, &caller, new, pactum::service::now()).await?;
+            println!(
+                "Invited {} ({}) to {tenant}. Their one-time link, valid 7 days (shown once):\n  {}{}",
+                invitation.email,
+                role.as_str(),
+                public_url.trim_end_matches('/'),
+                invitation.link
+            );
         }
         Command::Plugin {
             command: PluginCommand::Push { file, hook, tenant, name, version, server, key, override_fixtures },

@@ -447,6 +447,11 @@ fn case(method: &str, template: &str, cell: &Cell) -> Option<Call> {
         ),
         ("put", "/v1/shadows/{hook}") => in_body("/v1/shadows/routing", json_body(json!({ "plugin": v.own_plugin }))),
         ("get" | "delete", "/v1/shadows/{hook}") => own("/v1/shadows/commission", None),
+        ("post", "/v1/invitations") => in_body(
+            "/v1/invitations",
+            json_body(json!({ "email": format!("intruder-{caller}@example.com"), "name": "Intruder",
+                              "role": "partner", "partner_id": p.id })),
+        ),
         _ => None,
     }
 }

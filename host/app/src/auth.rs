@@ -17,7 +17,7 @@ pub fn may(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match role {
         Role::Admin => true,
-        Role::Manager => !matches!(capability, ChangeProgram | ManageKeys | SetWebhook),
+        Role::Manager => !matches!(capability, ChangeProgram | ManageKeys | SetWebhook | ManageUsers),
         Role::Partner => {
             matches!(capability, ReadProgram | RegisterDeals | ReadOwnRecords | DisputeLines | AnswerLeads)
         }
@@ -57,6 +57,8 @@ pub enum Capability {
     ManageKeys,
     /// Set where notifications go.
     SetWebhook,
+    /// Invite people to sign in to the portal.
+    ManageUsers,
 }
 
 impl Capability {
@@ -87,6 +89,7 @@ impl Capability {
             Capability::ChangeProgram => "managing plugins",
             Capability::ManageKeys => "managing API keys",
             Capability::SetWebhook => "setting the webhook",
+            Capability::ManageUsers => "inviting users",
         }
     }
 }
@@ -155,6 +158,7 @@ mod tests {
             ChangeProgram,
             ManageKeys,
             SetWebhook,
+            ManageUsers,
         ];
         let granted = |role: Role| all.into_iter().filter(|&c| may(role, c)).collect::<Vec<_>>();
         assert_eq!(granted(Role::Admin), all);

@@ -14,6 +14,8 @@
 //! - [`notify`]: signed webhook delivery of the outbox; [`metrics`]:
 //!   Prometheus counters.
 //! - [`auth`]: roles and capabilities, the one table of who may do what.
+//! - [`users`]: people who sign in to the portal: invitations, passwords,
+//!   sessions, the sign-in throttle, a partner's home.
 //!
 //! It knows nothing of HTTP (`pactum-server`) or of the command line (the
 //! `pactum` binary).
@@ -26,6 +28,7 @@ pub mod notify;
 pub mod program;
 pub mod scheduler;
 pub mod service;
+pub mod users;
 pub mod workflows;
 
 // The layers below, under the names this crate's modules use for them.

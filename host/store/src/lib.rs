@@ -180,6 +180,7 @@ pub use partners::{ManualEntry, PartnerChange};
 pub mod payouts;
 pub use leads::LeadStep;
 pub mod records;
+pub mod users;
 pub use decided::{
     CommissionWrite, DealStep, DecidedRecord, DecidedWrite, DecisionToWrite, GroupCommit, LeadReroute, Written,
 };
@@ -192,6 +193,7 @@ pub use payouts::{CarriedBalance, LineChange, LineStepped, NewPayoutRun, PayoutR
 pub use records::{
     CommissionLineRow, DealRow, Extension, ManualReview, PartnerRow, PartnerStep, RegistrationRow, StatementLine,
 };
+pub use users::{InvitationRow, NewInvitation, NewSession, SessionRow, UserRow};
 
 /// A storage error.
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,7 @@
 //! | [`payouts`] | `/v1/lines`, `/v1/payout-runs`: line steps (hold, release, void, dispute, resolve, adjust), payout runs and their CSV |
 //! | [`scorecards`] | `/v1/scorecards/{period}`, `/v1/tier-changes` |
 //! | [`import`] | `/v1/import`: history from another PRM, JSON or CSV |
+//! | [`users`] | `/v1/invitations`: people invited to the portal |
 //! | [`plugins`] | `/v1/plugins`, `/v1/bindings`, `/v1/activations`, `/v1/shadows`, `/v1/backtests`: the plugin lifecycle |
 //!
 //! Every POST accepts an `Idempotency-Key` header: a retry with the same key
@@ -38,6 +39,7 @@ pub mod plugins;
 pub mod program;
 pub mod registrations;
 pub mod scorecards;
+pub mod users;
 
 use crate::openapi::Api;
 use crate::runtime::HookKind;
@@ -71,10 +73,12 @@ pub fn routes(api: &mut Api) {
     payouts::routes(api);
     import::routes(api);
     plugins::routes(api);
+    users::routes(api);
 }
 
-/// Builds the router: every resource's routes, the JSON 404 for the rest,
-/// idempotency and the request count.
+/// Builds the router: every resource's routes, the portal's pages
+/// (`pactum-portal`), the JSON 404 for the rest, idempotency and the
+/// request count.
 pub fn router(service: AppState) -> Router {
     let api = crate::openapi::api();
     // The routes whose body is a component ([`WasmBody`]): the idempotency
@@ -82,6 +86,9 @@ pub fn router(service: AppState) -> Router {
     // limit too.
     let large: Arc<[&'static str]> = api.large_body_paths().into();
     api.into_router(service.runtime().config().max_component_bytes + 1)
+        // The browser portal (`/`, `/sign-in`, ...): its own pages over the
+        // same application, served by the same listener.
+        .merge(pactum_portal::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
         .layer(middleware::from_fn_with_state((service.clone(), large), idempotency))
         .layer(middleware::from_fn_with_state(service.clone(), count_requests))
