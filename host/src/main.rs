@@ -1,5 +1,7 @@
 //! The `pactum` command: run the service, migrate its database.
 
+mod steps;
+
 use clap::{Parser, Subcommand};
 use pactum::metrics::Metrics;
 use pactum::runtime::{Runtime, RuntimeConfig};
@@ -136,6 +138,53 @@ enum Command {
     Payout {
         #[command(subcommand)]
         command: PayoutCommand,
+    },
+    /// The managers' review queue on a running server: list, approve,
+    /// reject.
+    Review {
+        #[command(subcommand)]
+        command: steps::ReviewCommand,
+    },
+    /// A partner's answers to the leads offered to it, on a running server:
+    /// accept, decline, report.
+    Lead {
+        #[command(subcommand)]
+        command: steps::LeadCommand,
+    },
+    /// A step on a commission line on a running server: hold, release and
+    /// void (a manager), dispute (the partner), resolve and adjust (a
+    /// manager; `--amount` in minor units makes a linked adjustment line).
+    Line {
+        /// The step.
+        step: steps::LineStep,
+        /// The line's id.
+        id: i64,
+        /// Minor units of the linked adjustment line (resolve, adjust);
+        /// negative to take money back.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: Option<i64>,
+        #[command(flatten)]
+        reason: steps::Reason,
+        #[command(flatten)]
+        target: steps::Target,
+    },
+    /// A partner's lifecycle on a running server: details, certifications,
+    /// a manual tier, suspend, reactivate, offboard.
+    Partner {
+        #[command(subcommand)]
+        command: steps::PartnerCommand,
+    },
+    /// Protection extensions on a running server: a partner asks, a
+    /// manager grants or refuses.
+    Extension {
+        #[command(subcommand)]
+        command: steps::ExtensionCommand,
+    },
+    /// Tier changes waiting for a manager (program parameter
+    /// `tier-approval`), on a running server: list, approve, reject.
+    TierChange {
+        #[command(subcommand)]
+        command: steps::TierChangeCommand,
     },
     /// Creates the database if needed and applies its migrations.
     Migrate {
@@ -346,13 +395,14 @@ enum PluginCommand {
     },
 }
 
-/// A running server and an admin key of the company.
+/// A running server and an API key of the company.
 #[derive(clap::Args)]
 struct ServerArgs {
     /// The server.
     #[arg(long, env = "PACTUM_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
-    /// An admin API key of the company.
+    /// An API key of the company: an admin's, a manager's for the steps
+    /// managers take, a partner's for a partner's.
     #[arg(long, env = "PACTUM_KEY", hide_env_values = true)]
     key: String,
 }
@@ -816,6 +866,12 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 std::process::exit(1);
             }
         }
+        Command::Review { command } => steps::review(command).await?,
+        Command::Lead { command } => steps::lead(command).await?,
+        Command::Line { step, id, amount, reason, target } => steps::line(step, id, amount, reason, target).await?,
+        Command::Partner { command } => steps::partner(command).await?,
+        Command::Extension { command } => steps::extension(command).await?,
+        Command::TierChange { command } => steps::tier_change(command).await?,
         Command::Payout { command: PayoutCommand::Run { period, reference, server } } => {
             let body = serde_json::json!({ "period": period, "reference": reference });
             let (_, run) = call(&server, "POST", "/v1/payout-runs", body).await?;

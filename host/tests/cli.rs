@@ -210,12 +210,18 @@ fn serve_starts_in_an_empty_folder_with_no_companies() {
     assert!(!ok && out.contains("policies"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn payout_run_and_export_from_the_command_line() {
-    let app = common::app::app().await;
+/// Serves `app` on a local port: its address.
+async fn serve(app: &common::app::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn payout_run_and_export_from_the_command_line() {
+    let app = common::app::app().await;
+    let server = serve(&app).await;
     let admin = app.key("acme").to_string();
     let usd = |amount: i64| json!({ "amount": amount, "currency": "USD" });
     app.send("POST", "/v1/partners", Some(&admin), Some(json!({ "id": "p-1", "name": "P", "kind": "referral" }))).await;
@@ -285,4 +291,105 @@ async fn import_from_the_command_line_reports_refused_rows_and_exits_1() {
     let (ok, out) = run(args(&["--partial"])).await.unwrap();
     assert!(!ok && out.contains("imported into acme: 1 partners"), "{out}");
     assert!(app.service.db().partner("acme", "cli-1").await.unwrap().is_some());
+}
+
+/// Issue 16: every step people take has a command. Against a running
+/// server, each with the key of whoever takes it: the review queue, a
+/// lead declined by one partner and accepted by the next, a line held
+/// and released, a manual tier and a suspension, an extension asked for
+/// and granted; refusals exit non-zero with the server's sentence.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_steps_people_take_from_the_command_line() {
+    let app = common::app::app().await;
+    let server = serve(&app).await;
+    let admin = app.key("acme").to_string();
+    let mut keys = Vec::new();
+    for id in ["p-1", "p-2"] {
+        let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "referral", "territories": ["emea"] });
+        let (status, _) = app.send("POST", "/v1/partners", Some(&admin), Some(body)).await;
+        assert_eq!(status, axum::http::StatusCode::CREATED);
+        let (_, key) = app.send("POST", &format!("/v1/partners/{id}/keys"), Some(&admin), None).await;
+        keys.push(key["key"].as_str().unwrap().to_string());
+    }
+    let (p1, p2) = (keys[0].clone(), keys[1].clone());
+    let cli = |key: &str, args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend(["--server".into(), server.clone(), "--key".into(), key.to_string()]);
+        tokio::task::spawn_blocking(move || pactum(&all.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+
+    // The review queue: a registration outside Acme's profile waits; a
+    // manager approves it for 30 days; rejecting it afterwards is refused.
+    let small = json!({ "partner_id": "p-2", "account_domain": "tiny.io", "account_name": "Tiny", "industry": "software",
+                        "employees": 12, "country": "US", "amount": { "amount": 5_000_000, "currency": "USD" } });
+    let (_, review) = app.send("POST", "/v1/registrations", Some(&p2), Some(small)).await;
+    let reg = review["id"].as_str().unwrap().to_string();
+    let (ok, out) = cli(&admin, &["review", "list"]).await.unwrap();
+    assert!(ok && out.contains(&format!("{reg} status=review partner_id=p-2")), "{out}");
+    let (ok, out) = cli(&admin, &["review", "approve", &reg, "--days", "30"]).await.unwrap();
+    assert!(ok && out.starts_with(&format!("{reg} status=approved")), "{out}");
+    let (ok, out) = cli(&admin, &["review", "reject", &reg, "--reason", "too late"]).await.unwrap();
+    assert!(!ok && out.contains("refused (409)") && out.contains("approved, not in review"), "{out}");
+    let (ok, out) = cli(&admin, &["review", "list"]).await.unwrap();
+    assert!(ok && out.trim() == "(none)", "{out}");
+
+    // The extension: the partner asks, the manager grants fewer days.
+    let (_, before) = app.send("GET", &format!("/v1/registrations/{reg}"), Some(&admin), None).await;
+    let until = before["protected_until"].as_i64().unwrap();
+    let (ok, out) = cli(&p2, &["extension", "request", &reg, "--days", "20", "--reason", "long cycle"]).await.unwrap();
+    assert!(ok, "{out}");
+    let (ok, out) =
+        cli(&admin, &["extension", "grant", &reg, "--days", "10", "--reason", "ten is enough"]).await.unwrap();
+    assert!(ok && out.contains(&format!("protected_until={}", until + 10 * 86_400)), "{out}");
+
+    // A lead: offered to p-1, declined on the command line, offered to
+    // p-2, accepted and reported on.
+    let (_, lead) = app
+        .send(
+            "POST",
+            "/v1/leads",
+            Some(&admin),
+            Some(json!({ "account_domain": "initech.com", "region": "emea", "source": "webinar" })),
+        )
+        .await;
+    let lead = lead["id"].as_str().unwrap().to_string();
+    let (ok, out) = cli(&p1, &["lead", "decline", &lead, "--reason", "no capacity"]).await.unwrap();
+    assert!(ok && out.contains("status=offered partner_id=p-2"), "{out}");
+    let (ok, out) = cli(&p2, &["lead", "accept", &lead]).await.unwrap();
+    assert!(ok && out.contains("status=accepted"), "{out}");
+    let (ok, out) = cli(&p2, &["lead", "report", &lead, "--status", "contacted", "--note", "called"]).await.unwrap();
+    assert!(ok && out.contains("status=contacted"), "{out}");
+    let (ok, out) = cli(&p1, &["lead", "accept", &lead]).await.unwrap();
+    assert!(!ok && out.contains("refused (404)"), "{out}");
+
+    // A line held, then released; the JSON answer on asking.
+    let deal = json!({ "id": "d-1", "partner_id": "p-2", "account_domain": "tiny.io", "source": "partner-sourced",
+                       "first_year_acv": { "amount": 12_000_000, "currency": "USD" } });
+    app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
+    let (_, won) = app.send("POST", "/v1/deals/d-1/won", Some(&admin), Some(json!({}))).await;
+    let line = won["commission_lines"][0]["id"].as_i64().unwrap_or_else(|| panic!("{won}")).to_string();
+    let (ok, out) = cli(&admin, &["line", "hold", &line, "--reason", "checking the contract"]).await.unwrap();
+    assert!(ok && out.starts_with(&format!("{line} status=held")), "{out}");
+    let (ok, out) = cli(&admin, &["line", "release", &line, "--reason", "contract checked", "--json"]).await.unwrap();
+    let released: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(ok && released["line"]["status"] == "pending", "{out}");
+
+    // A partner: a manual tier, a change of name, a suspension; a change
+    // with nothing in it is refused before any call.
+    let (ok, out) = cli(&admin, &["partner", "tier", "p-1", "gold", "--reason", "strategic account"]).await.unwrap();
+    assert!(ok && out.contains("tier=gold"), "{out}");
+    let (ok, out) = cli(&admin, &["partner", "update", "p-1", "--name", "Partner One"]).await.unwrap();
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&admin, &["partner", "suspend", "p-1", "--reason", "contract ended"]).await.unwrap();
+    assert!(ok && out.contains("status=suspended"), "{out}");
+    let (_, p) = app.send("GET", "/v1/partners/p-1", Some(&admin), None).await;
+    assert_eq!(
+        (p["name"].as_str(), p["tier"].as_str(), p["status"].as_str()),
+        (Some("Partner One"), Some("gold"), Some("suspended"))
+    );
+    let (ok, out) = cli(&admin, &["partner", "update", "p-1"]).await.unwrap();
+    assert!(!ok && out.contains("nothing to change"), "{out}");
+    // A partner's key cannot take a manager's step.
+    let (ok, out) = cli(&p2, &["partner", "tier", "p-2", "platinum", "--reason", "self-promotion"]).await.unwrap();
+    assert!(!ok && out.contains("refused (403)"), "{out}");
 }
