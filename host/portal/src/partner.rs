@@ -95,13 +95,20 @@ impl Partner<'_> {
 
 /// The visitor as a partner user; signed out, to the sign-in page; staff,
 /// a 403 saying these pages are a partner's.
-fn partner_of(visitor: &Visitor) -> Result<Partner<'_>, Response> {
-    let Some((_, session)) = &visitor.session else { return Err(see_other("/sign-in")) };
+/// (The refusal is boxed: a `Response` is large.)
+fn partner_of(visitor: &Visitor) -> Result<Partner<'_>, Box<Response>> {
+    let Some((_, session)) = &visitor.session else { return Err(Box::new(see_other("/sign-in"))) };
     match session.caller.partner.as_deref() {
         Some(partner) => Ok(Partner { session, partner }),
         None => {
             let t = visitor.t();
-            Err(message(StatusCode::FORBIDDEN, t, visitor.chrome(), t.forbidden_title, t.partner_pages.only_partners))
+            Err(Box::new(message(
+                StatusCode::FORBIDDEN,
+                t,
+                visitor.chrome(),
+                t.forbidden_title,
+                t.partner_pages.only_partners,
+            )))
         }
     }
 }
@@ -301,7 +308,7 @@ fn currencies(service: &Service, caller: &Caller) -> Result<Vec<String>, Service
 async fn register_form(State(service): State<Arc<Service>>, visitor: Visitor) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = visitor.t();
     let currencies = match currencies(&service, me.caller()) {
@@ -410,7 +417,7 @@ fn refused_field(reason: &str) -> Option<&'static str> {
 async fn register(State(service): State<Arc<Service>>, visitor: Visitor, Form(form): Form<RegisterFields>) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
@@ -564,7 +571,7 @@ struct RegistrationsPage {
 async fn registrations(State(service): State<Arc<Service>>, visitor: Visitor) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = visitor.t();
     match service.registrations(me.caller(), Some(me.partner), None, LIST_LIMIT).await {
@@ -589,7 +596,7 @@ struct RegistrationPage {
 async fn registration(State(service): State<Arc<Service>>, visitor: Visitor, Path(id): Path<String>) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = visitor.t();
     match service.registration(me.caller(), &id).await {
@@ -656,7 +663,7 @@ struct LeadsPage {
 async fn leads(State(service): State<Arc<Service>>, visitor: Visitor, RawQuery(query): RawQuery) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = visitor.t();
     let at = now();
@@ -729,7 +736,7 @@ async fn lead_page(
 async fn lead(State(service): State<Arc<Service>>, visitor: Visitor, Path(id): Path<String>) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     lead_page(&service, &visitor, &me, &id, StatusCode::OK, LeadFields::default(), Errors::default()).await
 }
@@ -759,7 +766,7 @@ async fn accept_lead(
 ) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
@@ -776,7 +783,7 @@ async fn decline_lead(
 ) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
@@ -805,7 +812,7 @@ async fn report_lead(
 ) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
@@ -904,21 +911,21 @@ async fn commission_print(
 }
 
 /// The statement's bounds, or the 404 of a month that is not one.
-fn period_or_404(visitor: &Visitor, period: &str) -> Result<(i64, i64), Response> {
+fn period_or_404(visitor: &Visitor, period: &str) -> Result<(i64, i64), Box<Response>> {
     month_bounds(period).ok_or_else(|| {
         let t = visitor.t();
-        message(StatusCode::NOT_FOUND, t, visitor.chrome(), t.not_found, t.not_found)
+        Box::new(message(StatusCode::NOT_FOUND, t, visitor.chrome(), t.not_found, t.not_found))
     })
 }
 
 async fn statement_page(service: &Service, visitor: &Visitor, period: &str, print: bool) -> Response {
     let me = match partner_of(visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (from, to) = match period_or_404(visitor, period) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = visitor.t();
     let caller = me.caller();
@@ -954,11 +961,11 @@ async fn statement_page(service: &Service, visitor: &Visitor, period: &str, prin
 async fn commission_csv(State(service): State<Arc<Service>>, visitor: Visitor, Path(period): Path<String>) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (from, to) = match period_or_404(&visitor, &period) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match service.statement(me.caller(), me.partner, from, to).await {
         Ok(statement) => {
@@ -1041,7 +1048,7 @@ async fn line_page(
 async fn line(State(service): State<Arc<Service>>, visitor: Visitor, Path(id): Path<String>) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     line_page(&service, &visitor, &me, &id, StatusCode::OK, String::new(), Errors::default()).await
 }
@@ -1054,7 +1061,7 @@ async fn dispute_line(
 ) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
@@ -1134,7 +1141,7 @@ fn percent(t: &Messages, bps: i64) -> String {
 async fn estimate(State(service): State<Arc<Service>>, visitor: Visitor, RawQuery(query): RawQuery) -> Response {
     let me = match partner_of(&visitor) {
         Ok(me) => me,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let t = visitor.t();
     let p = &t.partner_pages;
