@@ -410,3 +410,47 @@ async fn the_estimator_shows_what_the_live_plugin_pays_and_records_nothing() {
     assert!(huge.body.contains("This amount is too large."));
     assert_eq!(decisions(&app).await, decisions_before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_in_review_or_rejected_says_so_with_the_reason() {
+    let app = app().await;
+    partner(&app, "holder").await;
+    registration(&app, "holder", "held.example", 60).await;
+    let mut ana = partner_user(&app, "initech").await;
+    let csrf = ana.get(&app, "/registrations/new").await.csrf();
+    let fields = |domain: &'static str, industry: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("account_domain", domain.to_string()),
+            ("account_name", "Some account".to_string()),
+            ("amount", "10000".to_string()),
+            ("currency", "USD".to_string()),
+            ("country", "US".to_string()),
+            ("industry", industry.to_string()),
+            ("employees", "400".to_string()),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, String)>| {
+        let mut ana = ana.clone();
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let sent = ana.post(app, "/registrations", &fields).await;
+            assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+            ana.get(app, sent.location().unwrap()).await
+        }
+    };
+    // Outside the ideal profile (industry): a manager decides.
+    let review = send(fields("mine.example", "mining")).await;
+    assert!(review.body.contains("data-status=\"review\""), "{}", review.body);
+    assert!(review.body.contains("In review: a partner manager will decide."), "{}", review.body);
+    assert!(review.body.contains("id=\"registration-reason\""), "the plugin's reason is shown");
+    // Another partner's live registration on the account: rejected.
+    let rejected = send(fields("held.example", "software")).await;
+    assert!(rejected.body.contains("data-status=\"rejected\""), "{}", rejected.body);
+    assert!(rejected.body.contains("Rejected.") && rejected.body.contains("id=\"registration-reason\""));
+    // The registration's own page, in Spanish.
+    ana.language = Some("es");
+    let list = ana.get(&app, "/registrations").await;
+    assert!(list.body.contains("Rechazado") && list.body.contains("En revisión"), "{}", list.body);
+}
