@@ -214,6 +214,7 @@ struct EndingRow {
 
 /// A row of the partner home's leads.
 struct LeadLine {
+    id: String,
     account: String,
     source: String,
     left: String,
@@ -459,6 +460,7 @@ async fn partner_home(service: &Service, visitor: &Visitor, caller: &Caller, hel
             left: t.time_left(l.respond_by.unwrap_or(at) - at),
             account: l.account_domain,
             source: l.source,
+            id: l.id,
         })
         .collect();
     let page = PartnerHomePage {
