@@ -294,6 +294,9 @@ async fn a_disputed_line_shows_on_the_statement_and_the_csv_totals_as_it_does() 
     assert!(page.body.contains(&format!("id=\"line-{line}\" data-state=\"pending\"")), "{}", page.body);
     assert!(page.body.contains("Pending (not due yet)"));
     assert!(page.body.contains("USD 18,000.00") && page.body.contains("USD 30,000.00"), "{}", page.body);
+    // The current month's page lists the months with commission.
+    let now = ana.get(&app, "/commission").await;
+    assert!(now.body.contains(&format!("<a href=\"/commission/{period}\"")), "{}", now.body);
 
     // No reason: 422 next to the field.
     let line_page = ana.get(&app, &format!("/lines/{line}")).await;

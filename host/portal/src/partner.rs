@@ -35,7 +35,8 @@ use pactum_app::users::{Session, same_token};
 use pactum_app::workflows::partner_desk::{DealSource, LeadStatus, LineStep};
 use pactum_app::workflows::payouts::minor_digits;
 use pactum_app::workflows::{
-    EstimateRequest, LeadAnswer, LeadReport, LineStepRequest, MAX_MONEY, MAX_TIME, NewRegistration, statement_csv,
+    EstimateRequest, LeadAnswer, LeadReport, LineQuery, LineStepRequest, MAX_MONEY, MAX_TIME, NewRegistration,
+    statement_csv,
 };
 use serde::Deserialize;
 use std::sync::Arc;
@@ -879,7 +880,12 @@ struct StatementPage {
     lines: Vec<LineView>,
     totals: Vec<String>,
     print: bool,
+    /// The months with lines, the latest first (at most [`MONTHS_LISTED`]).
+    months: Vec<String>,
 }
+
+/// Months with lines listed on a statement page.
+const MONTHS_LISTED: usize = 24;
 
 /// The month after and before `period` (a valid one).
 fn neighbours(from: i64, to: i64) -> (String, String) {
@@ -942,6 +948,19 @@ async fn statement_page(service: &Service, visitor: &Visitor, period: &str, prin
     let mut totals: Vec<String> = vec![money(t, statement.total, &statement.currency)];
     totals.extend(statement.totals.iter().filter(|(c, _)| **c != statement.currency).map(|(c, a)| money(t, *a, c)));
     let (previous, next) = neighbours(from, to);
+    let months = if print {
+        Vec::new()
+    } else {
+        // The partner's last 1,000 lines' months: where its commission is.
+        let query = LineQuery { partner_id: Some(me.partner.to_string()), limit: Some(1_000), ..LineQuery::default() };
+        match service.lines(caller, query).await {
+            Ok(lines) => {
+                let months: std::collections::BTreeSet<String> = lines.iter().map(|l| month_of(l.due_at)).collect();
+                months.into_iter().rev().take(MONTHS_LISTED).collect()
+            }
+            Err(e) => return service_error(t, visitor.chrome(), e),
+        }
+    };
     let page = StatementPage {
         t,
         p: &t.partner_pages,
@@ -954,6 +973,7 @@ async fn statement_page(service: &Service, visitor: &Visitor, period: &str, prin
         lines,
         totals,
         print,
+        months,
     };
     html(StatusCode::OK, &page)
 }

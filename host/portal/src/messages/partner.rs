@@ -172,6 +172,8 @@ pub struct PartnerMessages {
     pub next_month: &'static str,
     /// Link.
     pub download_csv: &'static str,
+    /// Heading: the months with lines.
+    pub months_with_lines: &'static str,
     /// Link.
     pub printable: &'static str,
     /// Hint on the printable page.
@@ -377,6 +379,7 @@ pub const EN: PartnerMessages = PartnerMessages {
     previous_month: "Previous month",
     next_month: "Next month",
     download_csv: "Download as CSV",
+    months_with_lines: "Months with commission",
     printable: "Printable statement",
     print_button: "Use your browser's Print command to print or save it as PDF.",
     no_lines: "No commission is due in this month.",
@@ -503,6 +506,7 @@ pub const ES: PartnerMessages = PartnerMessages {
     previous_month: "Mes anterior",
     next_month: "Mes siguiente",
     download_csv: "Descargar en CSV",
+    months_with_lines: "Meses con comisiones",
     printable: "Extracto para imprimir",
     print_button: "Usa la orden Imprimir de tu navegador para imprimirlo o guardarlo como PDF.",
     no_lines: "No vence ninguna comisión en este mes.",
