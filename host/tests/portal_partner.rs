@@ -186,6 +186,7 @@ async fn another_partners_registration_lead_and_lines_answer_404() {
         format!("/lines/{their_line}"),
         "/registrations/r_nope".to_string(),
         "/lines/not-a-number".to_string(),
+        format!("/leads/{}", "x".repeat(200)),
         "/commission/2026-13".to_string(),
     ];
     for uri in &not_found {

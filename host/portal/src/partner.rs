@@ -114,6 +114,19 @@ fn partner_of(visitor: &Visitor) -> Result<Partner<'_>, Box<Response>> {
     }
 }
 
+/// Whether `id` could be a record's id (1 to 64 letters, digits, `-`,
+/// `_`, as the application makes them): anything else is a 404 without
+/// asking.
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The 404 page.
+fn not_found(visitor: &Visitor) -> Response {
+    let t = visitor.t();
+    message(StatusCode::NOT_FOUND, t, visitor.chrome(), t.not_found, t.not_found)
+}
+
 /// Field errors, each a sentence shown next to its field.
 #[derive(Default)]
 struct Errors(Vec<(&'static str, String)>);
@@ -599,6 +612,9 @@ async fn registration(State(service): State<Arc<Service>>, visitor: Visitor, Pat
         Ok(me) => me,
         Err(r) => return *r,
     };
+    if !plausible_id(&id) {
+        return not_found(&visitor);
+    }
     let t = visitor.t();
     match service.registration(me.caller(), &id).await {
         Ok(row) => {
@@ -712,6 +728,9 @@ async fn lead_page(
     fields: LeadFields,
     errors: Errors,
 ) -> Response {
+    if !plausible_id(id) {
+        return not_found(visitor);
+    }
     let t = visitor.t();
     match service.lead(me.caller(), id).await {
         Ok(row) => {
@@ -772,6 +791,9 @@ async fn accept_lead(
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
     }
+    if !plausible_id(&id) {
+        return not_found(&visitor);
+    }
     let result = service.answer_lead(me.caller(), &id, LeadAnswer::Accept, now()).await;
     after_lead_step(&visitor, result.map(|l| format!("/leads/{}", l.id)))
 }
@@ -788,6 +810,9 @@ async fn decline_lead(
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
+    }
+    if !plausible_id(&id) {
+        return not_found(&visitor);
     }
     let p = &visitor.t().partner_pages;
     let problem = if form.reason.trim().is_empty() {
@@ -817,6 +842,9 @@ async fn report_lead(
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
+    }
+    if !plausible_id(&id) {
+        return not_found(&visitor);
     }
     let p = &visitor.t().partner_pages;
     let mut errors = Errors::default();
@@ -1085,6 +1113,9 @@ async fn dispute_line(
     };
     if !me.csrf_ok(&form.csrf) {
         return csrf_refused(&visitor);
+    }
+    if !plausible_id(&id) {
+        return not_found(&visitor);
     }
     let t = visitor.t();
     let p = &t.partner_pages;
