@@ -3,7 +3,8 @@
 //!
 //! Pages are [askama] templates (`host/portal/templates`, compiled into the
 //! binary) with one small stylesheet (`assets/portal.css`, embedded with
-//! `include_str!`); no JavaScript. Every sentence comes from the message
+//! `include_str!`); no JavaScript but one small progressive script on
+//! the registration form (`assets/partner.js`). Every sentence comes from the message
 //! catalog ([`messages`]), in the language of `Accept-Language`.
 //!
 //! **Layering.** The portal is a presentation layer over the application
@@ -34,8 +35,10 @@
 //! | `POST /sign-out` | end the session |
 //! | `GET`, `POST /invitations/{token}` | choose a password, become a user, be signed in |
 //! | `GET /assets/portal.css` | the stylesheet |
+//! | `/registrations`, `/leads`, `/commission`, `/lines`, `/estimate` | a partner user's pages ([`partner`]) |
 
 pub mod messages;
+mod partner;
 
 use askama::Template;
 use axum::Router;
@@ -72,6 +75,7 @@ pub fn router() -> Router<Arc<Service>> {
         .route("/sign-out", post(sign_out))
         .route("/invitations/{token}", get(invitation_form).post(accept_invitation))
         .route("/assets/portal.css", get(stylesheet))
+        .merge(partner::routes())
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
@@ -92,7 +96,11 @@ impl Visitor {
 
     /// The header's user box: their name and the sign-out form's token.
     fn chrome(&self) -> Option<UserChrome> {
-        self.session.as_ref().map(|(_, s)| UserChrome { name: s.name.clone(), csrf: s.csrf.clone() })
+        self.session.as_ref().map(|(_, s)| UserChrome {
+            name: s.name.clone(),
+            csrf: s.csrf.clone(),
+            partner: s.caller.partner.is_some(),
+        })
     }
 }
 
@@ -157,6 +165,8 @@ struct Fields {
 struct UserChrome {
     name: String,
     csrf: String,
+    /// A partner's user: the partner pages' navigation is shown.
+    partner: bool,
 }
 
 #[derive(Template)]
@@ -204,6 +214,7 @@ struct EndingRow {
 
 /// A row of the partner home's leads.
 struct LeadLine {
+    id: String,
     account: String,
     source: String,
     left: String,
@@ -256,7 +267,8 @@ fn html(status: StatusCode, page: &impl Template) -> Response {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
-                    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                    "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; \
+                     frame-ancestors 'none'; base-uri 'none'",
                 ),
             );
             headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -448,6 +460,7 @@ async fn partner_home(service: &Service, visitor: &Visitor, caller: &Caller, hel
             left: t.time_left(l.respond_by.unwrap_or(at) - at),
             account: l.account_domain,
             source: l.source,
+            id: l.id,
         })
         .collect();
     let page = PartnerHomePage {

@@ -7,6 +7,8 @@
 //! ([`Lang::from_accept_language`]): the first supported language by the
 //! client's preference (`q`), English when none is.
 
+pub mod partner;
+
 /// A language the portal speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -165,6 +167,8 @@ pub struct Messages {
     pub hours_minutes: &'static str,
     /// The decimal and thousands separators for money.
     pub separators: (char, char),
+    /// The partner pages' sentences.
+    pub partner_pages: partner::PartnerMessages,
 }
 
 impl Messages {
@@ -274,6 +278,7 @@ pub static EN: Messages = Messages {
     days_hours: "{d} d {h} h",
     hours_minutes: "{h} h {m} min",
     separators: ('.', ','),
+    partner_pages: partner::EN,
 };
 
 /// Spanish.
@@ -333,6 +338,7 @@ pub static ES: Messages = Messages {
     days_hours: "{d} d {h} h",
     hours_minutes: "{h} h {m} min",
     separators: (',', '.'),
+    partner_pages: partner::ES,
 };
 
 #[cfg(test)]

@@ -291,7 +291,7 @@ pub fn decimal(amount: i64, digits: u32) -> String {
 /// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a
 /// line break. A field a spreadsheet would run as a formula (`=`, `+`,
 /// `-`, `@` first) is prefixed with `'`: partner names come from users.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
         format!("'{text}")
     } else {
