@@ -91,7 +91,7 @@ impl Browser {
     /// Types `text` into the field labelled `label` (the `<label>`'s
     /// text): the page must label its controls for this to find them.
     async fn fill(&self, label: &str, text: &str) {
-        let xpath = format!("//label[normalize-space()='{label}']");
+        let xpath = format!("//label[normalize-space()=\"{label}\"]");
         let label_element = self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{label}: {e}"));
         let id = label_element.attr("for").await.unwrap().unwrap_or_else(|| panic!("label `{label}` names no field"));
         self.find(&format!("#{id}")).await.send_keys(text).await.unwrap();
@@ -148,9 +148,67 @@ async fn invite(app: &App, email: &str, role: &str, partner: Option<&str>) -> St
 
 const PASSWORD: &str = "correct horse battery";
 
+impl Browser {
+    /// Opens an invitation link and chooses the password: signed in.
+    async fn accept_invitation(&self, link: &str, name: &str) {
+        self.goto(link).await;
+        self.fill("Password", PASSWORD).await;
+        self.fill("Password again", PASSWORD).await;
+        self.find("button[type=submit]").await.click().await.unwrap();
+        self.heading(&format!("Hello, {name}")).await;
+    }
+
+    async fn sign_out(&self) {
+        self.find(".sign-out button").await.click().await.unwrap();
+        self.heading("Sign in").await;
+    }
+
+    async fn sign_in(&self, email: &str, name: &str) {
+        self.goto("/sign-in").await;
+        self.fill("Email", email).await;
+        self.fill("Password", PASSWORD).await;
+        self.find("button[type=submit]").await.click().await.unwrap();
+        self.heading(&format!("Hello, {name}")).await;
+    }
+
+    /// The status the server answers `path` with, fetched by the page
+    /// (with the user's cookie).
+    async fn status_of(&self, path: &str) -> u16 {
+        let script = "const [path, done] = arguments; fetch(path).then(r => done(r.status))";
+        let status = self.client.execute_async(script, vec![json!(path)]).await.unwrap();
+        status.as_u64().unwrap() as u16
+    }
+
+    /// Waits until `css`'s text contains `part`; the text.
+    async fn wait_text(&self, css: &str, part: &str) -> String {
+        let mut seen = String::new();
+        for _ in 0..100 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if text.contains(part) {
+                    return text;
+                }
+                seen = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("`{css}` reads {seen:?}, without `{part}`");
+    }
+}
+
+/// A partner of acme with a signed-up user of its own.
+async fn partner_user(app: &App, b: &Browser, partner_id: &str, email: &str, name: &str) {
+    partner(app, partner_id).await;
+    let body = json!({ "email": email, "name": name, "role": "partner", "partner_id": partner_id });
+    let (status, answer) = app.send("POST", "/v1/invitations", Some(app.key("acme")), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    b.accept_invitation(answer["link"].as_str().unwrap(), name).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium and chromedriver: .ci/run installs them and runs it"]
-async fn an_invited_partner_user_chooses_a_password_and_sees_their_standing() {
+async fn an_invited_partner_user_signs_in_registers_a_deal_and_sees_it_approved() {
     let app = app().await;
     partner(&app, "initech").await;
     let link = invite(&app, "ana@initech.example", "partner", Some("initech")).await;
@@ -181,6 +239,26 @@ async fn an_invited_partner_user_chooses_a_password_and_sees_their_standing() {
     assert!(!tier.is_empty(), "the home shows the partner's tier");
     assert!(b.fits_width().await);
     b.screenshot("partner-home").await;
+
+    // Registers a deal: the live check says the account is free as the
+    // domain is typed; the result page says approved, and until when.
+    b.find("#nav-register").await.click().await.unwrap();
+    b.heading("Register a deal").await;
+    b.fill("Account's domain", "globex.com").await;
+    b.wait_text("#domain-check", "No live registration on this account yet.").await;
+    b.fill("Account's name", "Globex").await;
+    b.fill("Expected deal value", "120,000.00").await;
+    b.fill("Country", "US").await;
+    b.fill("Industry", "software").await;
+    b.fill("Employees", "400").await;
+    b.find("#register-submit").await.click().await.unwrap();
+    b.heading("Registration for globex.com").await;
+    let result = b.find("#registration-result").await;
+    assert_eq!(result.attr("data-status").await.unwrap().as_deref(), Some("approved"));
+    let until = b.text("#registration-protected-until").await;
+    assert!(result.text().await.unwrap().contains(&format!("protected for you until {until}")), "{until}");
+    b.screenshot("registration-approved").await;
+    b.goto("/").await;
 
     // At a phone's width the page still fits, without sideways scrolling.
     b.client.set_window_size(390, 844).await.unwrap();
@@ -224,5 +302,76 @@ async fn a_wrong_password_is_said_next_to_the_form_in_the_browsers_language() {
     assert_eq!(error.attr("role").await.unwrap().as_deref(), Some("alert"));
     assert!(!error.text().await.unwrap().is_empty());
     b.screenshot("sign-in-error").await;
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them and runs it"]
+async fn a_partner_declines_a_lead_and_another_partner_accepts_it() {
+    let app = app().await;
+    let b = browser(&app).await;
+    partner_user(&app, &b, "p-a", "ana@a.example", "Ana").await;
+    b.sign_out().await;
+    partner_user(&app, &b, "p-b", "bea@b.example", "Bea").await;
+    b.sign_out().await;
+    // A lead in EMEA: offered to p-a first (both cover EMEA).
+    let body =
+        json!({ "account_domain": "initech.com", "account_name": "Initech", "region": "emea", "source": "webinar" });
+    let (status, lead) = app.send("POST", "/v1/leads", Some(app.key("acme")), Some(body)).await;
+    assert_eq!((status, lead["partner_id"].as_str()), (StatusCode::CREATED, Some("p-a")), "{lead}");
+    let id = lead["id"].as_str().unwrap();
+
+    // Ana sees it on her home, opens it, declines: a reason is required.
+    b.sign_in("ana@a.example", "Ana").await;
+    b.find(&format!("a[href='/leads/{id}']")).await.click().await.unwrap();
+    b.heading("Lead for initech.com").await;
+    b.find("#decline-submit").await.click().await.unwrap();
+    let error = b.text("#reason-error").await;
+    assert!(error.contains("Say why you decline this lead"), "{error}");
+    b.fill("Why you decline it", "No capacity this quarter").await;
+    b.find("#decline-submit").await.click().await.unwrap();
+    b.wait_text("main", "You declined the lead").await;
+    b.sign_out().await;
+
+    // Bea has it now, and accepts it.
+    b.sign_in("bea@b.example", "Bea").await;
+    b.find("#nav-leads").await.click().await.unwrap();
+    b.heading("My leads").await;
+    b.find(&format!("a[href='/leads/{id}']")).await.click().await.unwrap();
+    b.find("#accept-submit").await.click().await.unwrap();
+    b.wait_text("#lead-status", "Accepted").await;
+    b.screenshot("lead-accepted").await;
+    let (_, lead) = app.send("GET", &format!("/v1/leads/{id}"), Some(app.key("acme")), None).await;
+    assert_eq!((lead["status"].as_str(), lead["tried"].clone()), (Some("accepted"), json!(["p-a"])));
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them and runs it"]
+async fn a_partner_user_cannot_open_another_partners_pages() {
+    let app = app().await;
+    let b = browser(&app).await;
+    partner_user(&app, &b, "p-b", "bea@b.example", "Bea").await;
+    // p-a, another partner, registers an account over the API.
+    partner(&app, "p-a").await;
+    let body = json!({ "partner_id": "p-a", "account_domain": "globex.com", "account_name": "Globex",
+        "industry": "software", "employees": 400, "country": "US", "amount": { "amount": 5_000_000, "currency": "USD" } });
+    let (status, registration) = app.send("POST", "/v1/registrations", Some(app.key("acme")), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{registration}");
+    let id = registration["id"].as_str().unwrap();
+
+    // Bea edits the URL to p-a's registration: there is no such page.
+    b.goto(&format!("/registrations/{id}")).await;
+    b.heading("There is no such page.").await;
+    assert_eq!(b.status_of(&format!("/registrations/{id}")).await, 404);
+    b.screenshot("another-partners-page").await;
+    // Her own list is there.
+    assert_eq!(b.status_of("/registrations").await, 200);
+
+    // Typing p-a's account in her own form says it is taken, not by whom.
+    b.goto("/registrations/new").await;
+    b.fill("Account's domain", "globex.com").await;
+    let check = b.wait_text("#domain-check", "already registered").await;
+    assert!(!check.contains("p-a"), "{check}");
     b.client.clone().close().await.unwrap();
 }
