@@ -211,6 +211,16 @@ async fn partner_user(app: &App, b: &Browser, partner_id: &str, email: &str, nam
 async fn an_invited_partner_user_signs_in_registers_a_deal_and_sees_it_approved() {
     let app = app().await;
     partner(&app, "initech").await;
+    // Deals won this month and two months back: the home's chart shows them.
+    let now = pactum::service::now();
+    for (id, acv, closed_at) in [("d-1", 9_000_000, now), ("d-2", 4_500_000, now - 62 * 86_400)] {
+        let deal = json!({ "id": id, "partner_id": "initech", "account_domain": format!("{id}.example"),
+            "first_year_acv": { "amount": acv, "currency": "USD" }, "source": "partner-sourced" });
+        app.send("POST", "/v1/deals", Some(app.key("acme")), Some(deal)).await;
+        let won = json!({ "closed_at": closed_at });
+        let (status, body) = app.send("POST", &format!("/v1/deals/{id}/won"), Some(app.key("acme")), Some(won)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     let link = invite(&app, "ana@initech.example", "partner", Some("initech")).await;
     let b = browser(&app).await;
 
@@ -237,6 +247,7 @@ async fn an_invited_partner_user_signs_in_registers_a_deal_and_sees_it_approved(
     b.heading("Hello, Ana Ruiz").await;
     let tier = b.text(".standing .tier").await;
     assert!(!tier.is_empty(), "the home shows the partner's tier");
+    assert_eq!(b.client.find_all(Locator::Css("#revenue-chart rect")).await.unwrap().len(), 12);
     assert!(b.fits_width().await);
     b.screenshot("partner-home").await;
 

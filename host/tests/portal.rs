@@ -17,7 +17,7 @@ async fn an_invited_partner_user_signs_in_and_sees_its_home() {
     let app = app().await;
     partner(&app, "initech").await;
     let admin = app.key("acme");
-    // Silver, with $120,000 won in the last year: $80,000 short of Gold.
+    // Silver, with $150,000 won in the last year: $50,000 short of Gold.
     let tier = json!({ "tier": "silver", "reason": "portal test" });
     let (status, body) = app.send("POST", "/v1/partners/initech/tier", Some(admin), Some(tier)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -26,6 +26,17 @@ async fn an_invited_partner_user_signs_in_and_sees_its_home() {
     let (status, body) = app.send("POST", "/v1/deals", Some(admin), Some(deal)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = app.send("POST", "/v1/deals/d-1/won", Some(admin), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // And $30,000 won on the 15th of the month three months back: both in
+    // the home's chart, each in its month.
+    let now = pactum::service::now();
+    let (year, month, _) = pactum_pdk::time::civil_date(now);
+    let (back_year, back_month) = if month > 3 { (year, month - 3) } else { (year - 1, month + 9) };
+    let back = pactum_pdk::time::days_from_civil(back_year, back_month, 15);
+    let deal = json!({ "id": "d-2", "partner_id": "initech", "account_domain": "older.example",
+        "first_year_acv": { "amount": 3_000_000, "currency": "USD" }, "source": "partner-sourced" });
+    app.send("POST", "/v1/deals", Some(admin), Some(deal)).await;
+    let (status, body) = app.send("POST", "/v1/deals/d-2/won", Some(admin), Some(json!({ "closed_at": back }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // A registration whose protection ends in 10 days, one in 60, and a
     // lead offered on the first one's account.
@@ -88,8 +99,18 @@ async fn an_invited_partner_user_signs_in_and_sees_its_home() {
     let body = &home.body;
     assert!(body.contains("Hello, Ana Ruiz"), "{body}");
     assert!(body.contains("Silver"), "{body}");
-    assert!(body.contains("USD 120,000.00"), "{body}");
-    assert!(body.contains("USD 80,000.00 more to reach Gold."), "{body}");
+    assert!(body.contains("USD 150,000.00"), "{body}");
+    assert!(body.contains("USD 50,000.00 more to reach Gold."), "{body}");
+    // The chart: twelve months, this one the tallest bar, the one three
+    // months back a quarter of it, the others empty.
+    assert_eq!(body.matches("<rect ").count(), 12, "{body}");
+    let this = format!("{year:04}-{month:02}: USD 120,000.00");
+    let earlier = format!("{back_year:04}-{back_month:02}: USD 30,000.00");
+    let (at_this, at_earlier) = (body.find(&this), body.find(&earlier));
+    assert!(at_this.is_some() && at_earlier.is_some() && at_earlier < at_this, "oldest first: {body}");
+    assert_eq!(body.matches("height=\"100\"").count(), 1, "{body}");
+    assert_eq!(body.matches("height=\"25\"").count(), 1, "{body}");
+    assert_eq!(body.matches("height=\"0\"").count(), 10, "{body}");
     assert!(body.contains(&ending) && !body.contains(&later), "{body}");
     assert!(body.contains("9 d 23 h"), "{body}");
     // The lead's 48 hours, less the seconds since it was offered.

@@ -27,6 +27,7 @@ use crate::service::{Service, ServiceError, key_hash};
 use crate::store::{Db, NewSession, RegistrationRow, UserRow};
 use crate::workflows::{DAY, bad, check_id, check_text};
 use pactum_core::{LeadStatus, RegistrationStatus};
+use pactum_pdk::time::{civil_date, days_from_civil};
 use serde::{Deserialize, Serialize};
 
 /// How long an invitation link works: 7 days.
@@ -428,6 +429,26 @@ impl Service {
             Some(NextTier { tier: (*tier).to_string(), revenue: amount, missing: (amount - trailing_revenue).max(0) })
         });
         let top = position + 1 == LADDER.len();
+        // The last twelve calendar months, this one included.
+        let (mut year, mut month) = {
+            let (y, m, _) = civil_date(at);
+            (y, m)
+        };
+        let mut starts = Vec::with_capacity(13);
+        for _ in 0..12 {
+            starts.push((year, month));
+            (year, month) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+        }
+        starts.reverse();
+        let (last_year, last_month) = *starts.last().expect("twelve months");
+        let after = if last_month == 12 { (last_year + 1, 1) } else { (last_year, last_month + 1) };
+        let bounds: Vec<i64> = starts.iter().chain([&after]).map(|&(y, m)| days_from_civil(y, m, 1)).collect();
+        let revenue = self.db.won_revenue_by_window(&caller.tenant, partner, &bounds, &currency).await?;
+        let months = starts
+            .iter()
+            .zip(revenue)
+            .map(|(&(y, m), revenue)| MonthRevenue { period: format!("{y:04}-{m:02}"), revenue })
+            .collect();
         Ok(Standing {
             partner_id: row.id,
             partner_name: row.name,
@@ -436,6 +457,7 @@ impl Service {
             currency,
             next,
             top,
+            months,
         })
     }
 
@@ -484,6 +506,18 @@ pub struct Standing {
     pub next: Option<NextTier>,
     /// Whether the partner is at the top tier.
     pub top: bool,
+    /// Won revenue of each of the last twelve calendar months (this one
+    /// included), oldest first.
+    pub months: Vec<MonthRevenue>,
+}
+
+/// A partner's won revenue in one calendar month.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthRevenue {
+    /// The month, `YYYY-MM`.
+    pub period: String,
+    /// Deals won in it, in the program's currency, minor units.
+    pub revenue: i64,
 }
 
 /// The tier above a partner's.

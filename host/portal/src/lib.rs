@@ -51,7 +51,7 @@ use axum::routing::{get, post};
 use messages::{Lang, Messages};
 use pactum_app::service::{Caller, Service, ServiceError, now};
 use pactum_app::users::{
-    MAX_EMAIL_CHARS, MIN_PASSWORD_CHARS, PasswordProblem, SESSION_MAX_S, Session, SignInError, new_token,
+    MAX_EMAIL_CHARS, MIN_PASSWORD_CHARS, MonthRevenue, PasswordProblem, SESSION_MAX_S, Session, SignInError, new_token,
     password_problem, same_token,
 };
 use pactum_app::workflows::payouts::minor_digits;
@@ -231,8 +231,48 @@ struct PartnerHomePage {
     tier: String,
     revenue: String,
     next_tier: String,
+    bars: Vec<Bar>,
     ending: Vec<EndingRow>,
     leads: Vec<LeadLine>,
+}
+
+/// One month's bar of the partner home's revenue chart (SVG units: the
+/// chart is 360 wide, bars stand on y = 110).
+struct Bar {
+    /// The month's short name, under the bar.
+    short: &'static str,
+    /// `2026-01: USD 12,000.00`, the bar's title.
+    label: String,
+    x: i64,
+    y: i64,
+    height: i64,
+    /// The centre of the bar, for its name.
+    middle: i64,
+}
+
+/// The bars of `months` (oldest first), the tallest 100 high.
+fn bars(t: &'static Messages, months: &[MonthRevenue], currency: &str) -> Vec<Bar> {
+    let top = months.iter().map(|m| m.revenue.max(0)).max().unwrap_or(0);
+    months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let revenue = i128::from(m.revenue.max(0));
+            let height = if top == 0 { 0 } else { (revenue * 100 / i128::from(top)) as i64 };
+            // A month with any revenue shows, however small.
+            let height = if revenue > 0 { height.max(2) } else { 0 };
+            let number: usize = m.period.get(5..7).and_then(|n| n.parse().ok()).unwrap_or(1);
+            let x = 6 + 30 * i as i64;
+            Bar {
+                short: t.month_names[number.clamp(1, 12) - 1],
+                label: format!("{}: {}", m.period, money(t, m.revenue, currency)),
+                x,
+                y: 110 - height,
+                height,
+                middle: x + 11,
+            }
+        })
+        .collect()
 }
 
 /// A row of the review queue.
@@ -472,6 +512,7 @@ async fn partner_home(service: &Service, visitor: &Visitor, caller: &Caller, hel
         tier: t.tier(&s.tier),
         revenue: money(t, s.trailing_revenue, &s.currency),
         next_tier,
+        bars: bars(t, &s.months, &s.currency),
         ending,
         leads,
     };

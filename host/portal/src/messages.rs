@@ -115,6 +115,10 @@ pub struct Messages {
     pub my_tier: &'static str,
     /// Trailing twelve months' revenue.
     pub trailing_revenue: &'static str,
+    /// The caption of the chart of won revenue per month.
+    pub revenue_chart: &'static str,
+    /// The months' short names, January first.
+    pub month_names: [&'static str; 12],
     /// How far to the next tier: `{amount}` and `{tier}` are replaced.
     pub to_next_tier: &'static str,
     /// The next tier's threshold is reached: `{tier}` is replaced.
@@ -252,6 +256,8 @@ pub static EN: Messages = Messages {
     partner_home_title: "Your partner home",
     my_tier: "Your tier",
     trailing_revenue: "Revenue over the last 12 months",
+    revenue_chart: "Won revenue per month, over the last 12 months",
+    month_names: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
     to_next_tier: "{amount} more to reach {tier}.",
     next_tier_reached: "You have reached the revenue for {tier}: the next scorecard decides.",
     top_tier: "You are at the top tier.",
@@ -312,6 +318,8 @@ pub static ES: Messages = Messages {
     partner_home_title: "Tu página de socio",
     my_tier: "Tu nivel",
     trailing_revenue: "Ingresos de los últimos 12 meses",
+    revenue_chart: "Ingresos ganados por mes, en los últimos 12 meses",
+    month_names: ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"],
     to_next_tier: "Te faltan {amount} para llegar a {tier}.",
     next_tier_reached: "Has alcanzado los ingresos de {tier}: la próxima evaluación lo decide.",
     top_tier: "Estás en el nivel más alto.",

@@ -324,6 +324,46 @@ impl Db {
             .collect())
     }
 
+    /// A partner's won revenue (deals in `currency`, minor units) in each
+    /// window `[bounds[i], bounds[i + 1])`: one value per window, one
+    /// statement whatever the number of deals.
+    pub async fn won_revenue_by_window(
+        &self,
+        tenant: &str,
+        partner: &str,
+        bounds: &[i64],
+        currency: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        if bounds.len() < 2 {
+            return Ok(Vec::new());
+        }
+        Ok(with_reader!(self, |e| {
+            let mut q = sqlx::QueryBuilder::new("SELECT ");
+            for (i, w) in bounds.windows(2).enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("CAST(COALESCE(SUM(CASE WHEN closed_at >= ")
+                    .push_bind(w[0])
+                    .push(" AND closed_at < ")
+                    .push_bind(w[1])
+                    .push(" THEN first_year_acv ELSE 0 END), 0) AS BIGINT)");
+            }
+            q.push(" FROM deals WHERE tenant = ")
+                .push_bind(tenant)
+                .push(" AND partner_id = ")
+                .push_bind(partner)
+                .push(" AND stage = 'won' AND currency = ")
+                .push_bind(currency)
+                .push(" AND closed_at >= ")
+                .push_bind(bounds[0])
+                .push(" AND closed_at < ")
+                .push_bind(bounds[bounds.len() - 1]);
+            let row = q.build().fetch_one(e).await?;
+            (0..bounds.len() - 1).map(|i| -> i64 { row.get(i) }).collect()
+        }))
+    }
+
     /// One scan for the scorecard: per partner, the deals won and lost in
     /// `[month_from, to)` and the first-year ACV won in `[trailing_from, to)`
     /// of the deals in `currency` (the program's: tiers are in it; deals in
