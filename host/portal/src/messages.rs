@@ -7,6 +7,10 @@
 //! ([`Lang::from_accept_language`]): the first supported language by the
 //! client's preference (`q`), English when none is.
 
+pub mod console;
+
+pub use console::ConsoleMessages;
+
 /// A language the portal speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -165,6 +169,8 @@ pub struct Messages {
     pub hours_minutes: &'static str,
     /// The decimal and thousands separators for money.
     pub separators: (char, char),
+    /// The staff console's sentences.
+    pub console: &'static ConsoleMessages,
 }
 
 impl Messages {
@@ -274,6 +280,7 @@ pub static EN: Messages = Messages {
     days_hours: "{d} d {h} h",
     hours_minutes: "{h} h {m} min",
     separators: ('.', ','),
+    console: &console::EN,
 };
 
 /// Spanish.
@@ -333,6 +340,7 @@ pub static ES: Messages = Messages {
     days_hours: "{d} d {h} h",
     hours_minutes: "{h} h {m} min",
     separators: (',', '.'),
+    console: &console::ES,
 };
 
 #[cfg(test)]

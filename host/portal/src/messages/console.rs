@@ -1,0 +1,507 @@
+//! The staff console's sentences (`/console/...`), in English and Spanish:
+//! a part of the message catalog kept in its own file.
+
+/// The console's sentences in one language.
+#[derive(Debug)]
+pub struct ConsoleMessages {
+    /// The staff navigation's label.
+    pub nav_label: &'static str,
+    /// Navigation: the review queue.
+    pub nav_reviews: &'static str,
+    /// Navigation: partners.
+    pub nav_partners: &'static str,
+    /// Navigation: plugins.
+    pub nav_plugins: &'static str,
+    /// Navigation: the decision log.
+    pub nav_decisions: &'static str,
+    /// The review queue's title.
+    pub reviews_title: &'static str,
+    /// Protection days field.
+    pub protection_days: &'static str,
+    /// Hint: empty is the program's default; `{days}` is replaced.
+    pub protection_days_hint: &'static str,
+    /// Approve button.
+    pub approve: &'static str,
+    /// Reject reason field.
+    pub reject_reason: &'static str,
+    /// Reject button.
+    pub reject: &'static str,
+    /// Approved: `{id}` is replaced.
+    pub approved_done: &'static str,
+    /// Rejected: `{id}` is replaced.
+    pub rejected_done: &'static str,
+    /// Someone decided first: `{id}` is replaced.
+    pub review_conflict: &'static str,
+    /// A reason is required.
+    pub reason_required: &'static str,
+    /// A reason too long.
+    pub reason_too_long: &'static str,
+    /// Days not a whole number 1 to 3650.
+    pub days_invalid: &'static str,
+    /// The application refused the input: its words follow.
+    pub refused: &'static str,
+    /// The partners page's title.
+    pub partners_title: &'static str,
+    /// No partners yet.
+    pub no_partners: &'static str,
+    /// New partner heading.
+    pub new_partner: &'static str,
+    /// Field: id.
+    pub partner_id: &'static str,
+    /// Hint for the id.
+    pub partner_id_hint: &'static str,
+    /// Field: name.
+    pub name: &'static str,
+    /// Field: kind.
+    pub kind: &'static str,
+    /// Field: territories.
+    pub territories: &'static str,
+    /// Hint: comma-separated.
+    pub territories_hint: &'static str,
+    /// Field: manager.
+    pub manager: &'static str,
+    /// Field: contact email.
+    pub contact_email: &'static str,
+    /// Create button.
+    pub create_partner: &'static str,
+    /// Column: tier.
+    pub tier: &'static str,
+    /// Column: status.
+    pub status: &'static str,
+    /// A partner exists already.
+    pub partner_exists: &'static str,
+    /// A required field is empty.
+    pub required: &'static str,
+    /// Heading: details.
+    pub details: &'static str,
+    /// Save button.
+    pub save: &'static str,
+    /// Saved.
+    pub saved: &'static str,
+    /// Heading: certifications.
+    pub certifications: &'static str,
+    /// None held.
+    pub no_certifications: &'static str,
+    /// Field: certification name.
+    pub certification: &'static str,
+    /// Field: expiry.
+    pub expires: &'static str,
+    /// Hint: date, empty for never.
+    pub expires_hint: &'static str,
+    /// Never expires.
+    pub never: &'static str,
+    /// Issue or renew button.
+    pub certify: &'static str,
+    /// Not a date.
+    pub date_invalid: &'static str,
+    /// Heading: lifecycle.
+    pub lifecycle: &'static str,
+    /// Field: lifecycle step.
+    pub step: &'static str,
+    /// Step names.
+    pub suspend: &'static str,
+    /// Step names.
+    pub reactivate: &'static str,
+    /// Step names.
+    pub offboard: &'static str,
+    /// Apply a step.
+    pub apply_step: &'static str,
+    /// A step that does not apply to the partner's status.
+    pub step_conflict: &'static str,
+    /// Heading: manual tier.
+    pub tier_override: &'static str,
+    /// Field: new tier.
+    pub new_tier: &'static str,
+    /// Field: reason.
+    pub reason: &'static str,
+    /// Override button.
+    pub set_tier: &'static str,
+    /// The tier is that already.
+    pub tier_same: &'static str,
+    /// The plugins page's title.
+    pub plugins_title: &'static str,
+    /// Heading for a hook: `{hook}` is replaced.
+    pub hook_heading: &'static str,
+    /// Live plugin label.
+    pub live: &'static str,
+    /// No plugin serves the hook.
+    pub none_live: &'static str,
+    /// Published plugins label.
+    pub published: &'static str,
+    /// None published for this hook.
+    pub none_published: &'static str,
+    /// Column: plugin.
+    pub plugin: &'static str,
+    /// Column: fixtures.
+    pub fixtures: &'static str,
+    /// Upload heading.
+    pub upload: &'static str,
+    /// Field: file.
+    pub file: &'static str,
+    /// Field: version.
+    pub version: &'static str,
+    /// Field: hook.
+    pub hook: &'static str,
+    /// Every hook it exports.
+    pub every_hook: &'static str,
+    /// Override fixtures checkbox.
+    pub override_fixtures: &'static str,
+    /// Upload button.
+    pub upload_button: &'static str,
+    /// What a long action does: the page answers when done.
+    pub working_hint: &'static str,
+    /// Published result title.
+    pub published_title: &'static str,
+    /// Fixture verdict label.
+    pub fixture_verdict: &'static str,
+    /// Cold start: `{ms}` and `{source}` are replaced.
+    pub cold_start: &'static str,
+    /// First call: `{us}` is replaced.
+    pub first_call: &'static str,
+    /// Took: `{ms}` is replaced.
+    pub took: &'static str,
+    /// Upload refused.
+    pub upload_refused: &'static str,
+    /// No file chosen.
+    pub file_required: &'static str,
+    /// File over the limit: `{limit}` is replaced.
+    pub file_too_large: &'static str,
+    /// Name or version not a label.
+    pub label_invalid: &'static str,
+    /// Fixtures failed: the report follows.
+    pub fixtures_failed: &'static str,
+    /// Activate button.
+    pub activate: &'static str,
+    /// Activated: `{hook}` is replaced.
+    pub activated: &'static str,
+    /// Waiting for a second admin.
+    pub waiting_second_admin: &'static str,
+    /// Heading: pending activations.
+    pub pending_activations: &'static str,
+    /// Approve activation button.
+    pub approve_activation: &'static str,
+    /// Roll back button.
+    pub rollback: &'static str,
+    /// Rolled back: `{hook}` is replaced.
+    pub rolled_back: &'static str,
+    /// Shadow button.
+    pub shadow: &'static str,
+    /// Shadow status: `{plugin}`, `{runs}`, `{agreed}`, `{pct}` replaced.
+    pub shadow_status: &'static str,
+    /// No shadow runs.
+    pub no_shadow: &'static str,
+    /// Backtest button.
+    pub backtest: &'static str,
+    /// Field: from.
+    pub from: &'static str,
+    /// Field: to.
+    pub to: &'static str,
+    /// Backtest result title.
+    pub backtest_title: &'static str,
+    /// Backtest summary: `{decisions}`, `{changed}` replaced.
+    pub backtest_summary: &'static str,
+    /// Column: recorded.
+    pub recorded: &'static str,
+    /// Column: candidate.
+    pub candidate: &'static str,
+    /// Column: difference.
+    pub difference: &'static str,
+    /// No per-partner amounts.
+    pub no_partner_rows: &'static str,
+    /// Chart's title.
+    pub chart_title: &'static str,
+    /// Heading: outcome transitions.
+    pub transitions: &'static str,
+    /// Column: count.
+    pub count: &'static str,
+    /// Period reversed.
+    pub period_invalid: &'static str,
+    /// Back to plugins.
+    pub back_plugins: &'static str,
+    /// The decision log's title.
+    pub decisions_title: &'static str,
+    /// Filter button.
+    pub filter: &'static str,
+    /// No decisions.
+    pub no_decisions: &'static str,
+    /// Column: decision.
+    pub decision: &'static str,
+    /// Column: subject.
+    pub subject: &'static str,
+    /// Column: outcome.
+    pub outcome: &'static str,
+    /// Column: when.
+    pub when: &'static str,
+    /// Column: explanation.
+    pub explanation: &'static str,
+    /// A decision's title: `{id}` is replaced.
+    pub decision_title: &'static str,
+    /// Label: input.
+    pub input: &'static str,
+    /// Label: decided by a person.
+    pub decided_by: &'static str,
+    /// Replay button.
+    pub replay: &'static str,
+    /// Replay gives the same.
+    pub replay_same: &'static str,
+    /// Replay differs.
+    pub replay_different: &'static str,
+    /// Nothing to replay (manual).
+    pub replay_manual: &'static str,
+    /// Back to the log.
+    pub back_decisions: &'static str,
+}
+
+/// English.
+pub static EN: ConsoleMessages = ConsoleMessages {
+    nav_label: "Console",
+    nav_reviews: "Review queue",
+    nav_partners: "Partners",
+    nav_plugins: "Plugins",
+    nav_decisions: "Decision log",
+    reviews_title: "Registrations waiting for review",
+    protection_days: "Protection days",
+    protection_days_hint: "Leave empty for the program's {days} days.",
+    approve: "Approve",
+    reject_reason: "Reason for rejecting (the partner reads it)",
+    reject: "Reject",
+    approved_done: "Registration {id} is approved.",
+    rejected_done: "Registration {id} is rejected.",
+    review_conflict: "Someone else decided registration {id} first: it is no longer waiting for review.",
+    reason_required: "Write a reason: it is required.",
+    reason_too_long: "The reason is too long: use at most 1,000 characters.",
+    days_invalid: "The protection must be a whole number of days from 1 to 3,650.",
+    refused: "This was refused:",
+    partners_title: "Partners",
+    no_partners: "There are no partners yet.",
+    new_partner: "New partner",
+    partner_id: "Id",
+    partner_id_hint: "Letters, digits, - and _; it cannot change later.",
+    name: "Name",
+    kind: "Kind",
+    territories: "Territories",
+    territories_hint: "Separated by commas, for example: emea, us-west.",
+    manager: "Partner manager",
+    contact_email: "Contact email",
+    create_partner: "Create the partner",
+    tier: "Tier",
+    status: "Status",
+    partner_exists: "A partner with this id exists already. Choose another id.",
+    required: "This field is required.",
+    details: "Details",
+    save: "Save",
+    saved: "The changes are saved.",
+    certifications: "Certifications",
+    no_certifications: "No certification is held.",
+    certification: "Certification",
+    expires: "Expires on",
+    expires_hint: "A date as 2027-06-30; leave empty if it does not expire.",
+    never: "does not expire",
+    certify: "Issue or renew",
+    date_invalid: "Write the date as year-month-day, for example 2027-06-30.",
+    lifecycle: "Suspend, reactivate or offboard",
+    step: "Step",
+    suspend: "Suspend",
+    reactivate: "Reactivate",
+    offboard: "Offboard",
+    apply_step: "Apply",
+    step_conflict: "This step does not apply to the partner as it is now:",
+    tier_override: "Set the tier by hand",
+    new_tier: "New tier",
+    reason: "Reason",
+    set_tier: "Set the tier",
+    tier_same: "The partner is at this tier already.",
+    plugins_title: "Plugins",
+    hook_heading: "Hook: {hook}",
+    live: "Live plugin",
+    none_live: "No plugin serves this hook.",
+    published: "Published plugins",
+    none_published: "No published plugin exports this hook.",
+    plugin: "Plugin",
+    fixtures: "Fixtures",
+    upload: "Upload a plugin",
+    file: "Component (.wasm)",
+    version: "Version",
+    hook: "Hook",
+    every_hook: "Every hook it exports",
+    override_fixtures: "Publish or activate even if the company's fixtures fail (recorded)",
+    upload_button: "Upload and check",
+    working_hint: "Checking and compiling can take a while; the next page shows the result and how long it took.",
+    published_title: "Plugin published",
+    fixture_verdict: "Fixture verdict",
+    cold_start: "Cold start: {ms} ms ({source}).",
+    first_call: "First call: {us} µs.",
+    took: "Took {ms} ms.",
+    upload_refused: "The plugin was not published",
+    file_required: "Choose a component file to upload.",
+    file_too_large: "The file is too large: at most {limit} bytes.",
+    label_invalid: "Use 1 to 64 letters, digits, -, _, . or +.",
+    fixtures_failed: "The company's fixtures fail this plugin:",
+    activate: "Activate",
+    activated: "The plugin now serves the {hook} hook.",
+    waiting_second_admin: "The activation is waiting for a second admin to approve it.",
+    pending_activations: "Activations waiting for a second admin",
+    approve_activation: "Approve the activation",
+    rollback: "Roll back",
+    rolled_back: "The {hook} hook is back on its previous plugin.",
+    shadow: "Run as shadow",
+    shadow_status: "Shadow {plugin}: agreed on {agreed} of {runs} live decisions ({pct} %).",
+    no_shadow: "No shadow runs for this hook.",
+    backtest: "Backtest",
+    from: "From",
+    to: "To",
+    backtest_title: "Backtest",
+    backtest_summary: "{decisions} recorded decisions replayed; the candidate decides {changed} of them differently.",
+    recorded: "Recorded",
+    candidate: "Candidate",
+    difference: "Difference",
+    no_partner_rows: "No commission was recorded or would be paid in this period.",
+    chart_title: "Commission per partner: recorded and candidate",
+    transitions: "How outcomes would change",
+    count: "Decisions",
+    period_invalid: "The start must be before the end.",
+    back_plugins: "Back to the plugins",
+    decisions_title: "Decision log",
+    filter: "Filter",
+    no_decisions: "No decision is recorded.",
+    decision: "Decision",
+    subject: "About",
+    outcome: "Outcome",
+    when: "When",
+    explanation: "Explanation",
+    decision_title: "Decision {id}",
+    input: "Input",
+    decided_by: "Decided by a person",
+    replay: "Replay",
+    replay_same: "The replay gives the same answer.",
+    replay_different: "The replay gives a different answer.",
+    replay_manual: "A person made this decision: there is nothing to replay.",
+    back_decisions: "Back to the decision log",
+};
+
+/// Spanish.
+pub static ES: ConsoleMessages = ConsoleMessages {
+    nav_label: "Consola",
+    nav_reviews: "Revisiones",
+    nav_partners: "Socios",
+    nav_plugins: "Plugins",
+    nav_decisions: "Registro de decisiones",
+    reviews_title: "Registros pendientes de revisión",
+    protection_days: "Días de protección",
+    protection_days_hint: "Déjalo vacío para los {days} días del programa.",
+    approve: "Aprobar",
+    reject_reason: "Motivo del rechazo (el socio lo leerá)",
+    reject: "Rechazar",
+    approved_done: "El registro {id} está aprobado.",
+    rejected_done: "El registro {id} está rechazado.",
+    review_conflict: "Otra persona decidió antes el registro {id}: ya no está pendiente de revisión.",
+    reason_required: "Escribe un motivo: es obligatorio.",
+    reason_too_long: "El motivo es demasiado largo: usa como máximo 1.000 caracteres.",
+    days_invalid: "La protección debe ser un número entero de días entre 1 y 3.650.",
+    refused: "Se ha rechazado:",
+    partners_title: "Socios",
+    no_partners: "Todavía no hay socios.",
+    new_partner: "Nuevo socio",
+    partner_id: "Identificador",
+    partner_id_hint: "Letras, cifras, - y _; no se puede cambiar después.",
+    name: "Nombre",
+    kind: "Tipo",
+    territories: "Territorios",
+    territories_hint: "Separados por comas, por ejemplo: emea, us-west.",
+    manager: "Gestor del socio",
+    contact_email: "Correo de contacto",
+    create_partner: "Crear el socio",
+    tier: "Nivel",
+    status: "Estado",
+    partner_exists: "Ya existe un socio con este identificador. Elige otro.",
+    required: "Este campo es obligatorio.",
+    details: "Datos",
+    save: "Guardar",
+    saved: "Los cambios están guardados.",
+    certifications: "Certificaciones",
+    no_certifications: "No tiene ninguna certificación.",
+    certification: "Certificación",
+    expires: "Caduca el",
+    expires_hint: "Una fecha como 2027-06-30; déjalo vacío si no caduca.",
+    never: "no caduca",
+    certify: "Emitir o renovar",
+    date_invalid: "Escribe la fecha como año-mes-día, por ejemplo 2027-06-30.",
+    lifecycle: "Suspender, reactivar o dar de baja",
+    step: "Paso",
+    suspend: "Suspender",
+    reactivate: "Reactivar",
+    offboard: "Dar de baja",
+    apply_step: "Aplicar",
+    step_conflict: "Este paso no se aplica al socio en su estado actual:",
+    tier_override: "Fijar el nivel a mano",
+    new_tier: "Nuevo nivel",
+    reason: "Motivo",
+    set_tier: "Fijar el nivel",
+    tier_same: "El socio ya está en este nivel.",
+    plugins_title: "Plugins",
+    hook_heading: "Punto de decisión: {hook}",
+    live: "Plugin activo",
+    none_live: "Ningún plugin atiende este punto de decisión.",
+    published: "Plugins publicados",
+    none_published: "Ningún plugin publicado exporta este punto de decisión.",
+    plugin: "Plugin",
+    fixtures: "Casos de prueba",
+    upload: "Subir un plugin",
+    file: "Componente (.wasm)",
+    version: "Versión",
+    hook: "Punto de decisión",
+    every_hook: "Todos los que exporta",
+    override_fixtures: "Publicar o activar aunque fallen los casos de prueba de la empresa (queda registrado)",
+    upload_button: "Subir y comprobar",
+    working_hint: "Comprobar y compilar puede tardar; la página siguiente muestra el resultado y cuánto tardó.",
+    published_title: "Plugin publicado",
+    fixture_verdict: "Resultado de los casos de prueba",
+    cold_start: "Arranque en frío: {ms} ms ({source}).",
+    first_call: "Primera llamada: {us} µs.",
+    took: "Tardó {ms} ms.",
+    upload_refused: "El plugin no se ha publicado",
+    file_required: "Elige un archivo de componente para subir.",
+    file_too_large: "El archivo es demasiado grande: como máximo {limit} bytes.",
+    label_invalid: "Usa de 1 a 64 letras, cifras, -, _, . o +.",
+    fixtures_failed: "Los casos de prueba de la empresa fallan con este plugin:",
+    activate: "Activar",
+    activated: "El plugin atiende ahora el punto de decisión {hook}.",
+    waiting_second_admin: "La activación espera la aprobación de un segundo administrador.",
+    pending_activations: "Activaciones que esperan a un segundo administrador",
+    approve_activation: "Aprobar la activación",
+    rollback: "Volver al anterior",
+    rolled_back: "El punto de decisión {hook} vuelve a su plugin anterior.",
+    shadow: "Ejecutar en la sombra",
+    shadow_status: "Sombra {plugin}: coincidió en {agreed} de {runs} decisiones reales ({pct} %).",
+    no_shadow: "No hay ningún plugin en la sombra para este punto de decisión.",
+    backtest: "Probar con el historial",
+    from: "Desde",
+    to: "Hasta",
+    backtest_title: "Prueba con el historial",
+    backtest_summary: "Se repitieron {decisions} decisiones registradas; el candidato decide {changed} de otra forma.",
+    recorded: "Registrado",
+    candidate: "Candidato",
+    difference: "Diferencia",
+    no_partner_rows: "En este periodo no se registró ni se pagaría ninguna comisión.",
+    chart_title: "Comisión por socio: registrada y del candidato",
+    transitions: "Cómo cambiarían los resultados",
+    count: "Decisiones",
+    period_invalid: "El inicio debe ser anterior al final.",
+    back_plugins: "Volver a los plugins",
+    decisions_title: "Registro de decisiones",
+    filter: "Filtrar",
+    no_decisions: "No hay ninguna decisión registrada.",
+    decision: "Decisión",
+    subject: "Sobre",
+    outcome: "Resultado",
+    when: "Cuándo",
+    explanation: "Explicación",
+    decision_title: "Decisión {id}",
+    input: "Entrada",
+    decided_by: "Decidida por una persona",
+    replay: "Repetir",
+    replay_same: "La repetición da la misma respuesta.",
+    replay_different: "La repetición da una respuesta distinta.",
+    replay_manual: "Esta decisión la tomó una persona: no hay nada que repetir.",
+    back_decisions: "Volver al registro de decisiones",
+};
