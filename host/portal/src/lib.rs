@@ -34,7 +34,9 @@
 //! | `POST /sign-out` | end the session |
 //! | `GET`, `POST /invitations/{token}` | choose a password, become a user, be signed in |
 //! | `GET /assets/portal.css` | the stylesheet |
+//! | `/console/...` | the staff console (`console`): reviews, partners, plugins, decisions |
 
+mod console;
 pub mod messages;
 
 use askama::Template;
@@ -73,6 +75,7 @@ pub fn router() -> Router<Arc<Service>> {
         .route("/invitations/{token}", get(invitation_form).post(accept_invitation))
         .route("/assets/portal.css", get(stylesheet))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .merge(console::routes())
 }
 
 /// Who is asking: their language, their session if signed in, and the
@@ -92,7 +95,12 @@ impl Visitor {
 
     /// The header's user box: their name and the sign-out form's token.
     fn chrome(&self) -> Option<UserChrome> {
-        self.session.as_ref().map(|(_, s)| UserChrome { name: s.name.clone(), csrf: s.csrf.clone() })
+        self.session.as_ref().map(|(_, s)| UserChrome {
+            name: s.name.clone(),
+            csrf: s.csrf.clone(),
+            staff: s.caller.is_staff(),
+            admin: pactum_app::auth::may(s.caller.role, pactum_app::auth::Capability::ChangeProgram),
+        })
     }
 }
 
@@ -157,6 +165,10 @@ struct Fields {
 struct UserChrome {
     name: String,
     csrf: String,
+    /// Staff (not a partner user): the console's navigation is shown.
+    staff: bool,
+    /// May change the program: the plugins link is shown.
+    admin: bool,
 }
 
 #[derive(Template)]
