@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod pages;
 
 use pactum::program::Program;
 use pactum::runtime::types::*;
