@@ -285,6 +285,23 @@ async fn an_admin_uploads_backtests_and_activates_a_commission_plugin() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("The start must be before the end."), "{}", bad.body);
 
+    // As a shadow beside the live plugin: its agreement shows.
+    let shadow = [("csrf", csrf.as_str()), ("hook", "commission"), ("plugin", northwind.as_str())];
+    let done = admin.post(&app, "/console/plugins/shadow", &shadow).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    win(&app, "p-1", "d-shadowed").await;
+    // The shadow runs in the background and is written in batches.
+    let mut page = admin.get(&app, "/console/plugins").await;
+    for _ in 0..100 {
+        if page.body.contains("of 1 live decisions") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        page = admin.get(&app, "/console/plugins").await;
+    }
+    assert!(page.body.contains(&format!("Shadow {}: agreed on", &northwind[..12])), "{}", page.body);
+    assert!(page.body.contains("of 1 live decisions"), "{}", page.body);
+
     // Activation needs a reason, then makes it live.
     let short = &northwind[..12];
     let mut activate = vec![("csrf", csrf.as_str()), ("hook", "commission"), ("plugin", northwind.as_str())];
@@ -414,4 +431,73 @@ async fn the_decision_log_replays_and_partner_users_are_kept_out() {
     // Signed out: to the sign-in page.
     let page = Browser::default().get(&app, "/console/plugins").await;
     assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, Some("/sign-in")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_holds_releases_and_runs_a_period_s_payouts() {
+    let app = app().await;
+    partner(&app, "p-1").await;
+    let admin_key = app.key("acme");
+    // A deal won 150 days ago: its line fell due in a month whose review
+    // window has closed.
+    let deal = json!({ "id": "d-old", "partner_id": "p-1", "account_domain": "old.example",
+        "first_year_acv": { "amount": 10_000_000, "currency": "USD" }, "source": "partner-sourced" });
+    let (status, body) = app.send("POST", "/v1/deals", Some(admin_key), Some(deal)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let closed = pactum::service::now() - 150 * DAY;
+    let (status, body) =
+        app.send("POST", "/v1/deals/d-old/won", Some(admin_key), Some(json!({ "closed_at": closed }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, lines) = app.send("GET", "/v1/lines?status=pending", Some(admin_key), None).await;
+    let line = &lines["lines"][0];
+    let (id, due) = (line["id"].as_i64().unwrap(), line["due_at"].as_i64().unwrap());
+    let period = date(due)[..7].to_string();
+
+    let mut admin = signed_in(&app, "fin@acme.example", "admin", None).await;
+    let page = admin.get(&app, "/console/payouts").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<h1>Payouts</h1>") && page.body.contains(&format!("id=\"line-{id}\"")),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let uri = format!("/console/payouts/lines/{id}");
+    // A hold needs a reason.
+    let bad = admin.post(&app, &uri, &[("csrf", &csrf), ("step", "hold"), ("reason", "")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains(&format!("id=\"line-error-{id}\"")), "{}", bad.body);
+    let held = admin.post(&app, &uri, &[("csrf", &csrf), ("step", "hold"), ("reason", "checking the deal")]).await;
+    assert_eq!(held.status, StatusCode::SEE_OTHER, "{}", held.body);
+    let page = admin.get(&app, held.location().unwrap()).await;
+    assert!(page.body.contains(&format!("Line {id} is changed.")) && page.body.contains("held"), "{}", page.body);
+    // Held: it cannot be held again (the conflict as a sentence), it is released.
+    let twice = admin.post(&app, &uri, &[("csrf", &csrf), ("step", "hold"), ("reason", "again")]).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    let released = admin.post(&app, &uri, &[("csrf", &csrf), ("step", "release"), ("reason", "checked")]).await;
+    assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.body);
+
+    // The period's run: totals per currency, and its CSV.
+    let bad = admin.post(&app, "/console/payouts/runs", &[("csrf", &csrf), ("period", "May 2026")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"run-error\""), "{}", bad.body);
+    let run = admin.post(&app, "/console/payouts/runs", &[("csrf", &csrf), ("period", &period)]).await;
+    assert_eq!(run.status, StatusCode::SEE_OTHER, "{}", run.body);
+    let page = admin.get(&app, "/console/payouts").await;
+    assert!(page.body.contains(&format!("<td>{period}</td>")), "{}", page.body);
+    assert!(page.body.contains("USD "), "{}", page.body);
+    let again = admin.post(&app, "/console/payouts/runs", &[("csrf", &csrf), ("period", &period)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let start = page.body.find("/console/payouts/runs/").unwrap();
+    let link = page.body[start..].split('"').next().unwrap().to_string();
+    let csv = admin.get(&app, &link).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[axum::http::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.body.starts_with("run_id,period,reference,partner_id") && csv.body.contains("p-1"), "{}", csv.body);
+    // A manager runs payouts too; a partner user does not.
+    let link_partner = common::pages::invite(&app, "pat@p1.example", "partner", Some("p-1")).await;
+    let mut partner_user = Browser::default();
+    partner_user.accept(&app, &link_partner, common::pages::PASSWORD).await;
+    assert_eq!(partner_user.get(&app, "/console/payouts").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(partner_user.get(&app, &link).await.status, StatusCode::FORBIDDEN);
 }

@@ -10,10 +10,12 @@
 //! | `GET`, `POST /console/partners` | partners: list, create |
 //! | `GET /console/partners/{id}`, `POST .../edit`, `.../certify`, `.../step`, `.../tier` | a partner |
 //! | `GET /console/plugins`, `POST .../upload` (multipart), `.../backtest`, `.../shadow`, `.../activate`, `.../approve/{id}`, `.../rollback` | the plugin lifecycle |
+//! | `GET /console/payouts`, `POST .../lines/{id}` (hold, release, void), `POST .../runs`, `GET .../runs/{id}/csv` | payouts |
 //! | `GET /console/decisions?hook=`, `GET /console/decisions/{id}`, `POST .../replay` | the decision log |
 
 mod decisions;
 mod partners;
+mod payouts;
 mod plugins;
 mod reviews;
 
@@ -48,6 +50,10 @@ pub(crate) fn routes() -> Router<Arc<Service>> {
         .route("/console/decisions", get(decisions::list))
         .route("/console/decisions/{id}", get(decisions::page))
         .route("/console/decisions/{id}/replay", post(decisions::replay))
+        .route("/console/payouts", get(payouts::page))
+        .route("/console/payouts/lines/{id}", post(payouts::line_step))
+        .route("/console/payouts/runs", post(payouts::run))
+        .route("/console/payouts/runs/{id}/csv", get(payouts::csv))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         // A component's bytes: bounded by the runtime's component limit
         // as the upload reads them, not by the forms' limit.

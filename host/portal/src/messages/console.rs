@@ -250,6 +250,52 @@ pub struct ConsoleMessages {
     pub replay_manual: &'static str,
     /// Back to the log.
     pub back_decisions: &'static str,
+    /// Navigation: payouts.
+    pub nav_payouts: &'static str,
+    /// The payouts page's title.
+    pub payouts_title: &'static str,
+    /// Heading: lines still in review.
+    pub lines_in_review: &'static str,
+    /// No such lines.
+    pub no_lines: &'static str,
+    /// Column: line.
+    pub line: &'static str,
+    /// Column: deal.
+    pub deal: &'static str,
+    /// Column: due.
+    pub due: &'static str,
+    /// Step names on a line.
+    pub hold: &'static str,
+    /// Step names on a line.
+    pub release: &'static str,
+    /// Step names on a line.
+    pub void: &'static str,
+    /// A line's step done: `{id}` replaced.
+    pub line_done: &'static str,
+    /// Heading: payout runs.
+    pub payout_runs: &'static str,
+    /// No runs yet.
+    pub no_runs: &'static str,
+    /// Field: period.
+    pub period: &'static str,
+    /// Hint for the period.
+    pub period_hint: &'static str,
+    /// Field: reference.
+    pub reference: &'static str,
+    /// Hint for the reference.
+    pub reference_hint: &'static str,
+    /// Run button.
+    pub run_payouts: &'static str,
+    /// Column: totals.
+    pub totals: &'static str,
+    /// Column: payouts.
+    pub payouts_count: &'static str,
+    /// CSV link.
+    pub csv: &'static str,
+    /// Nothing paid in a run.
+    pub nothing_paid: &'static str,
+    /// Not a period.
+    pub period_invalid_month: &'static str,
 }
 
 /// English.
@@ -377,6 +423,29 @@ pub static EN: ConsoleMessages = ConsoleMessages {
     replay_different: "The replay gives a different answer.",
     replay_manual: "A person made this decision: there is nothing to replay.",
     back_decisions: "Back to the decision log",
+    nav_payouts: "Payouts",
+    payouts_title: "Payouts",
+    lines_in_review: "Commission lines not yet paid",
+    no_lines: "No commission line is waiting.",
+    line: "Line",
+    deal: "Deal",
+    due: "Due",
+    hold: "Hold",
+    release: "Release",
+    void: "Void",
+    line_done: "Line {id} is changed.",
+    payout_runs: "Payout runs",
+    no_runs: "No payout has been run yet.",
+    period: "Period",
+    period_hint: "The month to pay, as 2026-11.",
+    reference: "Reference",
+    reference_hint: "Optional: the finance system's reference.",
+    run_payouts: "Run the payouts",
+    totals: "Totals",
+    payouts_count: "Payouts",
+    csv: "Download CSV",
+    nothing_paid: "nothing paid",
+    period_invalid_month: "Write the month as year-month, for example 2026-11.",
 };
 
 /// Spanish.
@@ -504,4 +573,27 @@ pub static ES: ConsoleMessages = ConsoleMessages {
     replay_different: "La repetición da una respuesta distinta.",
     replay_manual: "Esta decisión la tomó una persona: no hay nada que repetir.",
     back_decisions: "Volver al registro de decisiones",
+    nav_payouts: "Pagos",
+    payouts_title: "Pagos",
+    lines_in_review: "Líneas de comisión aún no pagadas",
+    no_lines: "Ninguna línea de comisión está pendiente.",
+    line: "Línea",
+    deal: "Operación",
+    due: "Vence",
+    hold: "Retener",
+    release: "Liberar",
+    void: "Anular",
+    line_done: "La línea {id} ha cambiado.",
+    payout_runs: "Ejecuciones de pago",
+    no_runs: "Todavía no se ha ejecutado ningún pago.",
+    period: "Periodo",
+    period_hint: "El mes que se paga, como 2026-11.",
+    reference: "Referencia",
+    reference_hint: "Opcional: la referencia del sistema financiero.",
+    run_payouts: "Ejecutar los pagos",
+    totals: "Totales",
+    payouts_count: "Pagos",
+    csv: "Descargar CSV",
+    nothing_paid: "nada pagado",
+    period_invalid_month: "Escribe el mes como año-mes, por ejemplo 2026-11.",
 };
