@@ -501,3 +501,35 @@ async fn finance_holds_releases_and_runs_a_period_s_payouts() {
     assert_eq!(partner_user.get(&app, "/console/payouts").await.status, StatusCode::FORBIDDEN);
     assert_eq!(partner_user.get(&app, &link).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_show_their_routing_and_metrics_their_benchmarks() {
+    let app = app().await;
+    partner(&app, "p-1").await;
+    let body = json!({ "account_domain": "walk-in.example", "source": "webinar" });
+    let (status, lead) = app.send("POST", "/v1/leads", Some(app.key("acme")), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{lead}");
+    let id = lead["id"].as_str().unwrap();
+    let mut manager = signed_in(&app, "mara@acme.example", "manager", None).await;
+    let page = manager.get(&app, "/console/leads").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<h1>Leads and their routing</h1>"), "{}", page.body);
+    assert!(page.body.contains(&format!("id=\"lead-{id}\"")) && page.body.contains("webinar"), "{}", page.body);
+    assert!(page.body.contains(lead["reason"].as_str().unwrap()), "{}", page.body);
+    let page = manager.get(&app, "/console/metrics").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<h1>Program metrics</h1>"), "{}", page.body);
+    for metric in ["partner-revenue", "active-partners", "partner-win-rate", "time-to-first-deal", "partner-retention"]
+    {
+        assert!(page.body.contains(&format!("id=\"metric-{metric}\"")), "{metric}: {}", page.body);
+    }
+    assert!(page.body.contains("<svg class=\"chart\" id=\"metrics-chart\""), "{}", page.body);
+    assert!(page.body.contains("15.00 %") && page.body.contains("30.00 %"), "the seed's benchmarks: {}", page.body);
+
+    let link = common::pages::invite(&app, "pat@p1.example", "partner", Some("p-1")).await;
+    let mut partner_user = Browser::default();
+    partner_user.accept(&app, &link, common::pages::PASSWORD).await;
+    for uri in ["/console/leads", "/console/metrics"] {
+        assert_eq!(partner_user.get(&app, uri).await.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+}

@@ -11,9 +11,11 @@
 //! | `GET /console/partners/{id}`, `POST .../edit`, `.../certify`, `.../step`, `.../tier` | a partner |
 //! | `GET /console/plugins`, `POST .../upload` (multipart), `.../backtest`, `.../shadow`, `.../activate`, `.../approve/{id}`, `.../rollback` | the plugin lifecycle |
 //! | `GET /console/payouts`, `POST .../lines/{id}` (hold, release, void), `POST .../runs`, `GET .../runs/{id}/csv` | payouts |
+//! | `GET /console/leads`, `GET /console/metrics` | leads with their routing; program metrics beside the benchmarks |
 //! | `GET /console/decisions?hook=`, `GET /console/decisions/{id}`, `POST .../replay` | the decision log |
 
 mod decisions;
+mod insights;
 mod partners;
 mod payouts;
 mod plugins;
@@ -50,6 +52,8 @@ pub(crate) fn routes() -> Router<Arc<Service>> {
         .route("/console/decisions", get(decisions::list))
         .route("/console/decisions/{id}", get(decisions::page))
         .route("/console/decisions/{id}/replay", post(decisions::replay))
+        .route("/console/leads", get(insights::leads))
+        .route("/console/metrics", get(insights::metrics))
         .route("/console/payouts", get(payouts::page))
         .route("/console/payouts/lines/{id}", post(payouts::line_step))
         .route("/console/payouts/runs", post(payouts::run))

@@ -296,6 +296,54 @@ pub struct ConsoleMessages {
     pub nothing_paid: &'static str,
     /// Not a period.
     pub period_invalid_month: &'static str,
+    /// Navigation: leads.
+    pub nav_leads: &'static str,
+    /// Navigation: program metrics.
+    pub nav_metrics: &'static str,
+    /// The leads page's title.
+    pub leads_title: &'static str,
+    /// No leads.
+    pub no_leads: &'static str,
+    /// Column: where a lead went.
+    pub destination: &'static str,
+    /// Column: partners offered before.
+    pub tried: &'static str,
+    /// The metrics page's title.
+    pub metrics_title: &'static str,
+    /// The period: `{from}` and `{to}` replaced.
+    pub metrics_period: &'static str,
+    /// Metric name.
+    pub metric_partner_revenue: &'static str,
+    /// Metric name.
+    pub metric_active_partners: &'static str,
+    /// Metric name.
+    pub metric_partner_win_rate: &'static str,
+    /// Metric name.
+    pub metric_time_to_first_deal: &'static str,
+    /// Metric name.
+    pub metric_partner_retention: &'static str,
+    /// Rating.
+    pub rating_great: &'static str,
+    /// Rating.
+    pub rating_good: &'static str,
+    /// Rating.
+    pub rating_below: &'static str,
+    /// Rating.
+    pub rating_no_data: &'static str,
+    /// Column: metric.
+    pub metric: &'static str,
+    /// Column: value.
+    pub value: &'static str,
+    /// Column: good benchmark.
+    pub good: &'static str,
+    /// Column: great benchmark.
+    pub great: &'static str,
+    /// Column: rating.
+    pub rating: &'static str,
+    /// Days: `{n}` replaced.
+    pub days_value: &'static str,
+    /// The chart's title.
+    pub metrics_chart: &'static str,
 }
 
 /// English.
@@ -446,6 +494,30 @@ pub static EN: ConsoleMessages = ConsoleMessages {
     csv: "Download CSV",
     nothing_paid: "nothing paid",
     period_invalid_month: "Write the month as year-month, for example 2026-11.",
+    nav_leads: "Leads",
+    nav_metrics: "Program metrics",
+    leads_title: "Leads and their routing",
+    no_leads: "No lead has arrived yet.",
+    destination: "Routed to",
+    tried: "Offered before",
+    metrics_title: "Program metrics",
+    metrics_period: "The last 12 months: {from} to {to}.",
+    metric_partner_revenue: "Partner share of revenue",
+    metric_active_partners: "Active partners",
+    metric_partner_win_rate: "Partner win rate",
+    metric_time_to_first_deal: "Time to first deal",
+    metric_partner_retention: "Partner retention",
+    rating_great: "great",
+    rating_good: "good",
+    rating_below: "below good",
+    rating_no_data: "no data",
+    metric: "Metric",
+    value: "Value",
+    good: "Good",
+    great: "Great",
+    rating: "Rating",
+    days_value: "{n} days",
+    metrics_chart: "Each metric against the good and great benchmarks",
 };
 
 /// Spanish.
@@ -596,4 +668,28 @@ pub static ES: ConsoleMessages = ConsoleMessages {
     csv: "Descargar CSV",
     nothing_paid: "nada pagado",
     period_invalid_month: "Escribe el mes como año-mes, por ejemplo 2026-11.",
+    nav_leads: "Oportunidades",
+    nav_metrics: "Métricas del programa",
+    leads_title: "Oportunidades y su asignación",
+    no_leads: "Todavía no ha llegado ninguna oportunidad.",
+    destination: "Asignada a",
+    tried: "Ofrecida antes a",
+    metrics_title: "Métricas del programa",
+    metrics_period: "Los últimos 12 meses: del {from} al {to}.",
+    metric_partner_revenue: "Parte de los ingresos con socios",
+    metric_active_partners: "Socios activos",
+    metric_partner_win_rate: "Tasa de éxito de los socios",
+    metric_time_to_first_deal: "Tiempo hasta la primera operación",
+    metric_partner_retention: "Retención de socios",
+    rating_great: "excelente",
+    rating_good: "bueno",
+    rating_below: "por debajo de bueno",
+    rating_no_data: "sin datos",
+    metric: "Métrica",
+    value: "Valor",
+    good: "Bueno",
+    great: "Excelente",
+    rating: "Valoración",
+    days_value: "{n} días",
+    metrics_chart: "Cada métrica frente a los umbrales de bueno y excelente",
 };
