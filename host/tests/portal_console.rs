@@ -526,6 +526,17 @@ async fn leads_show_their_routing_and_metrics_their_benchmarks() {
     assert!(page.body.contains("<svg class=\"chart\" id=\"metrics-chart\""), "{}", page.body);
     assert!(page.body.contains("15.00 %") && page.body.contains("30.00 %"), "the seed's benchmarks: {}", page.body);
 
+    // A month's scorecards, run from the page.
+    assert!(page.body.contains("id=\"no-scorecards\""), "{}", page.body);
+    let csrf = page.csrf();
+    let bad = manager.post(&app, "/console/metrics/scorecards", &[("csrf", &csrf), ("period", "last")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"period-error\""), "{}", bad.body);
+    let run = manager.post(&app, "/console/metrics/scorecards", &[("csrf", &csrf), ("period", "2026-10")]).await;
+    assert_eq!((run.status, run.location()), (StatusCode::SEE_OTHER, Some("/console/metrics?period=2026-10")));
+    let page = manager.get(&app, "/console/metrics?period=2026-10").await;
+    assert!(page.body.contains("Scorecards of 2026-10") && page.body.contains("id=\"scorecard-p-1\""), "{}", page.body);
+
     let link = common::pages::invite(&app, "pat@p1.example", "partner", Some("p-1")).await;
     let mut partner_user = Browser::default();
     partner_user.accept(&app, &link, common::pages::PASSWORD).await;

@@ -3,15 +3,17 @@
 //! the last 12 months beside the seed's good and great benchmarks, as a
 //! table and an inline SVG chart).
 
-use super::caller;
+use super::{bounded, caller, posting, redirect};
 use crate::messages::Messages;
+use crate::{Form, money};
 use crate::{UserChrome, Visitor, date, html, service_error};
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use pactum_app::auth::Capability;
-use pactum_app::service::{Service, now};
+use pactum_app::service::{Service, ServiceError, now};
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// Leads listed.
@@ -59,6 +61,71 @@ struct MetricsPage {
     period: String,
     metrics: Vec<MetricLine>,
     chart_height: usize,
+    csrf: String,
+    period_value: String,
+    scorecards_heading: String,
+    scorecards: Vec<ScoreLine>,
+    period_error: Option<String>,
+}
+
+struct ScoreLine {
+    partner: String,
+    registered: i64,
+    won: i64,
+    win_rate: String,
+    revenue: String,
+    tier: String,
+    reason: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct PeriodFields {
+    csrf: String,
+    period: String,
+}
+
+/// Last month, `YYYY-MM`.
+fn last_month() -> String {
+    let today = date(now());
+    let (y, m) = (today[..4].parse::<i32>().unwrap_or(1970), today[5..7].parse::<i32>().unwrap_or(1));
+    if m == 1 { format!("{:04}-12", y - 1) } else { format!("{y:04}-{:02}", m - 1) }
+}
+
+/// Whether `text` is a month, `YYYY-MM`.
+fn is_month(text: &str) -> bool {
+    text.len() == 7 && super::parse_date(&format!("{text}-01")).is_some()
+}
+
+/// Runs a month's scorecards (admin or manager), then shows them.
+pub(super) async fn run_scorecards(
+    State(service): State<Arc<Service>>,
+    visitor: Visitor,
+    Form(f): Form<PeriodFields>,
+) -> Response {
+    let caller = match posting(&visitor, &f.csrf) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let period = f.period.trim();
+    if !is_month(period) {
+        return metrics_page(
+            &service,
+            &visitor,
+            bounded(period, 7),
+            Some(visitor.t().console.period_invalid_month.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    match service.run_scorecards(&caller, period).await {
+        Ok(_) => redirect(format!("/console/metrics?period={period}")),
+        Err(ServiceError::BadInput(why)) => {
+            let error = format!("{} {why}", visitor.t().console.refused);
+            metrics_page(&service, &visitor, period.to_string(), Some(error), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => service_error(visitor.t(), visitor.chrome(), e),
+    }
 }
 
 pub(super) async fn leads(State(service): State<Arc<Service>>, visitor: Visitor) -> Response {
@@ -104,8 +171,35 @@ fn shown(t: &Messages, unit: &str, value: i64) -> String {
     }
 }
 
-pub(super) async fn metrics(State(service): State<Arc<Service>>, visitor: Visitor) -> Response {
-    let caller = match caller(&visitor) {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct PeriodQuery {
+    period: String,
+}
+
+pub(super) async fn metrics(
+    State(service): State<Arc<Service>>,
+    visitor: Visitor,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    let period = q.period.trim();
+    if period.is_empty() || is_month(period) {
+        let period = if period.is_empty() { last_month() } else { period.to_string() };
+        metrics_page(&service, &visitor, period, None, StatusCode::OK).await
+    } else {
+        let error = visitor.t().console.period_invalid_month.to_string();
+        metrics_page(&service, &visitor, bounded(period, 7), Some(error), StatusCode::UNPROCESSABLE_ENTITY).await
+    }
+}
+
+async fn metrics_page(
+    service: &Service,
+    visitor: &Visitor,
+    period: String,
+    period_error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let caller = match caller(visitor) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -152,12 +246,36 @@ pub(super) async fn metrics(State(service): State<Arc<Service>>, visitor: Visito
             }
         })
         .collect::<Vec<_>>();
+    let scorecards = if period_error.is_none() {
+        match service.scorecards(&caller, &period).await {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|s| ScoreLine {
+                    win_rate: shown(t, "bps", s.win_rate_bps),
+                    revenue: money(t, s.won_revenue, &s.currency),
+                    tier: format!("{} → {}", t.tier(&s.tier_before), t.tier(&s.tier_after)),
+                    partner: s.partner_id,
+                    registered: s.registered_deals,
+                    won: s.won_deals,
+                    reason: s.reason,
+                })
+                .collect(),
+            Err(e) => return service_error(t, visitor.chrome(), e),
+        }
+    } else {
+        Vec::new()
+    };
     let page = MetricsPage {
         t,
         user: visitor.chrome(),
+        csrf: visitor.chrome().map(|u| u.csrf).unwrap_or_default(),
+        scorecards_heading: c.scorecards.replace("{period}", &period),
+        period_value: period,
+        scorecards,
+        period_error,
         period: c.metrics_period.replace("{from}", &date(from)).replace("{to}", &date(to)),
         chart_height: 20 + metrics.len() * 50,
         metrics,
     };
-    html(StatusCode::OK, &page)
+    html(status, &page)
 }

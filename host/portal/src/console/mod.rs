@@ -11,7 +11,7 @@
 //! | `GET /console/partners/{id}`, `POST .../edit`, `.../certify`, `.../step`, `.../tier` | a partner |
 //! | `GET /console/plugins`, `POST .../upload` (multipart), `.../backtest`, `.../shadow`, `.../activate`, `.../approve/{id}`, `.../rollback` | the plugin lifecycle |
 //! | `GET /console/payouts`, `POST .../lines/{id}` (hold, release, void), `POST .../runs`, `GET .../runs/{id}/csv` | payouts |
-//! | `GET /console/leads`, `GET /console/metrics` | leads with their routing; program metrics beside the benchmarks |
+//! | `GET /console/leads`, `GET /console/metrics?period=`, `POST .../scorecards` | leads with their routing; program metrics beside the benchmarks, a month's scorecards |
 //! | `GET /console/decisions?hook=`, `GET /console/decisions/{id}`, `POST .../replay` | the decision log |
 
 mod decisions;
@@ -54,6 +54,7 @@ pub(crate) fn routes() -> Router<Arc<Service>> {
         .route("/console/decisions/{id}/replay", post(decisions::replay))
         .route("/console/leads", get(insights::leads))
         .route("/console/metrics", get(insights::metrics))
+        .route("/console/metrics/scorecards", post(insights::run_scorecards))
         .route("/console/payouts", get(payouts::page))
         .route("/console/payouts/lines/{id}", post(payouts::line_step))
         .route("/console/payouts/runs", post(payouts::run))

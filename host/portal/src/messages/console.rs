@@ -344,6 +344,24 @@ pub struct ConsoleMessages {
     pub days_value: &'static str,
     /// The chart's title.
     pub metrics_chart: &'static str,
+    /// Heading: a period's scorecards: `{period}` replaced.
+    pub scorecards: &'static str,
+    /// None for the period.
+    pub no_scorecards: &'static str,
+    /// Column.
+    pub registered_deals: &'static str,
+    /// Column.
+    pub won_deals: &'static str,
+    /// Column.
+    pub win_rate: &'static str,
+    /// Column.
+    pub won_revenue: &'static str,
+    /// Column: tier before and after.
+    pub tier_change: &'static str,
+    /// Button: show a period.
+    pub show: &'static str,
+    /// Button: run a period's scorecards.
+    pub run_scorecards: &'static str,
 }
 
 /// English.
@@ -518,6 +536,15 @@ pub static EN: ConsoleMessages = ConsoleMessages {
     rating: "Rating",
     days_value: "{n} days",
     metrics_chart: "Each metric against the good and great benchmarks",
+    scorecards: "Scorecards of {period}",
+    no_scorecards: "No scorecard has been run for this period.",
+    registered_deals: "Registered",
+    won_deals: "Won",
+    win_rate: "Win rate",
+    won_revenue: "Won revenue",
+    tier_change: "Tier",
+    show: "Show",
+    run_scorecards: "Run the scorecards",
 };
 
 /// Spanish.
@@ -692,4 +719,13 @@ pub static ES: ConsoleMessages = ConsoleMessages {
     rating: "Valoración",
     days_value: "{n} días",
     metrics_chart: "Cada métrica frente a los umbrales de bueno y excelente",
+    scorecards: "Evaluaciones de {period}",
+    no_scorecards: "No se ha hecho ninguna evaluación de este periodo.",
+    registered_deals: "Registradas",
+    won_deals: "Ganadas",
+    win_rate: "Tasa de éxito",
+    won_revenue: "Ingresos ganados",
+    tier_change: "Nivel",
+    show: "Mostrar",
+    run_scorecards: "Hacer las evaluaciones",
 };
