@@ -113,7 +113,7 @@ async fn render(service: &Service, visitor: &Visitor, caller: &Caller, status: S
             Ok(found) => rows.extend(found.into_iter().map(|l| LineRow {
                 error: shown.line_error.as_ref().filter(|(id, _)| *id == l.id).map(|(_, e)| e.clone()),
                 amount: money(t, l.amount, &l.currency),
-                status: l.status.to_string(),
+                status: c.status(&l.status.to_string()),
                 due: date(l.due_at),
                 id: l.id,
                 partner: l.partner_id,

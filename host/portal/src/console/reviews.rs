@@ -151,6 +151,7 @@ async fn refused(
     id: &str,
     e: ServiceError,
     sent: Sent,
+    approving: bool,
 ) -> Response {
     let c = visitor.t().console;
     match e {
@@ -159,7 +160,10 @@ async fn refused(
             render(service, visitor, caller, StatusCode::CONFLICT, None, Some(alert), Sent::default()).await
         }
         ServiceError::BadInput(why) => {
-            let sent = Sent { reason_error: Some(format!("{} {why}", c.refused)), ..sent };
+            let error = Some(format!("{} {why}", c.refused));
+            // Next to the field of the form that was sent.
+            let sent =
+                if approving { Sent { days_error: error, ..sent } } else { Sent { reason_error: error, ..sent } };
             render(service, visitor, caller, StatusCode::UNPROCESSABLE_ENTITY, None, None, sent).await
         }
         e => service_error(visitor.t(), visitor.chrome(), e),
@@ -194,7 +198,7 @@ pub(super) async fn approve(
         Ok(row) => redirect(format!("/console/reviews?approved={}", row.id)),
         Err(e) => {
             let sent = Sent { id: id.clone(), days: bounded(days, 10), ..Sent::default() };
-            refused(&service, &visitor, &caller, &id, e, sent).await
+            refused(&service, &visitor, &caller, &id, e, sent, true).await
         }
     }
 }
@@ -225,6 +229,6 @@ pub(super) async fn reject(
     }
     match service.review_registration(&caller, &id, Review::Reject { reason: reason.to_string() }, now()).await {
         Ok(row) => redirect(format!("/console/reviews?rejected={}", row.id)),
-        Err(e) => refused(&service, &visitor, &caller, &id, e, sent).await,
+        Err(e) => refused(&service, &visitor, &caller, &id, e, sent, false).await,
     }
 }

@@ -362,6 +362,43 @@ pub struct ConsoleMessages {
     pub show: &'static str,
     /// Button: run a period's scorecards.
     pub run_scorecards: &'static str,
+    /// Label: when the partner joined.
+    pub joined: &'static str,
+    /// A status.
+    pub status_active: &'static str,
+    /// A status.
+    pub status_suspended: &'static str,
+    /// A status.
+    pub status_offboarded: &'static str,
+    /// A status.
+    pub status_pending: &'static str,
+    /// A status.
+    pub status_held: &'static str,
+    /// A status.
+    pub status_disputed: &'static str,
+    /// A status.
+    pub status_paid: &'static str,
+    /// A status.
+    pub status_voided: &'static str,
+}
+
+impl ConsoleMessages {
+    /// A partner's or a commission line's status in this language (the
+    /// stored word when unknown).
+    pub fn status(&self, status: &str) -> String {
+        match status {
+            "active" => self.status_active,
+            "suspended" => self.status_suspended,
+            "offboarded" => self.status_offboarded,
+            "pending" => self.status_pending,
+            "held" => self.status_held,
+            "disputed" => self.status_disputed,
+            "paid" => self.status_paid,
+            "voided" => self.status_voided,
+            other => other,
+        }
+        .to_string()
+    }
 }
 
 /// English.
@@ -545,6 +582,15 @@ pub static EN: ConsoleMessages = ConsoleMessages {
     tier_change: "Tier",
     show: "Show",
     run_scorecards: "Run the scorecards",
+    joined: "Joined",
+    status_active: "active",
+    status_suspended: "suspended",
+    status_offboarded: "offboarded",
+    status_pending: "pending",
+    status_held: "held",
+    status_disputed: "disputed",
+    status_paid: "paid",
+    status_voided: "voided",
 };
 
 /// Spanish.
@@ -728,4 +774,13 @@ pub static ES: ConsoleMessages = ConsoleMessages {
     tier_change: "Nivel",
     show: "Mostrar",
     run_scorecards: "Hacer las evaluaciones",
+    joined: "Alta",
+    status_active: "activo",
+    status_suspended: "suspendido",
+    status_offboarded: "dado de baja",
+    status_pending: "pendiente",
+    status_held: "retenida",
+    status_disputed: "en disputa",
+    status_paid: "pagada",
+    status_voided: "anulada",
 };
