@@ -236,6 +236,12 @@ async fn an_admin_uploads_backtests_and_activates_a_commission_plugin() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("<h1>Plugins</h1>") && page.body.contains("id=\"live-commission\""), "{}", page.body);
     assert!(page.body.contains("enctype=\"multipart/form-data\""));
+    // The optional script, allowed by the pages' content policy.
+    assert!(page.body.contains("<script src=\"/assets/console.js\" defer>"));
+    assert!(page.headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    let script = admin.get(&app, "/assets/console.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
     let csrf = page.csrf();
     let stock = app.service.plugin_for("acme", pactum::runtime::HookKind::Commission).unwrap().to_hex();
 

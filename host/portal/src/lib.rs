@@ -3,8 +3,10 @@
 //!
 //! Pages are [askama] templates (`host/portal/templates`, compiled into the
 //! binary) with one small stylesheet (`assets/portal.css`, embedded with
-//! `include_str!`); no JavaScript. Every sentence comes from the message
-//! catalog ([`messages`]), in the language of `Accept-Language`.
+//! `include_str!`); no JavaScript but the console's optional
+//! `assets/console.js` (a "working…" state on long actions: every page
+//! works without it). Every sentence comes from the message catalog
+//! ([`messages`]), in the language of `Accept-Language`.
 //!
 //! **Layering.** The portal is a presentation layer over the application
 //! (`pactum-app`), a sibling of the JSON API (`pactum-server`), never above
@@ -268,7 +270,7 @@ fn html(status: StatusCode, page: &impl Template) -> Response {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
-                    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                    "default-src 'none'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
                 ),
             );
             headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

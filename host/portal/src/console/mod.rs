@@ -34,6 +34,7 @@ use std::sync::Arc;
 pub(crate) fn routes() -> Router<Arc<Service>> {
     Router::new()
         .route("/console", get(|| async { see_other("/console/reviews") }))
+        .route("/assets/console.js", get(script))
         .route("/console/reviews", get(reviews::queue))
         .route("/console/reviews/{id}/approve", post(reviews::approve))
         .route("/console/reviews/{id}/reject", post(reviews::reject))
@@ -63,6 +64,22 @@ pub(crate) fn routes() -> Router<Arc<Service>> {
         // A component's bytes: bounded by the runtime's component limit
         // as the upload reads them, not by the forms' limit.
         .route("/console/plugins/upload", post(plugins::upload).layer(DefaultBodyLimit::disable()))
+}
+
+/// The console's optional script: "working…" on long actions.
+const SCRIPT: &str = include_str!("../../assets/console.js");
+
+async fn script() -> Response {
+    use axum::http::{HeaderValue, header};
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 /// The signed-in person's caller, or the redirect to the sign-in page.

@@ -380,6 +380,8 @@ pub struct ConsoleMessages {
     pub status_paid: &'static str,
     /// A status.
     pub status_voided: &'static str,
+    /// Shown while a long action runs (with the script).
+    pub working: &'static str,
 }
 
 impl ConsoleMessages {
@@ -591,6 +593,7 @@ pub static EN: ConsoleMessages = ConsoleMessages {
     status_disputed: "disputed",
     status_paid: "paid",
     status_voided: "voided",
+    working: "Working… The result appears here when it is ready.",
 };
 
 /// Spanish.
@@ -783,4 +786,5 @@ pub static ES: ConsoleMessages = ConsoleMessages {
     status_disputed: "en disputa",
     status_paid: "pagada",
     status_voided: "anulada",
+    working: "Trabajando… El resultado aparecerá aquí cuando esté listo.",
 };
