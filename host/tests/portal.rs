@@ -9,7 +9,7 @@ mod common;
 
 use axum::http::{StatusCode, header};
 use common::app::{app, execute_sql};
-use common::browser::*;
+use common::pages::*;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ mod common;
 
 use axum::http::{StatusCode, header};
 use common::app::{App, app, query_i64};
-use common::browser::*;
+use common::pages::*;
 use serde_json::{Value, json};
 
 /// Unix seconds as a UTC date, `2026-12-05` (as the pages write it).

@@ -3,9 +3,11 @@
 //!
 //! Pages are [askama] templates (`host/portal/templates`, compiled into the
 //! binary) with one small stylesheet (`assets/portal.css`, embedded with
-//! `include_str!`); no JavaScript but one small progressive script on
-//! the registration form (`assets/partner.js`). Every sentence comes from the message
-//! catalog ([`messages`]), in the language of `Accept-Language`.
+//! `include_str!`); no JavaScript but two small progressive scripts: the
+//! registration form's live check (`assets/partner.js`) and the console's
+//! "working…" state on long actions (`assets/console.js`); every page
+//! works without them. Every sentence comes from the message catalog
+//! ([`messages`]), in the language of `Accept-Language`.
 //!
 //! **Layering.** The portal is a presentation layer over the application
 //! (`pactum-app`), a sibling of the JSON API (`pactum-server`), never above
@@ -36,7 +38,9 @@
 //! | `GET`, `POST /invitations/{token}` | choose a password, become a user, be signed in |
 //! | `GET /assets/portal.css` | the stylesheet |
 //! | `/registrations`, `/leads`, `/commission`, `/lines`, `/estimate` | a partner user's pages ([`partner`]) |
+//! | `/console/...` | the staff console (`console`): reviews, partners, plugins, decisions |
 
+mod console;
 pub mod messages;
 mod partner;
 
@@ -77,6 +81,7 @@ pub fn router() -> Router<Arc<Service>> {
         .route("/assets/portal.css", get(stylesheet))
         .merge(partner::routes())
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .merge(console::routes())
 }
 
 /// Who is asking: their language, their session if signed in, and the
@@ -100,6 +105,8 @@ impl Visitor {
             name: s.name.clone(),
             csrf: s.csrf.clone(),
             partner: s.caller.partner.is_some(),
+            staff: s.caller.is_staff(),
+            admin: pactum_app::auth::may(s.caller.role, pactum_app::auth::Capability::ChangeProgram),
         })
     }
 }
@@ -167,6 +174,10 @@ struct UserChrome {
     csrf: String,
     /// A partner's user: the partner pages' navigation is shown.
     partner: bool,
+    /// Staff (not a partner user): the console's navigation is shown.
+    staff: bool,
+    /// May change the program: the plugins link is shown.
+    admin: bool,
 }
 
 #[derive(Template)]

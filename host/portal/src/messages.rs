@@ -7,7 +7,10 @@
 //! ([`Lang::from_accept_language`]): the first supported language by the
 //! client's preference (`q`), English when none is.
 
+pub mod console;
 pub mod partner;
+
+pub use console::ConsoleMessages;
 
 /// A language the portal speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +176,8 @@ pub struct Messages {
     pub separators: (char, char),
     /// The partner pages' sentences.
     pub partner_pages: partner::PartnerMessages,
+    /// The staff console's sentences.
+    pub console: &'static ConsoleMessages,
 }
 
 impl Messages {
@@ -285,6 +290,7 @@ pub static EN: Messages = Messages {
     hours_minutes: "{h} h {m} min",
     separators: ('.', ','),
     partner_pages: partner::EN,
+    console: &console::EN,
 };
 
 /// Spanish.
@@ -347,6 +353,7 @@ pub static ES: Messages = Messages {
     hours_minutes: "{h} h {m} min",
     separators: (',', '.'),
     partner_pages: partner::ES,
+    console: &console::ES,
 };
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
-pub mod browser;
+pub mod pages;
 
 use pactum::program::Program;
 use pactum::runtime::types::*;

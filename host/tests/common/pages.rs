@@ -1,5 +1,6 @@
-//! A browser for the portal's tests: cookies, forms and their CSRF
-//! tokens, through the router; and the records those tests start from.
+//! A browser for the portal's pages, driven through the router: cookies,
+//! forms and their CSRF tokens, signed-in users of each role. Shared by the
+//! portal's test files.
 
 use super::app::{App, execute_sql};
 use axum::body::Body;
@@ -56,6 +57,34 @@ impl Browser {
     }
 
     pub async fn request(&mut self, app: &App, method: &str, uri: &str, body: Option<String>) -> Page {
+        let body = body.map(|b| ("application/x-www-form-urlencoded".to_string(), b.into_bytes()));
+        self.send(app, method, uri, body).await
+    }
+
+    /// A POST of `fields` and one file as `multipart/form-data`.
+    pub async fn upload(&mut self, app: &App, uri: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> Page {
+        let boundary = "----pactum-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"plugin.wasm\"\r\n\
+                 Content-Type: application/wasm\r\n\r\n",
+                file.0
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file.1);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.send(app, "POST", uri, Some((format!("multipart/form-data; boundary={boundary}"), body))).await
+    }
+
+    async fn send(&mut self, app: &App, method: &str, uri: &str, body: Option<(String, Vec<u8>)>) -> Page {
         let mut request = Request::builder().method(method).uri(uri);
         if !self.cookies.is_empty() {
             let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
@@ -65,8 +94,8 @@ impl Browser {
             request = request.header(header::ACCEPT_LANGUAGE, language);
         }
         let body = match body {
-            Some(body) => {
-                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Some((content_type, body)) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
                 Body::from(body)
             }
             None => Body::empty(),
