@@ -132,8 +132,13 @@ impl Browser {
 
 /// A new referral partner of acme working EMEA, made over the API.
 async fn partner(app: &App, id: &str) {
+    partner_of(app, "acme", id).await;
+}
+
+/// A new referral partner of `company` working EMEA.
+async fn partner_of(app: &App, company: &str, id: &str) {
     let body = json!({ "id": id, "name": format!("Partner {id}"), "kind": "referral", "territories": ["emea"] });
-    let (status, answer) = app.send("POST", "/v1/partners", Some(app.key("acme")), Some(body)).await;
+    let (status, answer) = app.send("POST", "/v1/partners", Some(app.key(company)), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
 
@@ -384,5 +389,139 @@ async fn a_partner_user_cannot_open_another_partners_pages() {
     b.fill("Account's domain", "globex.com").await;
     let check = b.wait_text("#domain-check", "already registered").await;
     assert!(!check.contains("p-a"), "{check}");
+    b.client.clone().close().await.unwrap();
+}
+
+/// A staff user of `company` (`role`), signed up in `b`.
+async fn staff_user(app: &App, company: &str, b: &Browser, role: &str, email: &str, name: &str) {
+    let body = json!({ "email": email, "name": name, "role": role });
+    let (status, answer) = app.send("POST", "/v1/invitations", Some(app.key(company)), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    b.accept_invitation(answer["link"].as_str().unwrap(), name).await;
+}
+
+/// A registration of `partner` on `domain` that Acme's approval plugin
+/// sends to review (12 employees, outside its profile): its id.
+async fn in_review(app: &App, partner: &str, domain: &str) -> String {
+    let body = json!({ "partner_id": partner, "account_domain": domain, "account_name": domain,
+        "industry": "software", "employees": 12, "country": "US", "amount": { "amount": 2_000_000, "currency": "USD" } });
+    let (_, registration) = app.send("POST", "/v1/registrations", Some(app.key("acme")), Some(body)).await;
+    assert_eq!(registration["status"], "review", "{registration}");
+    registration["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them and runs it"]
+async fn a_manager_works_the_review_queue() {
+    let app = app().await;
+    partner(&app, "p-2").await;
+    let first = in_review(&app, "p-2", "tiny.io").await;
+    let second = in_review(&app, "p-2", "small.io").await;
+    let b = browser(&app).await;
+    staff_user(&app, "acme", &b, "manager", "mia@acme.example", "Mia").await;
+
+    b.find("#nav-reviews").await.click().await.unwrap();
+    b.heading("Registrations waiting for review").await;
+    // Oldest first: approve it with the program's protection.
+    b.find(&format!("#approve-{first} button")).await.click().await.unwrap();
+    b.wait_text("#notice", &format!("Registration {first} is approved.")).await;
+    // The other: a rejection needs a reason, said next to the field.
+    b.find(&format!("#reject-{second} button")).await.click().await.unwrap();
+    b.wait_text(&format!("#reason-error-{second}"), "Write a reason").await;
+    b.find(&format!("#reason-{second}")).await.send_keys("Too small for the program").await.unwrap();
+    b.find(&format!("#reject-{second} button")).await.click().await.unwrap();
+    b.wait_text("#notice", &format!("Registration {second} is rejected.")).await;
+    b.find("#queue-empty").await;
+    b.screenshot("review-queue-done").await;
+
+    let status = |id: String| {
+        let app = &app;
+        async move { app.send("GET", &format!("/v1/registrations/{id}"), Some(app.key("acme")), None).await.1 }
+    };
+    let (approved, rejected) = (status(first).await, status(second).await);
+    assert_eq!((approved["status"].as_str(), rejected["status"].as_str()), (Some("approved"), Some("rejected")));
+    assert_eq!(rejected["reason"], "Too small for the program");
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them and runs it"]
+async fn an_admin_backtests_and_activates_a_commission_plugin_and_the_partners_statement_shows_its_line() {
+    // Northwind: its own plugin (12 %) is live; the admin tries the stock
+    // plan (15 % under Northwind's parameters).
+    let app = app().await;
+    let admin = app.key("northwind").to_string();
+    partner_of(&app, "northwind", "p-1").await;
+    let won = |id: &'static str, closed_at: i64| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let deal = json!({ "id": id, "partner_id": "p-1", "account_domain": format!("{id}.example"),
+                "first_year_acv": { "amount": 12_000_000, "currency": "USD" }, "source": "partner-sourced" });
+            app.send("POST", "/v1/deals", Some(&admin), Some(deal)).await;
+            let body = json!({ "closed_at": closed_at });
+            let (status, deal) = app.send("POST", &format!("/v1/deals/{id}/won"), Some(&admin), Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{deal}");
+            deal
+        }
+    };
+    // Won ten days ago under Northwind's plan: 12 %, USD 14,400.00.
+    let now = pactum::service::now();
+    won("d-1", now - 10 * 86_400).await;
+
+    let b = browser(&app).await;
+    staff_user(&app, "northwind", &b, "admin", "ada@northwind.example", "Ada").await;
+    b.find("#nav-plugins").await.click().await.unwrap();
+    b.heading("Plugins").await;
+
+    // Upload the stock plugin for commission.
+    let wasm = std::fs::canonicalize(pactum_plugin_artifacts::STOCK).unwrap();
+    b.find("#upload-file").await.send_keys(wasm.to_str().unwrap()).await.unwrap();
+    b.find("#upload-name").await.send_keys("stock").await.unwrap();
+    b.find("#upload-version").await.send_keys("2.0.0").await.unwrap();
+    b.find("#upload-hook option[value=commission]").await.click().await.unwrap();
+    b.find("#upload-override").await.click().await.unwrap();
+    b.find("#upload-button").await.click().await.unwrap();
+    b.heading("Plugin published").await;
+    // The stock component serves Northwind's other hooks already: its
+    // verdict is theirs; activating it for commission runs the fixtures
+    // again (below).
+    let verdict = b.text("#fixture-verdict").await;
+    assert!(verdict.contains("fixtures passed"), "{verdict}");
+    let hash = b.text("#published-hash").await;
+    let short = &hash[..12];
+
+    // Backtest it over the last 90 days: p-1 would have been paid 15 %.
+    b.find("#back-plugins").await.click().await.unwrap();
+    b.find(&format!("#backtest-commission-{short} button[type=submit]")).await.click().await.unwrap();
+    b.heading("Backtest").await;
+    let row = b.text("#partner-p-1").await;
+    assert!(row.contains("USD 18,000.00") && row.contains("USD 14,400.00"), "{row}");
+    assert_eq!(b.client.find_all(Locator::Css("#chart rect")).await.unwrap().len(), 2);
+    b.screenshot("backtest").await;
+
+    // Activate it, with a reason: Northwind's commission fixtures pin its
+    // own 12 %, so the admin overrides them, on the record.
+    b.goto("/console/plugins").await;
+    let form = format!("#activate-commission-{short}");
+    b.find(&format!("#activate-reason-commission-{short}")).await.send_keys("The stock rates").await.unwrap();
+    b.find(&format!("{form} input[name=override]")).await.click().await.unwrap();
+    b.find(&format!("{form} button[type=submit]")).await.click().await.unwrap();
+    b.wait_text("#notice", "now serves the commission hook").await;
+    assert!(b.text("#live-commission").await.starts_with(short));
+
+    // A deal won now is paid by it; the partner's statement shows the line.
+    let deal = won("d-2", now).await;
+    let line = &deal["commission_lines"][0];
+    assert_eq!((line["amount"].as_i64(), line["rate_bps"].as_i64()), (Some(1_800_000), Some(1_500)), "{deal}");
+    b.sign_out().await;
+    let body = json!({ "email": "pat@p1.example", "name": "Pat", "role": "partner", "partner_id": "p-1" });
+    let (_, invitation) = app.send("POST", "/v1/invitations", Some(&admin), Some(body)).await;
+    b.accept_invitation(invitation["link"].as_str().unwrap(), "Pat").await;
+    let due = line["due_at"].as_i64().unwrap();
+    let (year, month, _) = pactum_pdk::time::civil_date(due);
+    b.goto(&format!("/commission/{year:04}-{month:02}")).await;
+    let row = b.text(&format!("#line-{}", line["id"])).await;
+    assert!(row.contains("USD 18,000.00"), "{row}");
+    b.screenshot("statement").await;
     b.client.clone().close().await.unwrap();
 }
