@@ -22,8 +22,8 @@
 //! `pactum user invite`); the link `/invitations/{token}` asks for a
 //! password and signs them in. A session is an HttpOnly, SameSite=Lax
 //! cookie ([`SESSION_COOKIE`]) whose sha256 is stored
-//! ([`pactum_app::users`]). TODO: add `Secure` to the cookies when a
-//! setting says the service is behind HTTPS.
+//! ([`pactum_app::users`]); the cookies are also `Secure` when the proxy
+//! in front of the service says the request came over HTTPS.
 //!
 //! **CSRF.** Every POST form carries a token, compared in constant time:
 //! the session's own once signed in; before (sign-in, invitation), the
@@ -92,6 +92,9 @@ struct Visitor {
     session: Option<(String, Session)>,
     /// The pre-session CSRF cookie.
     csrf_cookie: Option<String>,
+    /// Whether the request reached the service over HTTPS, as the proxy in
+    /// front of it says: the cookies set are then `Secure`.
+    https: bool,
 }
 
 impl Visitor {
@@ -136,7 +139,8 @@ impl FromRequestParts<Arc<Service>> for Visitor {
             },
             None => None,
         };
-        Ok(Visitor { lang, session, csrf_cookie: cookie(&parts.headers, CSRF_COOKIE) })
+        let https = behind_https(&parts.headers);
+        Ok(Visitor { lang, session, csrf_cookie: cookie(&parts.headers, CSRF_COOKIE), https })
     }
 }
 
@@ -380,16 +384,34 @@ fn see_other(to: &'static str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, the whole site.
-fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+/// Whether the proxy in front of the service says the request came over
+/// HTTPS (`X-Forwarded-Proto: https`, or `proto=https` in `Forwarded`).
+/// The service itself speaks plain HTTP; a client that sends the header
+/// directly only makes its own cookies `Secure`.
+fn behind_https(headers: &HeaderMap) -> bool {
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_ascii_lowercase())
+    };
+    first("x-forwarded-proto").is_some_and(|p| p == "https")
+        || first("forwarded").is_some_and(|f| f.split(';').any(|part| part.trim() == "proto=https"))
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, the whole site; `Secure`
+/// when the visitor came over HTTPS.
+fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
     let age = max_age.map_or(String::new(), |s| format!("; Max-Age={s}"));
-    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/{age}"))
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/{age}{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static("pactum_invalid=; Max-Age=0"))
 }
 
 /// Adds the session cookie for `token` to `response`.
-fn with_session(mut response: Response, token: &str) -> Response {
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, token, Some(SESSION_MAX_S)));
+fn with_session(mut response: Response, token: &str, secure: bool) -> Response {
+    let cookie = set_cookie(SESSION_COOKIE, token, Some(SESSION_MAX_S), secure);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
 
@@ -402,9 +424,9 @@ fn pre_session_csrf(visitor: &Visitor) -> Result<(String, bool), ServiceError> {
     }
 }
 
-fn with_csrf_cookie(mut response: Response, token: &str, new: bool) -> Response {
+fn with_csrf_cookie(mut response: Response, token: &str, new: bool, secure: bool) -> Response {
     if new {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, token, None));
+        response.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, token, None, secure));
     }
     response
 }
@@ -545,7 +567,7 @@ async fn sign_in_form(visitor: Visitor) -> Response {
         Err(e) => return service_error(visitor.t(), visitor.chrome(), e),
     };
     let page = sign_in_page(&visitor, csrf.clone(), "", None);
-    with_csrf_cookie(html(StatusCode::OK, &page), &csrf, new)
+    with_csrf_cookie(html(StatusCode::OK, &page), &csrf, new, visitor.https)
 }
 
 async fn sign_in(State(service): State<Arc<Service>>, visitor: Visitor, Form(form): Form<Fields>) -> Response {
@@ -554,7 +576,7 @@ async fn sign_in(State(service): State<Arc<Service>>, visitor: Visitor, Form(for
     }
     let t = visitor.t();
     match service.sign_in(&form.email, &form.password, now()).await {
-        Ok(signed) => with_session(see_other("/"), &signed.token),
+        Ok(signed) => with_session(see_other("/"), &signed.token, visitor.https),
         Err(SignInError::Wrong) => {
             let page = sign_in_page(&visitor, form.csrf.clone(), &form.email, Some(t.wrong_credentials.into()));
             html(StatusCode::UNAUTHORIZED, &page)
@@ -580,7 +602,7 @@ async fn sign_out(State(service): State<Arc<Service>>, visitor: Visitor, Form(fo
         return service_error(visitor.t(), visitor.chrome(), e);
     }
     let mut response = see_other("/sign-in");
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), visitor.https));
     response
 }
 
@@ -611,7 +633,7 @@ async fn invitation_form(State(service): State<Arc<Service>>, visitor: Visitor, 
         password_error: None,
         again_error: None,
     };
-    with_csrf_cookie(html(StatusCode::OK, &page), &csrf, new)
+    with_csrf_cookie(html(StatusCode::OK, &page), &csrf, new, visitor.https)
 }
 
 async fn accept_invitation(
@@ -651,7 +673,7 @@ async fn accept_invitation(
         return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     match service.accept_invitation(&token, &form.password, at).await {
-        Ok(signed) => with_session(see_other("/"), &signed.token),
+        Ok(signed) => with_session(see_other("/"), &signed.token, visitor.https),
         Err(ServiceError::Conflict(_)) => invitation_gone(&visitor),
         Err(e) => service_error(t, visitor.chrome(), e),
     }
@@ -666,6 +688,27 @@ mod tests {
         assert_eq!(date(0), "1970-01-01");
         assert_eq!(date(1_795_651_200), "2026-11-26");
         assert_eq!(date(951_782_400), "2000-02-29");
+    }
+
+    #[test]
+    fn cookies_are_secure_behind_an_https_proxy() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        assert!(behind_https(&headers(&[("x-forwarded-proto", "https")])));
+        assert!(behind_https(&headers(&[("x-forwarded-proto", "HTTPS, http")])));
+        assert!(behind_https(&headers(&[("forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")])));
+        assert!(!behind_https(&headers(&[("x-forwarded-proto", "http")])));
+        assert!(!behind_https(&headers(&[("forwarded", "for=192.0.2.60;proto=http")])));
+        assert!(!behind_https(&headers(&[])));
+        let plain = set_cookie("pactum_session", "abc", Some(60), false);
+        assert_eq!(plain, "pactum_session=abc; HttpOnly; SameSite=Lax; Path=/; Max-Age=60");
+        let secure = set_cookie("pactum_session", "abc", Some(60), true);
+        assert_eq!(secure, "pactum_session=abc; HttpOnly; SameSite=Lax; Path=/; Max-Age=60; Secure");
     }
 
     #[test]
