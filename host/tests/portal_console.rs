@@ -11,7 +11,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::app::{App, app};
-use common::pages::{Browser, form, partner, signed_in};
+use common::pages::{Browser, PASSWORD, form, partner, signed_in};
 use pactum_plugin_artifacts::NORTHWIND_BYTES;
 use serde_json::{Value, json};
 
@@ -549,4 +549,72 @@ async fn leads_show_their_routing_and_metrics_their_benchmarks() {
     for uri in ["/console/leads", "/console/metrics"] {
         assert_eq!(partner_user.get(&app, uri).await.status, StatusCode::FORBIDDEN, "{uri}");
     }
+}
+
+/// A company that requires four eyes: one admin's activation in the
+/// console waits, shown as such, with the plugin still not live; she
+/// cannot approve her own request; a second admin's approval makes it live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_four_eyes_activation_waits_for_a_second_admin_in_the_console() {
+    let app = app().await;
+    let program = "[company]\nslug = \"fourco\"\nname = \"Four Eyes Co\"\ncurrency = \"USD\"\n\
+                   [hooks]\ncommission = \"stock\"\n[lifecycle]\nfour-eyes = true\n";
+    let stock = std::fs::read(pactum_plugin_artifacts::STOCK).unwrap();
+    let (_, key) =
+        app.service.create_tenant(program, std::path::Path::new("policy.toml"), |_| Some(stock.clone())).await.unwrap();
+    let admin_user = |email: &'static str| {
+        let (app, key) = (&app, key.clone());
+        async move {
+            let body = serde_json::json!({ "email": email, "name": email, "role": "admin" });
+            let (status, invitation) = app.send("POST", "/v1/invitations", Some(&key), Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{invitation}");
+            let mut browser = Browser::default();
+            let page = browser.accept(app, invitation["link"].as_str().unwrap(), PASSWORD).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+            browser
+        }
+    };
+    let (mut ada, mut ben) = (admin_user("ada@fourco.example").await, admin_user("ben@fourco.example").await);
+    let northwind = std::fs::read(pactum_plugin_artifacts::NORTHWIND).unwrap();
+    let (status, published) = app
+        .send_raw("POST", "/v1/plugins?name=northwind&version=1&override_fixtures=true", Some(&key), northwind)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    let hash = published["hash"].as_str().unwrap().to_string();
+    let live = || {
+        let (app, key) = (&app, key.clone());
+        async move { app.send("GET", "/v1/program", Some(&key), None).await.1["plugins"]["commission"].clone() }
+    };
+    let stock_hash = live().await;
+
+    // Ada asks: it waits, and the page says so; nothing is live yet.
+    let csrf = ada.get(&app, "/console/plugins").await.csrf();
+    let activate = [
+        ("csrf", csrf.as_str()),
+        ("hook", "commission"),
+        ("plugin", hash.as_str()),
+        ("reason", "Northwind's rates"),
+        ("override", "1"),
+    ];
+    let asked = ada.post(&app, "/console/plugins/activate", &activate).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    let page = ada.get(&app, asked.location().unwrap()).await;
+    assert!(page.body.contains("The activation is waiting for a second admin to approve it."), "{}", page.body);
+    assert_eq!(live().await, stock_hash);
+    let marker = "id=\"approve-activation-";
+    let start = page.body.find(marker).expect("the pending request") + marker.len();
+    let id: String = page.body[start..].chars().take_while(char::is_ascii_digit).collect();
+    assert!(!id.is_empty(), "{}", page.body);
+
+    // Her own approval is refused; Ben's makes it live.
+    let own = ada.post(&app, &format!("/console/plugins/approve/{id}"), &[("csrf", csrf.as_str())]).await;
+    assert!(own.status == StatusCode::FORBIDDEN || own.status == StatusCode::CONFLICT, "{}: {}", own.status, own.body);
+    assert_eq!(live().await, stock_hash);
+    let ben_csrf = ben.get(&app, "/console/plugins").await.csrf();
+    let approved = ben.post(&app, &format!("/console/plugins/approve/{id}"), &[("csrf", ben_csrf.as_str())]).await;
+    assert_eq!(
+        (approved.status, approved.location()),
+        (StatusCode::SEE_OTHER, Some("/console/plugins?activated=commission"))
+    );
+    assert_eq!(live().await, serde_json::json!(hash));
 }
