@@ -121,6 +121,19 @@ fn plausible_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A partner user's POST on the record `id`: the user, once the form's
+/// CSRF token and the id's shape are checked; else the page to answer.
+fn posting_on<'v>(visitor: &'v Visitor, csrf: &str, id: &str) -> Result<Partner<'v>, Box<Response>> {
+    let me = partner_of(visitor)?;
+    if !me.csrf_ok(csrf) {
+        return Err(Box::new(csrf_refused(visitor)));
+    }
+    if !plausible_id(id) {
+        return Err(Box::new(not_found(visitor)));
+    }
+    Ok(me)
+}
+
 /// The 404 page.
 fn not_found(visitor: &Visitor) -> Response {
     let t = visitor.t();
@@ -784,16 +797,10 @@ async fn accept_lead(
     Path(id): Path<String>,
     Form(form): Form<LeadFields>,
 ) -> Response {
-    let me = match partner_of(&visitor) {
+    let me = match posting_on(&visitor, &form.csrf, &id) {
         Ok(me) => me,
         Err(r) => return *r,
     };
-    if !me.csrf_ok(&form.csrf) {
-        return csrf_refused(&visitor);
-    }
-    if !plausible_id(&id) {
-        return not_found(&visitor);
-    }
     let result = service.answer_lead(me.caller(), &id, LeadAnswer::Accept, now()).await;
     after_lead_step(&visitor, result.map(|l| format!("/leads/{}", l.id)))
 }
@@ -804,16 +811,10 @@ async fn decline_lead(
     Path(id): Path<String>,
     Form(form): Form<LeadFields>,
 ) -> Response {
-    let me = match partner_of(&visitor) {
+    let me = match posting_on(&visitor, &form.csrf, &id) {
         Ok(me) => me,
         Err(r) => return *r,
     };
-    if !me.csrf_ok(&form.csrf) {
-        return csrf_refused(&visitor);
-    }
-    if !plausible_id(&id) {
-        return not_found(&visitor);
-    }
     let p = &visitor.t().partner_pages;
     let problem = if form.reason.trim().is_empty() {
         Some(p.err_decline_reason.to_string())
@@ -836,16 +837,10 @@ async fn report_lead(
     Path(id): Path<String>,
     Form(form): Form<LeadFields>,
 ) -> Response {
-    let me = match partner_of(&visitor) {
+    let me = match posting_on(&visitor, &form.csrf, &id) {
         Ok(me) => me,
         Err(r) => return *r,
     };
-    if !me.csrf_ok(&form.csrf) {
-        return csrf_refused(&visitor);
-    }
-    if !plausible_id(&id) {
-        return not_found(&visitor);
-    }
     let p = &visitor.t().partner_pages;
     let mut errors = Errors::default();
     let status = LeadStatus::parse(form.status.trim()).filter(|s| {
@@ -1107,16 +1102,10 @@ async fn dispute_line(
     Path(id): Path<String>,
     Form(form): Form<LineFields>,
 ) -> Response {
-    let me = match partner_of(&visitor) {
+    let me = match posting_on(&visitor, &form.csrf, &id) {
         Ok(me) => me,
         Err(r) => return *r,
     };
-    if !me.csrf_ok(&form.csrf) {
-        return csrf_refused(&visitor);
-    }
-    if !plausible_id(&id) {
-        return not_found(&visitor);
-    }
     let t = visitor.t();
     let p = &t.partner_pages;
     let problem = if form.reason.trim().is_empty() {
