@@ -1,6 +1,6 @@
 // The console's one script, optional: a long action (an upload that
-// compiles, a backtest) says it is working while the server does it, and
-// is not sent twice. Pages work the same without it.
+// compiles, a backtest, a payout run) says it is working while the
+// server does it, and is not sent twice. Pages work the same without it.
 document.addEventListener('submit', function (event) {
   var form = event.target;
   if (!form.classList || !form.classList.contains('long')) return;
