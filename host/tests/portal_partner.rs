@@ -419,7 +419,7 @@ async fn the_estimator_shows_what_the_live_plugin_pays_and_records_nothing() {
 async fn a_registration_in_review_or_rejected_says_so_with_the_reason() {
     let app = app().await;
     partner(&app, "holder").await;
-    registration(&app, "holder", "held.example", 60).await;
+    let held = registration(&app, "holder", "held.example", 60).await;
     let mut ana = partner_user(&app, "initech").await;
     let csrf = ana.get(&app, "/registrations/new").await.csrf();
     let fields = |domain: &'static str, industry: &'static str| {
@@ -453,6 +453,14 @@ async fn a_registration_in_review_or_rejected_says_so_with_the_reason() {
     let rejected = send(fields("held.example", "software")).await;
     assert!(rejected.body.contains("data-status=\"rejected\""), "{}", rejected.body);
     assert!(rejected.body.contains("Rejected.") && rejected.body.contains("id=\"registration-reason\""));
+    // The reason says why without naming the other partner or its record.
+    assert!(
+        rejected.body.contains("in conflict with another partner&#39;s registration")
+            || rejected.body.contains("in conflict with another partner's registration"),
+        "{}",
+        rejected.body
+    );
+    assert!(!rejected.body.contains("holder") && !rejected.body.contains(&held), "{}", rejected.body);
     // The registration's own page, in Spanish.
     ana.language = Some("es");
     let list = ana.get(&app, "/registrations").await;

@@ -56,12 +56,14 @@ async fn deal_registration_protects_rejects_conflicts_and_reviews() {
     assert_eq!(first["protected_until"].as_i64().unwrap(), created + 90 * DAY);
     assert!(first["decision_id"].as_i64().is_some() && first["plugin_hash"].as_str().unwrap().len() == 64);
 
-    // Another partner on the same account: rejected, naming the first.
+    // Another partner on the same account: rejected, without naming the
+    // first (the reason is the second partner's to read).
     let (_, second) =
         app.send("POST", "/v1/registrations", Some(&p2), Some(registration("p-2", "globex.com", 400))).await;
     assert_eq!(second["status"], "rejected");
     let reason = second["reason"].as_str().unwrap();
-    assert!(reason.contains(first["id"].as_str().unwrap()) && reason.contains("p-1"), "{reason}");
+    assert!(reason.contains("in conflict with another partner's registration"), "{reason}");
+    assert!(!reason.contains(first["id"].as_str().unwrap()) && !reason.contains("p-1"), "{reason}");
 
     // Outside Acme's ideal profile (50+ employees): manual review.
     let (_, small) = app.send("POST", "/v1/registrations", Some(&p2), Some(registration("p-2", "tiny.io", 12))).await;

@@ -23,7 +23,13 @@ impl Approval for Stock {
             return Ok(reject(format!("Partner {} is not active and cannot register deals.", input.partner.id)));
         }
         if let Some(other) = input.existing.first() {
-            let what = if other.partner_id == input.partner.id { "a duplicate of" } else { "in conflict with" };
+            // The reason is shown to the registering partner: another
+            // partner's registration is described, never named.
+            let what = if other.partner_id == input.partner.id {
+                format!("a duplicate of your registration {}", other.id)
+            } else {
+                "in conflict with another partner's registration".to_string()
+            };
             let status = match (other.status, other.protected_until) {
                 (RegistrationStatus::Approved, Some(until)) => {
                     format!("approved, protected until {}", format_date(until))
@@ -32,10 +38,7 @@ impl Approval for Stock {
                 (RegistrationStatus::Review, _) => "in review".into(),
                 (RegistrationStatus::Submitted, _) => "submitted".into(),
             };
-            return Ok(reject(format!(
-                "Registration for {} is {what} registration {} by partner {} ({status}).",
-                reg.account_domain, other.id, other.partner_id
-            )));
+            return Ok(reject(format!("Registration for {} is {what} ({status}).", reg.account_domain)));
         }
 
         let mut misses = Vec::new();
@@ -138,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_conflict_naming_it() {
+    fn rejects_conflict_without_naming_the_other_partner() {
         let mut i = input();
         i.existing.push(ExistingRegistration {
             id: "r-1".into(),
@@ -148,7 +151,12 @@ mod tests {
         });
         let d = Stock::evaluate(i).unwrap();
         assert_eq!(d.outcome, ApprovalOutcome::Reject);
-        assert!(d.reason.contains("in conflict with registration r-1 by partner p-9"), "{}", d.reason);
+        assert!(
+            d.reason.contains("in conflict with another partner's registration (approved, protected until"),
+            "{}",
+            d.reason
+        );
+        assert!(!d.reason.contains("r-1") && !d.reason.contains("p-9"), "{}", d.reason);
     }
 
     #[test]
@@ -161,7 +169,7 @@ mod tests {
             protected_until: None,
         });
         let d = Stock::evaluate(i).unwrap();
-        assert!(d.reason.contains("a duplicate of registration r-1"), "{}", d.reason);
+        assert!(d.reason.contains("a duplicate of your registration r-1 (submitted)"), "{}", d.reason);
     }
 
     #[test]
